@@ -1,0 +1,74 @@
+//! The life of a lead, from the tablet's draft to the bureau's report to the city.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a record or lead stands. The first three are the tablet's; the rest are
+/// set by the district bureau and shown back on the tablet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadState {
+    /// Being filled in; editable.
+    Draft,
+    /// Signed and read-only; waiting to be delivered.
+    Sealed,
+    /// The bureau returned a signed receipt for the manifest and every photo.
+    Delivered,
+    /// A district officer has taken the lead in hand (签收).
+    Acknowledged,
+    /// A case was filed (立案).
+    CaseFiled,
+    /// Declined, with a reason (不予立案).
+    Declined,
+    /// The outcome was reported to the city bureau's quality division.
+    ReportedToCity,
+}
+
+impl LeadState {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            LeadState::Draft => "草稿",
+            LeadState::Sealed => "已封存待报送",
+            LeadState::Delivered => "已送达",
+            LeadState::Acknowledged => "区局已签收",
+            LeadState::CaseFiled => "已立案",
+            LeadState::Declined => "不予立案",
+            LeadState::ReportedToCity => "已报市局",
+        }
+    }
+
+    /// Whether the record may still be edited on the tablet.
+    pub fn is_editable(self) -> bool {
+        self == LeadState::Draft
+    }
+
+    /// The allowed next states: a lead only moves forward.
+    pub fn can_become(self, next: LeadState) -> bool {
+        use LeadState::*;
+        matches!(
+            (self, next),
+            (Draft, Sealed)
+                | (Sealed, Delivered)
+                | (Delivered, Acknowledged)
+                | (Acknowledged, CaseFiled)
+                | (Acknowledged, Declined)
+                | (CaseFiled, ReportedToCity)
+                | (Declined, ReportedToCity)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LeadState::*;
+
+    #[test]
+    fn only_forward_transitions() {
+        assert!(Draft.can_become(Sealed));
+        assert!(!Sealed.can_become(Draft));
+        assert!(!Draft.can_become(Delivered));
+        assert!(Acknowledged.can_become(Declined));
+        assert!(!Declined.can_become(CaseFiled));
+        assert!(!ReportedToCity.can_become(Acknowledged));
+        assert!(Draft.is_editable() && !Sealed.is_editable());
+    }
+}

@@ -1,0 +1,30 @@
+//! The pure rules and types of fieldlead, shared by the tablet and the bureau:
+//! identifiers that can only hold valid values (USCC, production licence, CCC
+//! certificate, SHA-256, ids), the sampling record and its termination grounds,
+//! lead states, the hash-chained audit log and the sealed manifest, with the one
+//! verify function ([`verify_lead`]) both sides use. No I/O lives here.
+
+pub mod audit;
+pub mod canonical;
+pub mod crypto;
+pub mod geo;
+pub mod ids;
+pub mod lead;
+pub mod manifest;
+pub mod record;
+
+pub use audit::{parse_log, verify_chain, ChainError, ChainFault, LogEntry, LogEvent, SignedEntry};
+pub use canonical::{canonical_hash, canonical_json, CanonicalError};
+pub use crypto::{KeyError, PublicKey, Signature, SigningKey};
+pub use geo::{GeoError, GeoPoint};
+pub use ids::{
+    CccCertificate, DeviceId, IdError, LeadId, LicenceKind, ProductionLicence, Sha256, Uscc,
+};
+pub use lead::LeadState;
+pub use manifest::{
+    verify_lead, EvidenceEntry, LogHead, Manifest, SignedManifest, VerifyError, MANIFEST_FORMAT,
+};
+pub use record::{
+    Business, BusinessRole, FieldProblem, Ground, MustNotSampleGround, NominalProducer, Outcome,
+    OutcomeKind, Place, Product, Record, RecordDraft, RefusalKind, Sampler, SpotCheckTask,
+};

@@ -1,0 +1,194 @@
+//! The sealed manifest of a lead, and the one verify function the tablet and the
+//! bureau both use.
+//!
+//! Sealing: the record, the sorted evidence list and the head of the audit log are
+//! put in a [`Manifest`]; its canonical hash is signed by the device key; then a
+//! final `sealed` entry naming that hash closes the log. The manifest pins the log
+//! before it, and the log's last entry pins the manifest.
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{verify_chain, ChainError, LogEvent, SignedEntry};
+use crate::canonical::{canonical_hash, CanonicalError};
+use crate::crypto::{PublicKey, Signature, SigningKey};
+use crate::geo::GeoPoint;
+use crate::ids::{LeadId, Sha256};
+use crate::record::Record;
+
+/// The version of the manifest layout; the bureau refuses versions it does not know.
+pub const MANIFEST_FORMAT: u32 = 1;
+/// Longest caption of a photo.
+pub const MAX_CAPTION_CHARS: usize = 200;
+
+/// One photo in the evidence list, as sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceEntry {
+    pub sha256: Sha256,
+    pub bytes: u64,
+    /// `jpeg`, `png`, `webp` or `heic`.
+    pub format: String,
+    /// What the photo shows.
+    pub caption: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// EXIF DateTimeOriginal as written in the file.
+    pub exif_datetime: Option<String>,
+    pub exif_offset: Option<String>,
+    pub exif_gps: Option<GeoPoint>,
+    pub make: Option<String>,
+    pub model: Option<String>,
+    /// 64-bit perceptual hash as 16 hex characters.
+    pub phash: Option<String>,
+    /// When the photo was taken into the app (device clock).
+    pub added_at: DateTime<FixedOffset>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogHead {
+    pub seq: u64,
+    pub entry_hash: Sha256,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: u32,
+    pub lead_id: LeadId,
+    pub device_key: PublicKey,
+    pub record: Record,
+    /// Sorted by SHA-256, no duplicates.
+    pub evidence: Vec<EvidenceEntry>,
+    pub log_head: LogHead,
+    pub sealed_at: DateTime<FixedOffset>,
+}
+
+impl Manifest {
+    pub fn hash(&self) -> Result<Sha256, CanonicalError> {
+        canonical_hash(self)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedManifest {
+    pub manifest: Manifest,
+    pub manifest_hash: Sha256,
+    pub signature: Signature,
+}
+
+impl SignedManifest {
+    pub fn sign(manifest: Manifest, key: &SigningKey) -> Result<Self, CanonicalError> {
+        let manifest_hash = manifest.hash()?;
+        let signature = key.sign(manifest_hash.as_bytes());
+        Ok(SignedManifest {
+            manifest,
+            manifest_hash,
+            signature,
+        })
+    }
+}
+
+/// Why a lead failed verification. `code()` is the machine-readable reason the
+/// bureau returns with a 422.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("清单格式版本 {0} 不受支持")]
+    UnknownFormat(u32),
+    #[error("清单编号与记录编号不一致")]
+    LeadIdMismatch,
+    #[error("清单内容与其哈希不符（清单被修改）")]
+    ManifestHash,
+    #[error("清单签名无效")]
+    ManifestSignature,
+    #[error("记录不是终止抽样，不构成违法线索")]
+    NotALead,
+    #[error("终止抽样未列明任何涉嫌情形")]
+    NoGrounds,
+    #[error("证据列表未按哈希排序或有重复")]
+    EvidenceOrder,
+    #[error("第 {0} 张照片缺少说明")]
+    EvidenceCaption(usize),
+    #[error("{0}")]
+    Chain(#[from] ChainError),
+    #[error("清单记录的日志头与审计日志不符")]
+    LogHead,
+    #[error("审计日志未以封存条目结束，或封存条目与清单哈希不符")]
+    SealEntry,
+}
+
+impl VerifyError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            VerifyError::UnknownFormat(_) => "manifest_format",
+            VerifyError::LeadIdMismatch => "lead_id_mismatch",
+            VerifyError::ManifestHash => "manifest_hash",
+            VerifyError::ManifestSignature => "manifest_signature",
+            VerifyError::NotALead => "not_a_lead",
+            VerifyError::NoGrounds => "no_grounds",
+            VerifyError::EvidenceOrder => "evidence_order",
+            VerifyError::EvidenceCaption(_) => "evidence_caption",
+            VerifyError::Chain(e) => e.fault.code(),
+            VerifyError::LogHead => "log_head",
+            VerifyError::SealEntry => "seal_entry",
+        }
+    }
+}
+
+/// Verifies a sealed lead: manifest hash and signature, the record is a lead with
+/// grounds, the evidence list is well-formed, the audit chain is intact and signed by
+/// the same key, and the manifest and the log pin each other. Whether the key belongs
+/// to an enrolled device is the caller's question.
+pub fn verify_lead(signed: &SignedManifest, log: &[SignedEntry]) -> Result<(), VerifyError> {
+    let m = &signed.manifest;
+    if m.format != MANIFEST_FORMAT {
+        return Err(VerifyError::UnknownFormat(m.format));
+    }
+    if m.record.id != m.lead_id {
+        return Err(VerifyError::LeadIdMismatch);
+    }
+    match m.hash() {
+        Ok(h) if h == signed.manifest_hash => {}
+        _ => return Err(VerifyError::ManifestHash),
+    }
+    if !m
+        .device_key
+        .verify(signed.manifest_hash.as_bytes(), &signed.signature)
+    {
+        return Err(VerifyError::ManifestSignature);
+    }
+    match &m.record.outcome {
+        crate::record::Outcome::Terminated { grounds, .. } if grounds.is_empty() => {
+            return Err(VerifyError::NoGrounds)
+        }
+        crate::record::Outcome::Terminated { .. } => {}
+        _ => return Err(VerifyError::NotALead),
+    }
+    if m.evidence.windows(2).any(|w| w[0].sha256 >= w[1].sha256) {
+        return Err(VerifyError::EvidenceOrder);
+    }
+    if let Some(i) = m.evidence.iter().position(|e| e.caption.trim().is_empty()) {
+        return Err(VerifyError::EvidenceCaption(i + 1));
+    }
+    verify_chain(m.lead_id, log, &m.device_key)?;
+    let head_index = usize::try_from(m.log_head.seq).map_err(|_| VerifyError::LogHead)?;
+    match log.get(head_index) {
+        Some(e) if e.entry_hash == m.log_head.entry_hash => {}
+        _ => return Err(VerifyError::LogHead),
+    }
+    // The sealed entry must follow the head immediately and end the log.
+    match log.get(head_index + 1) {
+        Some(e)
+            if log.len() == head_index + 2
+                && e.entry.event == LogEvent::Sealed
+                && e.entry
+                    .payload
+                    .get("manifest_hash")
+                    .and_then(|v| v.as_str())
+                    == Some(signed.manifest_hash.to_hex().as_str()) => {}
+        _ => return Err(VerifyError::SealEntry),
+    }
+    Ok(())
+}

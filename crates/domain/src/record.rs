@@ -1,0 +1,564 @@
+//! The sampling record: what the samplers saw on site, and why sampling stopped.
+//!
+//! A [`RecordDraft`] is what the tablet saves while the form is being filled: every
+//! field optional, nothing checked. [`RecordDraft::validate`] turns it into a
+//! [`Record`], whose fields can only hold valid values, or lists every problem by
+//! field so the form can mark each one.
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+
+use crate::geo::GeoPoint;
+use crate::ids::{CccCertificate, IdError, LeadId, ProductionLicence, Uscc};
+
+/// Longest free-text field on the form (the situation description).
+pub const MAX_SITUATION_CHARS: usize = 4000;
+/// Longest single-line field (names, addresses).
+pub const MAX_LINE_CHARS: usize = 300;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpotCheckTask {
+    pub year: u16,
+    pub name: String,
+    pub number: String,
+    pub product_category: String,
+}
+
+/// The sampled business's role in the supply chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BusinessRole {
+    Producer,
+    Seller,
+    EcommerceShop,
+}
+
+impl BusinessRole {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            BusinessRole::Producer => "生产者",
+            BusinessRole::Seller => "销售者",
+            BusinessRole::EcommerceShop => "电子商务平台经营者",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Business {
+    pub name: String,
+    pub uscc: Uscc,
+    pub address: String,
+    pub person_in_charge: String,
+    pub phone: String,
+    pub role: BusinessRole,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub name: String,
+    pub brand: Option<String>,
+    pub spec_model: Option<String>,
+    pub batch_or_date: Option<String>,
+    pub production_licence: Option<ProductionLicence>,
+    pub ccc_certificate: Option<CccCertificate>,
+}
+
+/// The producer as printed on the product or its label. `None` in a field means
+/// nothing is printed there, which is itself a termination ground.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NominalProducer {
+    pub name: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sampler {
+    pub name: String,
+    /// Law-enforcement or sampling credential number (证件号).
+    pub credential_no: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Place {
+    pub address: String,
+    pub gps: Option<GeoPoint>,
+}
+
+/// A termination ground (终止抽样情形) from the notice. Sorted in the order of the form.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+pub enum Ground {
+    NoFactoryName,
+    NoFactoryAddress,
+    NoQualityCertificate,
+    SuspectedNoProductionLicence,
+    SuspectedNoCcc,
+    Other { text: String },
+}
+
+impl Ground {
+    pub fn label_zh(&self) -> &str {
+        match self {
+            Ground::NoFactoryName => "无厂名",
+            Ground::NoFactoryAddress => "无厂址",
+            Ground::NoQualityCertificate => "无质量检验合格证明",
+            Ground::SuspectedNoProductionLicence => "涉嫌无工业产品生产许可证",
+            Ground::SuspectedNoCcc => "涉嫌未经强制性产品认证（CCC）",
+            Ground::Other { .. } => "其他无需检验即可判定违法的情形",
+        }
+    }
+}
+
+/// Cases where sampling must not go ahead at all. Recorded, but not leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MustNotSampleGround {
+    /// Stock below the quantity the sampling plan requires.
+    InsufficientStock,
+    /// Goods not for sale, or export-only under contract.
+    NotForSaleOrExportOnly,
+    /// Marked 试制 / 处理 / 样品.
+    MarkedTrialClearanceOrSample,
+}
+
+/// How the business stood in the way; itself reported, but not a product lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalKind {
+    Refused,
+    Obstructed,
+}
+
+/// How the visit ended. Only [`Outcome::Terminated`] becomes an illegal-lead transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+pub enum Outcome {
+    Terminated {
+        grounds: Vec<Ground>,
+        situation: String,
+    },
+    MustNotSample {
+        ground: MustNotSampleGround,
+        note: String,
+    },
+    RefusedOrObstructed {
+        refusal: RefusalKind,
+        description: String,
+    },
+}
+
+impl Outcome {
+    pub fn is_lead(&self) -> bool {
+        matches!(self, Outcome::Terminated { .. })
+    }
+}
+
+/// A complete, valid sampling record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    pub id: LeadId,
+    pub task: SpotCheckTask,
+    pub business: Business,
+    pub product: Product,
+    pub nominal_producer: NominalProducer,
+    pub samplers: [Sampler; 2],
+    pub place: Place,
+    pub started_at: DateTime<FixedOffset>,
+    pub ended_at: Option<DateTime<FixedOffset>>,
+    pub outcome: Outcome,
+}
+
+// ---------------------------------------------------------------------------
+// Draft
+
+/// What the form holds while it is being filled in. Saved as edited; nothing checked.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordDraft {
+    pub task_year: Option<u16>,
+    pub task_name: String,
+    pub task_number: String,
+    pub product_category: String,
+    pub business_name: String,
+    pub business_uscc: String,
+    pub business_address: String,
+    pub business_person: String,
+    pub business_phone: String,
+    pub business_role: Option<BusinessRole>,
+    pub product_name: String,
+    pub product_brand: String,
+    pub product_spec_model: String,
+    pub product_batch: String,
+    pub production_licence: String,
+    pub ccc_certificate: String,
+    /// True when the product shows no producer at all ("none").
+    pub producer_none: bool,
+    pub producer_name: String,
+    pub producer_address: String,
+    pub sampler1_name: String,
+    pub sampler1_credential: String,
+    pub sampler2_name: String,
+    pub sampler2_credential: String,
+    pub place_address: String,
+    pub place_gps: Option<GeoPoint>,
+    pub started_at: Option<DateTime<FixedOffset>>,
+    pub ended_at: Option<DateTime<FixedOffset>>,
+    pub outcome: Option<OutcomeKind>,
+    pub grounds: Vec<Ground>,
+    pub situation: String,
+    pub must_not_sample: Option<MustNotSampleGround>,
+    pub refusal: Option<RefusalKind>,
+}
+
+/// Which outcome the sampler picked on the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Terminated,
+    MustNotSample,
+    RefusedOrObstructed,
+}
+
+/// One problem with one field of a draft.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    /// The draft field, e.g. `business_uscc`.
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldProblem {
+    fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
+        FieldProblem {
+            field: field.to_string(),
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+struct Checker {
+    problems: Vec<FieldProblem>,
+}
+
+impl Checker {
+    /// A required single-line field: trimmed, non-empty, bounded.
+    fn required(&mut self, field: &str, label: &str, value: &str) -> String {
+        let v = value.trim();
+        if v.is_empty() {
+            self.problems.push(FieldProblem::new(
+                field,
+                "required",
+                format!("请填写{label}"),
+            ));
+        } else {
+            self.bounded(field, label, v, MAX_LINE_CHARS);
+        }
+        v.to_string()
+    }
+
+    fn optional(&mut self, field: &str, label: &str, value: &str) -> Option<String> {
+        let v = value.trim();
+        if v.is_empty() {
+            return None;
+        }
+        self.bounded(field, label, v, MAX_LINE_CHARS);
+        Some(v.to_string())
+    }
+
+    fn bounded(&mut self, field: &str, label: &str, v: &str, max: usize) {
+        let n = v.chars().count();
+        if n > max {
+            self.problems.push(FieldProblem::new(
+                field,
+                "too_long",
+                format!("{label}最多{max}个字，现有{n}个字"),
+            ));
+        }
+        if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            self.problems.push(FieldProblem::new(
+                field,
+                "control_character",
+                format!("{label}含有不可见的控制字符，请重新输入"),
+            ));
+        }
+    }
+
+    fn id<T>(&mut self, field: &str, r: Result<T, IdError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.problems
+                    .push(FieldProblem::new(field, e.code(), e.to_string()));
+                None
+            }
+        }
+    }
+
+    fn missing(&mut self, field: &str, message: &str) {
+        self.problems
+            .push(FieldProblem::new(field, "required", message));
+    }
+}
+
+impl RecordDraft {
+    /// Checks every field and builds the record, or returns every problem found.
+    pub fn validate(&self, id: LeadId) -> Result<Record, Vec<FieldProblem>> {
+        let mut c = Checker {
+            problems: Vec::new(),
+        };
+        let d = self;
+
+        let task_year = match d.task_year {
+            Some(y) if (2000..=2100).contains(&y) => Some(y),
+            Some(_) => {
+                c.problems.push(FieldProblem::new(
+                    "task_year",
+                    "out_of_range",
+                    "抽查任务年度应在 2000 至 2100 之间",
+                ));
+                None
+            }
+            None => {
+                c.missing("task_year", "请填写抽查任务年度");
+                None
+            }
+        };
+        let task_name = c.required("task_name", "抽查任务名称", &d.task_name);
+        let task_number = c.required("task_number", "抽查任务编号", &d.task_number);
+        let product_category = c.required("product_category", "产品类别", &d.product_category);
+
+        let business_name = c.required("business_name", "被抽样单位名称", &d.business_name);
+        let uscc = if d.business_uscc.trim().is_empty() {
+            c.missing("business_uscc", "请填写统一社会信用代码");
+            None
+        } else {
+            c.id("business_uscc", Uscc::parse(&d.business_uscc))
+        };
+        let business_address =
+            c.required("business_address", "被抽样单位地址", &d.business_address);
+        let business_person = c.required("business_person", "负责人", &d.business_person);
+        let business_phone = c.required("business_phone", "联系电话", &d.business_phone);
+        if !business_phone.is_empty()
+            && !business_phone
+                .chars()
+                .all(|ch| ch.is_ascii_digit() || "+-() ".contains(ch))
+        {
+            c.problems.push(FieldProblem::new(
+                "business_phone",
+                "phone_format",
+                "联系电话只能包含数字、空格和 + - ( )",
+            ));
+        }
+        if d.business_role.is_none() {
+            c.missing(
+                "business_role",
+                "请选择被抽样单位类型（生产者、销售者或电商平台经营者）",
+            );
+        }
+
+        let product_name = c.required("product_name", "产品名称", &d.product_name);
+        let brand = c.optional("product_brand", "商标", &d.product_brand);
+        let spec_model = c.optional("product_spec_model", "规格型号", &d.product_spec_model);
+        let batch = c.optional("product_batch", "生产日期或批号", &d.product_batch);
+        let licence = if d.production_licence.trim().is_empty() {
+            None
+        } else {
+            c.id(
+                "production_licence",
+                ProductionLicence::parse(&d.production_licence),
+            )
+        };
+        let ccc = if d.ccc_certificate.trim().is_empty() {
+            None
+        } else {
+            c.id("ccc_certificate", CccCertificate::parse(&d.ccc_certificate))
+        };
+
+        let producer = if d.producer_none {
+            NominalProducer {
+                name: None,
+                address: None,
+            }
+        } else {
+            let name = c.optional("producer_name", "标称生产者名称", &d.producer_name);
+            let address = c.optional("producer_address", "标称生产者地址", &d.producer_address);
+            if name.is_none() && address.is_none() {
+                c.missing(
+                    "producer_name",
+                    "请照产品标签填写标称生产者名称和地址；标签上没有时请勾选“无”",
+                );
+            }
+            NominalProducer { name, address }
+        };
+
+        let s1 = Sampler {
+            name: c.required("sampler1_name", "第一抽样人姓名", &d.sampler1_name),
+            credential_no: c.required(
+                "sampler1_credential",
+                "第一抽样人证件号",
+                &d.sampler1_credential,
+            ),
+        };
+        let s2 = Sampler {
+            name: c.required("sampler2_name", "第二抽样人姓名", &d.sampler2_name),
+            credential_no: c.required(
+                "sampler2_credential",
+                "第二抽样人证件号",
+                &d.sampler2_credential,
+            ),
+        };
+        if !s1.credential_no.is_empty() && s1.credential_no == s2.credential_no {
+            c.problems.push(FieldProblem::new(
+                "sampler2_credential",
+                "same_sampler",
+                "抽样须由两名不同的抽样人员进行，两人证件号不能相同",
+            ));
+        }
+
+        let place_address = c.required("place_address", "抽样地点", &d.place_address);
+        let started_at = d.started_at;
+        if started_at.is_none() {
+            c.missing("started_at", "请填写抽样时间");
+        }
+        if let (Some(s), Some(e)) = (d.started_at, d.ended_at) {
+            if e < s {
+                c.problems.push(FieldProblem::new(
+                    "ended_at",
+                    "ends_before_start",
+                    "结束时间早于开始时间，请核对",
+                ));
+            }
+        }
+
+        let outcome = match d.outcome {
+            None => {
+                c.missing(
+                    "outcome",
+                    "请选择抽样结果：终止抽样、不得抽样或拒绝/阻碍抽样",
+                );
+                None
+            }
+            Some(OutcomeKind::Terminated) => {
+                let mut grounds = d.grounds.clone();
+                for g in &mut grounds {
+                    if let Ground::Other { text } = g {
+                        *text = text.trim().to_string();
+                        if text.is_empty() {
+                            c.missing("grounds", "选择“其他”情形时请写明具体情形");
+                        } else {
+                            c.bounded("grounds", "其他情形说明", text, MAX_LINE_CHARS);
+                        }
+                    }
+                }
+                grounds.sort();
+                grounds.dedup();
+                if grounds.is_empty() {
+                    c.missing("grounds", "终止抽样须至少勾选一种涉嫌情形");
+                }
+                if grounds.contains(&Ground::NoFactoryName) && producer.name.is_some() {
+                    c.problems.push(FieldProblem::new(
+                        "grounds",
+                        "contradiction",
+                        "已勾选“无厂名”，但又填写了标称生产者名称，请核对",
+                    ));
+                }
+                if grounds.contains(&Ground::NoFactoryAddress) && producer.address.is_some() {
+                    c.problems.push(FieldProblem::new(
+                        "grounds",
+                        "contradiction",
+                        "已勾选“无厂址”，但又填写了标称生产者地址，请核对",
+                    ));
+                }
+                let situation = d.situation.trim().to_string();
+                if situation.is_empty() {
+                    c.missing("situation", "请描述现场情况");
+                } else {
+                    c.bounded("situation", "现场情况", &situation, MAX_SITUATION_CHARS);
+                }
+                Some(Outcome::Terminated { grounds, situation })
+            }
+            Some(OutcomeKind::MustNotSample) => {
+                let note = d.situation.trim().to_string();
+                c.bounded("situation", "情况说明", &note, MAX_SITUATION_CHARS);
+                match d.must_not_sample {
+                    Some(ground) => Some(Outcome::MustNotSample { ground, note }),
+                    None => {
+                        c.missing("must_not_sample", "请选择不得抽样的原因");
+                        None
+                    }
+                }
+            }
+            Some(OutcomeKind::RefusedOrObstructed) => {
+                let description = d.situation.trim().to_string();
+                if description.is_empty() {
+                    c.missing("situation", "请描述拒绝或阻碍抽样的经过");
+                } else {
+                    c.bounded("situation", "情况说明", &description, MAX_SITUATION_CHARS);
+                }
+                match d.refusal {
+                    Some(refusal) => Some(Outcome::RefusedOrObstructed {
+                        refusal,
+                        description,
+                    }),
+                    None => {
+                        c.missing("refusal", "请选择是拒绝抽样还是阻碍抽样");
+                        None
+                    }
+                }
+            }
+        };
+
+        if !c.problems.is_empty() {
+            return Err(c.problems);
+        }
+        // Every None above pushed a problem, so these are all present here.
+        let (Some(year), Some(uscc), Some(role), Some(started_at), Some(outcome)) =
+            (task_year, uscc, d.business_role, started_at, outcome)
+        else {
+            unreachable!("a missing value always records a problem")
+        };
+        Ok(Record {
+            id,
+            task: SpotCheckTask {
+                year,
+                name: task_name,
+                number: task_number,
+                product_category,
+            },
+            business: Business {
+                name: business_name,
+                uscc,
+                address: business_address,
+                person_in_charge: business_person,
+                phone: business_phone,
+                role,
+            },
+            product: Product {
+                name: product_name,
+                brand,
+                spec_model,
+                batch_or_date: batch,
+                production_licence: licence,
+                ccc_certificate: ccc,
+            },
+            nominal_producer: producer,
+            samplers: [s1, s2],
+            place: Place {
+                address: place_address,
+                gps: d.place_gps,
+            },
+            started_at,
+            ended_at: d.ended_at,
+            outcome,
+        })
+    }
+}
