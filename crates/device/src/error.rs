@@ -1,0 +1,72 @@
+//! What can go wrong in a use-case, each with a stable code for the UI.
+
+use fieldlead_domain::{FieldProblem, LeadId, Sha256, VerifyError};
+use fieldlead_evidence::{IntakeError, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("数据库由更新版本的 fieldlead 创建（结构版本 {found}，本程序支持到 {supported}），请先升级应用，数据未作任何改动")]
+    NewerDatabase { found: i64, supported: i64 },
+    #[error("找不到记录 {0}")]
+    RecordNotFound(LeadId),
+    #[error("记录已封存，不能再修改；如需更正，请新建一条更正记录")]
+    Sealed(LeadId),
+    #[error("记录还有 {} 处需要填写或更正", .0.len())]
+    InvalidDraft(Vec<FieldProblem>),
+    #[error("终止抽样须至少附一张现场照片")]
+    NoEvidence,
+    #[error("第 {0} 张照片还没有说明，请写明照片拍的是什么")]
+    CaptionMissing(usize),
+    #[error("照片说明最多 {max} 个字")]
+    CaptionTooLong { max: usize },
+    #[error("本记录中没有这张照片（{0}）")]
+    EvidenceNotFound(Sha256),
+    #[error("这张照片已在本记录中")]
+    EvidenceDuplicate(Sha256),
+    #[error("照片 {0} 在存储中已缺失或被改动，不能封存")]
+    EvidenceDamaged(Sha256),
+    #[error("{0}")]
+    Intake(#[from] IntakeError),
+    #[error("证据存储出错：{0}")]
+    Store(#[from] StoreError),
+    #[error("封存自检未通过：{0}")]
+    SelfCheck(#[from] VerifyError),
+    #[error("设备密钥文件出错：{0}")]
+    KeyFile(String),
+    #[error("数据库出错：{0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("数据内容损坏：{0}")]
+    Corrupt(String),
+    #[error("文件读写出错：{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl DeviceError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            DeviceError::NewerDatabase { .. } => "newer_database",
+            DeviceError::RecordNotFound(_) => "record_not_found",
+            DeviceError::Sealed(_) => "record_sealed",
+            DeviceError::InvalidDraft(_) => "invalid_draft",
+            DeviceError::NoEvidence => "no_evidence",
+            DeviceError::CaptionMissing(_) => "caption_missing",
+            DeviceError::CaptionTooLong { .. } => "caption_too_long",
+            DeviceError::EvidenceNotFound(_) => "evidence_not_found",
+            DeviceError::EvidenceDuplicate(_) => "evidence_duplicate",
+            DeviceError::EvidenceDamaged(_) => "evidence_damaged",
+            DeviceError::Intake(e) => e.code(),
+            DeviceError::Store(e) => e.code(),
+            DeviceError::SelfCheck(e) => e.code(),
+            DeviceError::KeyFile(_) => "key_file",
+            DeviceError::Database(_) => "database",
+            DeviceError::Corrupt(_) => "corrupt",
+            DeviceError::Io(_) => "io",
+        }
+    }
+}
+
+impl From<serde_json::Error> for DeviceError {
+    fn from(e: serde_json::Error) -> Self {
+        DeviceError::Corrupt(e.to_string())
+    }
+}

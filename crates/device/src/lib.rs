@@ -1,0 +1,86 @@
+//! The tablet's use-cases, with no UI framework in sight: a SQLite database of
+//! records (drafts saved as edited, sealed records read-only), the content-addressed
+//! evidence store, the hash-chained audit log of every change, sealing with the
+//! device's Ed25519 key, and the key itself. The Tauri shell is a thin layer over
+//! [`Device`].
+
+mod db;
+mod error;
+mod key;
+mod records;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset};
+use fieldlead_domain::{PublicKey, SigningKey};
+use fieldlead_evidence::EvidenceStore;
+
+pub use error::DeviceError;
+pub use records::{EvidenceItem, ListQuery, RecordSummary, RecordView, MAX_CAPTION_CHARS};
+
+/// File name of the database inside the app data dir.
+pub const DB_FILE: &str = "fieldlead.sqlite3";
+/// Folder of the evidence store inside the app data dir.
+pub const EVIDENCE_DIR: &str = "evidence";
+
+/// One tablet's data: database, evidence store and key, all under one folder.
+pub struct Device {
+    conn: rusqlite::Connection,
+    store: EvidenceStore,
+    key: SigningKey,
+    dir: PathBuf,
+    clock: fn() -> DateTime<FixedOffset>,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device")
+            .field("dir", &self.dir)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+fn local_now() -> DateTime<FixedOffset> {
+    chrono::Local::now().fixed_offset()
+}
+
+impl Device {
+    /// Opens (creating if needed) the tablet's data in `dir`: the app data dir.
+    pub fn open(dir: &Path) -> Result<Device, DeviceError> {
+        std::fs::create_dir_all(dir)?;
+        let key = key::load_or_create(dir)?;
+        let conn = db::open(&dir.join(DB_FILE))?;
+        let store = EvidenceStore::open(&dir.join(EVIDENCE_DIR))?;
+        Ok(Device {
+            conn,
+            store,
+            key,
+            dir: dir.to_path_buf(),
+            clock: local_now,
+        })
+    }
+
+    /// Replaces the clock, for tests of a tablet whose time is wrong.
+    pub fn with_clock(mut self, clock: fn() -> DateTime<FixedOffset>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        self.key.public_key()
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn evidence_store(&self) -> &EvidenceStore {
+        &self.store
+    }
+
+    /// The schema version this build writes.
+    pub fn schema_version() -> i64 {
+        db::latest_version()
+    }
+}

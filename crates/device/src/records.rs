@@ -1,0 +1,642 @@
+//! The sampler's use-cases on one tablet: drafts saved as edited, evidence attached
+//! with captions, sealing, and listing. Every write is one SQLite transaction that
+//! also appends the signed audit entry describing it.
+
+use std::io::Read;
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset};
+use fieldlead_domain::{
+    verify_lead, EvidenceEntry, LeadId, LeadState, LogEvent, LogHead, Manifest, RecordDraft,
+    Sha256, SignedEntry, SignedManifest, MANIFEST_FORMAT,
+};
+use fieldlead_evidence::Intake;
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::DeviceError;
+use crate::Device;
+
+pub use fieldlead_domain::manifest::MAX_CAPTION_CHARS;
+
+/// One photo of a record, as the app shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceItem {
+    pub sha256: Sha256,
+    pub caption: String,
+    pub intake: Intake,
+    pub added_at: DateTime<FixedOffset>,
+}
+
+/// A record with everything the app shows about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordView {
+    pub id: LeadId,
+    pub state: LeadState,
+    pub draft: RecordDraft,
+    pub evidence: Vec<EvidenceItem>,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+    pub sealed_at: Option<DateTime<FixedOffset>>,
+    pub manifest_hash: Option<Sha256>,
+}
+
+/// A line of the records list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordSummary {
+    pub id: LeadId,
+    pub state: LeadState,
+    pub business_name: String,
+    pub business_uscc: String,
+    pub product_name: String,
+    pub task_name: String,
+    pub evidence_count: u32,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+/// What to list: free text over names, USCC and id; optionally one state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    pub text: String,
+    pub state: Option<LeadState>,
+    pub limit: Option<u32>,
+}
+
+fn state_str(s: LeadState) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn parse_state(s: &str) -> Result<LeadState, DeviceError> {
+    serde_json::from_value(Value::String(s.to_string()))
+        .map_err(|_| DeviceError::Corrupt(format!("unknown record state {s}")))
+}
+
+fn parse_time(s: &str) -> Result<DateTime<FixedOffset>, DeviceError> {
+    DateTime::parse_from_rfc3339(s).map_err(|e| DeviceError::Corrupt(format!("time {s}: {e}")))
+}
+
+/// Top-level draft fields whose values differ, with their new values.
+fn draft_changes(old: &RecordDraft, new: &RecordDraft) -> Result<Map<String, Value>, DeviceError> {
+    let (Value::Object(a), Value::Object(b)) =
+        (serde_json::to_value(old)?, serde_json::to_value(new)?)
+    else {
+        return Err(DeviceError::Corrupt("draft is not an object".into()));
+    };
+    Ok(b.into_iter().filter(|(k, v)| a.get(k) != Some(v)).collect())
+}
+
+/// The format's wire name (`jpeg`, `png`, ...), as its serde form.
+fn format_name(f: fieldlead_evidence::Format) -> Result<String, DeviceError> {
+    match serde_json::to_value(f)? {
+        Value::String(s) => Ok(s),
+        other => Err(DeviceError::Corrupt(format!("format {other}"))),
+    }
+}
+
+fn check_caption(caption: &str) -> Result<String, DeviceError> {
+    let c = caption.trim();
+    if c.chars().count() > MAX_CAPTION_CHARS {
+        return Err(DeviceError::CaptionTooLong {
+            max: MAX_CAPTION_CHARS,
+        });
+    }
+    Ok(c.to_string())
+}
+
+impl Device {
+    fn now(&self) -> DateTime<FixedOffset> {
+        (self.clock)()
+    }
+
+    /// Starts a new record from whatever the sampler has typed so far.
+    pub fn create_record(&mut self, draft: RecordDraft) -> Result<RecordView, DeviceError> {
+        let id = LeadId::new();
+        let now = self.now();
+        let changes = draft_changes(&RecordDraft::default(), &draft)?;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO records (id, state, draft_json, business_name, business_uscc, product_name, task_name, created_at, updated_at)
+             VALUES (?1, 'draft', ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            params![
+                id.to_string(),
+                serde_json::to_string(&draft)?,
+                draft.business_name.trim(),
+                draft.business_uscc.trim(),
+                draft.product_name.trim(),
+                draft.task_name.trim(),
+                now.to_rfc3339(),
+            ],
+        )?;
+        append_log(
+            &tx,
+            &self.key,
+            id,
+            now,
+            LogEvent::Created,
+            Value::Object(changes),
+        )?;
+        tx.commit()?;
+        self.record(id)
+    }
+
+    /// Saves the draft as edited. Refused once the record is sealed.
+    pub fn update_draft(
+        &mut self,
+        id: LeadId,
+        draft: RecordDraft,
+    ) -> Result<RecordView, DeviceError> {
+        let now = self.now();
+        let tx = self.conn.transaction()?;
+        let old = editable_draft(&tx, id)?;
+        let changes = draft_changes(&old, &draft)?;
+        if !changes.is_empty() {
+            tx.execute(
+                "UPDATE records SET draft_json = ?2, business_name = ?3, business_uscc = ?4,
+                 product_name = ?5, task_name = ?6, updated_at = ?7 WHERE id = ?1",
+                params![
+                    id.to_string(),
+                    serde_json::to_string(&draft)?,
+                    draft.business_name.trim(),
+                    draft.business_uscc.trim(),
+                    draft.product_name.trim(),
+                    draft.task_name.trim(),
+                    now.to_rfc3339(),
+                ],
+            )?;
+            append_log(
+                &tx,
+                &self.key,
+                id,
+                now,
+                LogEvent::Edited,
+                Value::Object(changes),
+            )?;
+        }
+        tx.commit()?;
+        self.record(id)
+    }
+
+    /// Takes a photo file into the evidence store and attaches it with a caption.
+    pub fn attach_evidence_path(
+        &mut self,
+        id: LeadId,
+        path: &Path,
+        caption: &str,
+    ) -> Result<EvidenceItem, DeviceError> {
+        let caption = check_caption(caption)?;
+        self.ensure_editable(id)?;
+        let intake = self.store.intake_path(path)?;
+        self.attach(id, intake, caption)
+    }
+
+    /// Takes a photo from a byte stream (the camera) and attaches it.
+    pub fn attach_evidence_reader(
+        &mut self,
+        id: LeadId,
+        reader: impl Read,
+        name_hint: Option<&str>,
+        caption: &str,
+    ) -> Result<EvidenceItem, DeviceError> {
+        let caption = check_caption(caption)?;
+        self.ensure_editable(id)?;
+        let intake = self.store.intake_reader(reader, name_hint)?;
+        self.attach(id, intake, caption)
+    }
+
+    fn ensure_editable(&self, id: LeadId) -> Result<(), DeviceError> {
+        let state: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT state FROM records WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match state.as_deref() {
+            None => Err(DeviceError::RecordNotFound(id)),
+            Some("draft") => Ok(()),
+            Some(_) => Err(DeviceError::Sealed(id)),
+        }
+    }
+
+    fn attach(
+        &mut self,
+        id: LeadId,
+        intake: Intake,
+        caption: String,
+    ) -> Result<EvidenceItem, DeviceError> {
+        let now = self.now();
+        let tx = self.conn.transaction()?;
+        editable_draft(&tx, id)?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM evidence WHERE record_id = ?1 AND sha256 = ?2)",
+            params![id.to_string(), intake.sha256.to_hex()],
+            |r| r.get(0),
+        )?;
+        if exists {
+            return Err(DeviceError::EvidenceDuplicate(intake.sha256));
+        }
+        tx.execute(
+            "INSERT INTO evidence (record_id, sha256, caption, intake_json, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                id.to_string(),
+                intake.sha256.to_hex(),
+                caption,
+                serde_json::to_string(&intake)?,
+                now.to_rfc3339()
+            ],
+        )?;
+        tx.execute(
+            "UPDATE records SET updated_at = ?2 WHERE id = ?1",
+            params![id.to_string(), now.to_rfc3339()],
+        )?;
+        let payload = serde_json::json!({
+            "sha256": intake.sha256,
+            "caption": caption,
+            "bytes": intake.bytes,
+            "format": intake.format,
+        });
+        append_log(&tx, &self.key, id, now, LogEvent::EvidenceAdded, payload)?;
+        tx.commit()?;
+        Ok(EvidenceItem {
+            sha256: intake.sha256,
+            caption,
+            intake,
+            added_at: now,
+        })
+    }
+
+    /// Changes what a photo is said to show.
+    pub fn set_caption(
+        &mut self,
+        id: LeadId,
+        sha256: Sha256,
+        caption: &str,
+    ) -> Result<(), DeviceError> {
+        let caption = check_caption(caption)?;
+        let now = self.now();
+        let tx = self.conn.transaction()?;
+        editable_draft(&tx, id)?;
+        let old: Option<String> = tx
+            .query_row(
+                "SELECT caption FROM evidence WHERE record_id = ?1 AND sha256 = ?2",
+                params![id.to_string(), sha256.to_hex()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match old {
+            None => return Err(DeviceError::EvidenceNotFound(sha256)),
+            Some(old) if old == caption => return Ok(()),
+            Some(_) => {}
+        }
+        tx.execute(
+            "UPDATE evidence SET caption = ?3 WHERE record_id = ?1 AND sha256 = ?2",
+            params![id.to_string(), sha256.to_hex(), caption],
+        )?;
+        tx.execute(
+            "UPDATE records SET updated_at = ?2 WHERE id = ?1",
+            params![id.to_string(), now.to_rfc3339()],
+        )?;
+        let payload = serde_json::json!({"sha256": sha256, "caption": caption});
+        append_log(&tx, &self.key, id, now, LogEvent::CaptionChanged, payload)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Detaches a photo from a draft. The stored bytes stay: the audit log still
+    /// names them, and content-addressed blobs may be shared by other records.
+    pub fn remove_evidence(&mut self, id: LeadId, sha256: Sha256) -> Result<(), DeviceError> {
+        let now = self.now();
+        let tx = self.conn.transaction()?;
+        editable_draft(&tx, id)?;
+        let n = tx.execute(
+            "DELETE FROM evidence WHERE record_id = ?1 AND sha256 = ?2",
+            params![id.to_string(), sha256.to_hex()],
+        )?;
+        if n == 0 {
+            return Err(DeviceError::EvidenceNotFound(sha256));
+        }
+        tx.execute(
+            "UPDATE records SET updated_at = ?2 WHERE id = ?1",
+            params![id.to_string(), now.to_rfc3339()],
+        )?;
+        append_log(
+            &tx,
+            &self.key,
+            id,
+            now,
+            LogEvent::EvidenceRemoved,
+            serde_json::json!({"sha256": sha256}),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Seals the record: validates it, checks every photo against its hash, signs the
+    /// manifest and closes the audit log. From then on the record is read-only.
+    pub fn seal(&mut self, id: LeadId) -> Result<SignedManifest, DeviceError> {
+        let now = self.now();
+        let tx = self.conn.transaction()?;
+        let draft = editable_draft(&tx, id)?;
+        let record = draft.validate(id).map_err(DeviceError::InvalidDraft)?;
+        let items = load_evidence(&tx, id)?;
+        if record.outcome.is_lead() && items.is_empty() {
+            return Err(DeviceError::NoEvidence);
+        }
+        let mut evidence = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            if item.caption.trim().is_empty() {
+                return Err(DeviceError::CaptionMissing(i + 1));
+            }
+            if !self.store.verify(&item.sha256)? {
+                return Err(DeviceError::EvidenceDamaged(item.sha256));
+            }
+            let x = &item.intake;
+            evidence.push(EvidenceEntry {
+                sha256: item.sha256,
+                bytes: x.bytes,
+                format: format_name(x.format)?,
+                caption: item.caption.clone(),
+                width: x.width,
+                height: x.height,
+                exif_datetime: x.exif.datetime_original.clone(),
+                exif_offset: x.exif.offset_time_original.clone(),
+                exif_gps: x.exif.gps,
+                make: x.exif.make.clone(),
+                model: x.exif.model.clone(),
+                phash: x.phash.map(|p| format!("{p:016x}")),
+                added_at: item.added_at,
+            });
+        }
+        evidence.sort_by_key(|e| e.sha256);
+        let log = load_log(&tx, id)?;
+        let head = log
+            .last()
+            .ok_or_else(|| DeviceError::Corrupt(format!("record {id} has no audit log")))?;
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT,
+            lead_id: id,
+            device_key: self.key.public_key(),
+            record,
+            evidence,
+            log_head: LogHead {
+                seq: head.entry.seq,
+                entry_hash: head.entry_hash,
+            },
+            sealed_at: now,
+        };
+        let signed = SignedManifest::sign(manifest, &self.key)
+            .map_err(|e| DeviceError::Corrupt(e.to_string()))?;
+        let seal_entry = append_log(
+            &tx,
+            &self.key,
+            id,
+            now,
+            LogEvent::Sealed,
+            serde_json::json!({"manifest_hash": signed.manifest_hash}),
+        )?;
+        if signed.manifest.record.outcome.is_lead() {
+            // Check our own output with the verifier the bureau runs, before it is final.
+            let mut full = log;
+            full.push(seal_entry);
+            verify_lead(&signed, &full)?;
+        }
+        tx.execute(
+            "UPDATE records SET state = 'sealed', manifest_json = ?2, manifest_hash = ?3, sealed_at = ?4, updated_at = ?4 WHERE id = ?1",
+            params![
+                id.to_string(),
+                serde_json::to_string(&signed)?,
+                signed.manifest_hash.to_hex(),
+                now.to_rfc3339()
+            ],
+        )?;
+        tx.commit()?;
+        Ok(signed)
+    }
+
+    /// One record with its photos.
+    pub fn record(&self, id: LeadId) -> Result<RecordView, DeviceError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT state, draft_json, created_at, updated_at, sealed_at, manifest_hash FROM records WHERE id = ?1",
+                [id.to_string()],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                    ))
+                },
+            )
+            .optional()?
+            .ok_or(DeviceError::RecordNotFound(id))?;
+        Ok(RecordView {
+            id,
+            state: parse_state(&row.0)?,
+            draft: serde_json::from_str(&row.1)?,
+            evidence: load_evidence(&self.conn, id)?,
+            created_at: parse_time(&row.2)?,
+            updated_at: parse_time(&row.3)?,
+            sealed_at: row.4.as_deref().map(parse_time).transpose()?,
+            manifest_hash: row
+                .5
+                .map(|h| {
+                    h.parse()
+                        .map_err(|_| DeviceError::Corrupt(format!("manifest hash {h}")))
+                })
+                .transpose()?,
+        })
+    }
+
+    /// The sealed manifest of a record, if sealed.
+    pub fn manifest(&self, id: LeadId) -> Result<Option<SignedManifest>, DeviceError> {
+        let json: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT manifest_json FROM records WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match json {
+            None => Err(DeviceError::RecordNotFound(id)),
+            Some(None) => Ok(None),
+            Some(Some(j)) => Ok(Some(serde_json::from_str(&j)?)),
+        }
+    }
+
+    /// The record's audit log, oldest first.
+    pub fn audit_log(&self, id: LeadId) -> Result<Vec<SignedEntry>, DeviceError> {
+        self.record_exists(id)?;
+        load_log(&self.conn, id)
+    }
+
+    fn record_exists(&self, id: LeadId) -> Result<(), DeviceError> {
+        let found: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM records WHERE id = ?1)",
+            [id.to_string()],
+            |r| r.get(0),
+        )?;
+        if found {
+            Ok(())
+        } else {
+            Err(DeviceError::RecordNotFound(id))
+        }
+    }
+
+    /// Records, newest change first, matching the query.
+    pub fn list(&self, q: &ListQuery) -> Result<Vec<RecordSummary>, DeviceError> {
+        let text = q.text.trim();
+        let like = format!(
+            "%{}%",
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.id, r.state, r.business_name, r.business_uscc, r.product_name, r.task_name, r.updated_at,
+                    (SELECT count(*) FROM evidence e WHERE e.record_id = r.id)
+             FROM records r
+             WHERE (?1 = '' OR r.business_name LIKE ?2 ESCAPE '\\' OR r.product_name LIKE ?2 ESCAPE '\\'
+                    OR r.business_uscc LIKE ?2 ESCAPE '\\' OR r.task_name LIKE ?2 ESCAPE '\\' OR r.id LIKE ?2 ESCAPE '\\')
+               AND (?3 IS NULL OR r.state = ?3)
+             ORDER BY r.updated_at DESC, r.id DESC
+             LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(
+            params![text, like, q.state.map(state_str), q.limit.unwrap_or(500)],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, u32>(7)?,
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (
+                id,
+                state,
+                business_name,
+                business_uscc,
+                product_name,
+                task_name,
+                updated_at,
+                evidence_count,
+            ) = row?;
+            out.push(RecordSummary {
+                id: id
+                    .parse()
+                    .map_err(|_| DeviceError::Corrupt(format!("record id {id}")))?,
+                state: parse_state(&state)?,
+                business_name,
+                business_uscc,
+                product_name,
+                task_name,
+                evidence_count,
+                updated_at: parse_time(&updated_at)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn editable_draft(tx: &Transaction<'_>, id: LeadId) -> Result<RecordDraft, DeviceError> {
+    let row: Option<(String, String)> = tx
+        .query_row(
+            "SELECT state, draft_json FROM records WHERE id = ?1",
+            [id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match row {
+        None => Err(DeviceError::RecordNotFound(id)),
+        Some((state, _)) if state != "draft" => Err(DeviceError::Sealed(id)),
+        Some((_, json)) => Ok(serde_json::from_str(&json)?),
+    }
+}
+
+fn load_evidence(
+    conn: &rusqlite::Connection,
+    id: LeadId,
+) -> Result<Vec<EvidenceItem>, DeviceError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT sha256, caption, intake_json, added_at FROM evidence WHERE record_id = ?1 ORDER BY added_at, sha256",
+    )?;
+    let rows = stmt.query_map([id.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (sha, caption, intake, added_at) = row?;
+        out.push(EvidenceItem {
+            sha256: sha
+                .parse()
+                .map_err(|_| DeviceError::Corrupt(format!("evidence hash {sha}")))?,
+            caption,
+            intake: serde_json::from_str(&intake)?,
+            added_at: parse_time(&added_at)?,
+        });
+    }
+    Ok(out)
+}
+
+fn load_log(conn: &rusqlite::Connection, id: LeadId) -> Result<Vec<SignedEntry>, DeviceError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT entry_json FROM audit_log WHERE record_id = ?1 ORDER BY seq")?;
+    let rows = stmt.query_map([id.to_string()], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(serde_json::from_str(&row?)?);
+    }
+    Ok(out)
+}
+
+fn append_log(
+    tx: &Transaction<'_>,
+    key: &fieldlead_domain::SigningKey,
+    id: LeadId,
+    now: DateTime<FixedOffset>,
+    event: LogEvent,
+    payload: Value,
+) -> Result<SignedEntry, DeviceError> {
+    let prev: Option<String> = tx
+        .query_row(
+            "SELECT entry_json FROM audit_log WHERE record_id = ?1 ORDER BY seq DESC LIMIT 1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let prev: Option<SignedEntry> = prev.map(|j| serde_json::from_str(&j)).transpose()?;
+    let entry = SignedEntry::next(prev.as_ref(), id, now, event, payload, key)
+        .map_err(|e| DeviceError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO audit_log (record_id, seq, entry_json) VALUES (?1, ?2, ?3)",
+        params![
+            id.to_string(),
+            entry.entry.seq as i64,
+            serde_json::to_string(&entry)?
+        ],
+    )?;
+    Ok(entry)
+}
