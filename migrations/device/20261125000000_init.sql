@@ -58,3 +58,23 @@ BEGIN SELECT RAISE(ABORT, 'sealed record is read-only'); END;
 CREATE TRIGGER sealed_evidence_no_delete BEFORE DELETE ON evidence
 WHEN (SELECT state FROM records WHERE id = OLD.record_id) <> 'draft'
 BEGIN SELECT RAISE(ABORT, 'sealed record is read-only'); END;
+
+-- Signatures on the transfer form: one row per party; the image is a blob in the
+-- evidence store, named by its SHA-256.
+CREATE TABLE signoffs (
+    record_id    TEXT NOT NULL REFERENCES records (id),
+    party        TEXT NOT NULL CHECK (party IN ('sampler1', 'sampler2', 'business')),
+    signoff_json TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    PRIMARY KEY (record_id, party)
+) WITHOUT ROWID;
+
+CREATE TRIGGER sealed_signoff_no_insert BEFORE INSERT ON signoffs
+WHEN (SELECT state FROM records WHERE id = NEW.record_id) <> 'draft'
+BEGIN SELECT RAISE(ABORT, 'sealed record is read-only'); END;
+CREATE TRIGGER sealed_signoff_no_update BEFORE UPDATE ON signoffs
+WHEN (SELECT state FROM records WHERE id = OLD.record_id) <> 'draft'
+BEGIN SELECT RAISE(ABORT, 'sealed record is read-only'); END;
+CREATE TRIGGER sealed_signoff_no_delete BEFORE DELETE ON signoffs
+WHEN (SELECT state FROM records WHERE id = OLD.record_id) <> 'draft'
+BEGIN SELECT RAISE(ABORT, 'sealed record is read-only'); END;

@@ -6,11 +6,13 @@ use std::io::Cursor;
 use chrono::DateTime;
 use fieldlead_device::Device;
 use fieldlead_domain::{
-    parse_log, verify_lead, BusinessRole, Ground, OutcomeKind, RecordDraft, Sha256, SignedManifest,
+    parse_log, verify_lead, BusinessRole, Ground, OutcomeKind, Party, RecordDraft, Sha256,
+    SignedManifest,
 };
 
 fn draft() -> RecordDraft {
     RecordDraft {
+        sending_unit: "重庆市某某质量检验检测研究院".into(),
         task_year: Some(2026),
         task_name: "2026年插座产品质量监督抽查".into(),
         task_number: "CQ-2026-031".into(),
@@ -53,9 +55,19 @@ fn a_sealed_lead_verifies_from_its_transported_text_and_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let mut dev = Device::open(dir.path()).unwrap();
     let r = dev.create_record(draft()).unwrap();
-    for (i, caption) in ["插座正面，无 CCC 标志", "包装盒", "货架"].iter().enumerate() {
+    for (i, caption) in ["插座正面，无 CCC 标志", "包装盒", "货架"]
+        .iter()
+        .enumerate()
+    {
         dev.attach_evidence_reader(r.id, Cursor::new(photo(i as u8 * 40)), None, caption)
             .unwrap();
+    }
+    for (party, seed) in [
+        (Party::Sampler1, 1u8),
+        (Party::Sampler2, 2),
+        (Party::Business, 3),
+    ] {
+        dev.sign(r.id, party, &photo(seed)).unwrap();
     }
     let signed = dev.seal(r.id).unwrap();
 
@@ -94,7 +106,10 @@ fn a_sealed_lead_verifies_from_its_transported_text_and_bytes() {
     // A manifest edited on the way is refused with a machine-readable reason.
     let edited = manifest_text.replace("移动式插座", "移动式插头");
     let received: SignedManifest = serde_json::from_str(&edited).unwrap();
-    assert_eq!(verify_lead(&received, &log).unwrap_err().code(), "manifest_hash");
+    assert_eq!(
+        verify_lead(&received, &log).unwrap_err().code(),
+        "manifest_hash"
+    );
 
     // A log entry dropped on the way is named.
     let mut short = log_texts.clone();

@@ -1,6 +1,6 @@
 //! What can go wrong in a use-case, each with a stable code for the UI.
 
-use fieldlead_domain::{FieldProblem, LeadId, Sha256, VerifyError};
+use fieldlead_domain::{FieldProblem, LeadId, Party, Sha256, VerifyError};
 use fieldlead_evidence::{IntakeError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +25,14 @@ pub enum DeviceError {
     EvidenceDuplicate(Sha256),
     #[error("照片 {0} 在存储中已缺失或被改动，不能封存")]
     EvidenceDamaged(Sha256),
+    #[error("{}还没有签名", .0.label_zh())]
+    SignoffMissing(Party),
+    #[error("签名图片无效：{0}")]
+    SignatureImage(String),
+    #[error("只有被抽样单位人员可以拒签，抽样人员必须签名")]
+    OnlyBusinessMayRefuse,
+    #[error("拒签须填写见证人姓名")]
+    WitnessRequired,
     #[error("{0}")]
     Intake(#[from] IntakeError),
     #[error("证据存储出错：{0}")]
@@ -54,6 +62,10 @@ impl DeviceError {
             DeviceError::EvidenceNotFound(_) => "evidence_not_found",
             DeviceError::EvidenceDuplicate(_) => "evidence_duplicate",
             DeviceError::EvidenceDamaged(_) => "evidence_damaged",
+            DeviceError::SignoffMissing(_) => "signoff_missing",
+            DeviceError::SignatureImage(_) => "signature_image",
+            DeviceError::OnlyBusinessMayRefuse => "only_business_may_refuse",
+            DeviceError::WitnessRequired => "witness_required",
             DeviceError::Intake(e) => e.code(),
             DeviceError::Store(e) => e.code(),
             DeviceError::SelfCheck(e) => e.code(),

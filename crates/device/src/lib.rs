@@ -8,6 +8,7 @@ mod db;
 mod error;
 mod key;
 mod records;
+mod signoffs;
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,7 @@ use fieldlead_evidence::EvidenceStore;
 
 pub use error::DeviceError;
 pub use records::{EvidenceItem, ListQuery, RecordSummary, RecordView, MAX_CAPTION_CHARS};
+pub use signoffs::{SignoffView, MAX_SIGNATURE_BYTES};
 
 /// File name of the database inside the app data dir.
 pub const DB_FILE: &str = "fieldlead.sqlite3";

@@ -40,6 +40,7 @@ pub struct RecordView {
     pub updated_at: DateTime<FixedOffset>,
     pub sealed_at: Option<DateTime<FixedOffset>>,
     pub manifest_hash: Option<Sha256>,
+    pub signoffs: Vec<crate::SignoffView>,
 }
 
 /// A line of the records list.
@@ -76,7 +77,7 @@ fn parse_state(s: &str) -> Result<LeadState, DeviceError> {
         .map_err(|_| DeviceError::Corrupt(format!("unknown record state {s}")))
 }
 
-fn parse_time(s: &str) -> Result<DateTime<FixedOffset>, DeviceError> {
+pub(crate) fn parse_time(s: &str) -> Result<DateTime<FixedOffset>, DeviceError> {
     DateTime::parse_from_rfc3339(s).map_err(|e| DeviceError::Corrupt(format!("time {s}: {e}")))
 }
 
@@ -208,7 +209,7 @@ impl Device {
         self.attach(id, intake, caption)
     }
 
-    fn ensure_editable(&self, id: LeadId) -> Result<(), DeviceError> {
+    pub(crate) fn ensure_editable(&self, id: LeadId) -> Result<(), DeviceError> {
         let state: Option<String> = self
             .conn
             .query_row(
@@ -374,6 +375,14 @@ impl Device {
             });
         }
         evidence.sort_by_key(|e| e.sha256);
+        let signoffs = crate::signoffs::manifest_signoffs(&tx, id, &draft)?;
+        for s in &signoffs {
+            if let fieldlead_domain::SignoffKind::Signed { image_sha256, .. } = &s.signoff {
+                if !self.store.verify(image_sha256)? {
+                    return Err(DeviceError::EvidenceDamaged(*image_sha256));
+                }
+            }
+        }
         let log = load_log(&tx, id)?;
         let head = log
             .last()
@@ -384,6 +393,7 @@ impl Device {
             device_key: self.key.public_key(),
             record,
             evidence,
+            signoffs,
             log_head: LogHead {
                 seq: head.entry.seq,
                 entry_hash: head.entry_hash,
@@ -444,6 +454,7 @@ impl Device {
             state: parse_state(&row.0)?,
             draft: serde_json::from_str(&row.1)?,
             evidence: load_evidence(&self.conn, id)?,
+            signoffs: crate::signoffs::load_signoffs(&self.conn, id)?,
             created_at: parse_time(&row.2)?,
             updated_at: parse_time(&row.3)?,
             sealed_at: row.4.as_deref().map(parse_time).transpose()?,
@@ -556,7 +567,7 @@ impl Device {
     }
 }
 
-fn editable_draft(tx: &Transaction<'_>, id: LeadId) -> Result<RecordDraft, DeviceError> {
+pub(crate) fn editable_draft(tx: &Transaction<'_>, id: LeadId) -> Result<RecordDraft, DeviceError> {
     let row: Option<(String, String)> = tx
         .query_row(
             "SELECT state, draft_json FROM records WHERE id = ?1",
@@ -612,7 +623,7 @@ fn load_log(conn: &rusqlite::Connection, id: LeadId) -> Result<Vec<SignedEntry>,
     Ok(out)
 }
 
-fn append_log(
+pub(crate) fn append_log(
     tx: &Transaction<'_>,
     key: &fieldlead_domain::SigningKey,
     id: LeadId,

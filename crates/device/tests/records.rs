@@ -7,11 +7,12 @@ use chrono::DateTime;
 use fieldlead_device::{Device, DeviceError, ListQuery};
 use fieldlead_domain::{
     verify_chain, verify_lead, BusinessRole, GeoPoint, Ground, LeadState, LogEvent, OutcomeKind,
-    RecordDraft,
+    Party, RecordDraft, SignoffKind,
 };
 
 fn valid_draft() -> RecordDraft {
     RecordDraft {
+        sending_unit: "重庆市某某质量检验检测研究院".into(),
         task_year: Some(2026),
         task_name: "2026年重庆市电线电缆产品质量监督抽查".into(),
         task_number: "CQ-2026-017".into(),
@@ -52,6 +53,28 @@ fn jpeg(seed: u8) -> Vec<u8> {
         .encode_image(&img)
         .unwrap();
     out
+}
+
+/// A small PNG like a signature pad's drawing.
+fn signature_png(seed: u8) -> Vec<u8> {
+    let img = image::GrayImage::from_fn(200, 80, |x, y| {
+        image::Luma([if (x + y * 2 + seed as u32) % 37 < 3 {
+            0
+        } else {
+            255
+        }])
+    });
+    let mut out = Vec::new();
+    img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+/// Both samplers sign; the business's person refuses before a witness.
+fn sign_all(dev: &mut Device, id: fieldlead_domain::LeadId) {
+    dev.sign(id, Party::Sampler1, &signature_png(1)).unwrap();
+    dev.sign(id, Party::Sampler2, &signature_png(2)).unwrap();
+    dev.record_refusal(id, "隔壁商户 刘七").unwrap();
 }
 
 fn write_jpeg(dir: &Path, name: &str, seed: u8) -> PathBuf {
@@ -140,6 +163,7 @@ fn seal_signs_a_manifest_the_bureau_verifier_accepts_then_every_edit_is_refused(
         .unwrap();
     dev.set_caption(r.id, a.sha256, "货架全景，电线堆放处")
         .unwrap();
+    sign_all(&mut dev, r.id);
 
     let signed = dev.seal(r.id).unwrap();
     let log = dev.audit_log(r.id).unwrap();
@@ -192,6 +216,7 @@ fn the_database_itself_refuses_changes_to_a_sealed_record_and_the_log() {
         let r = dev.create_record(valid_draft()).unwrap();
         dev.attach_evidence_reader(r.id, Cursor::new(jpeg(5)), None, "标签")
             .unwrap();
+        sign_all(&mut dev, r.id);
         dev.seal(r.id).unwrap();
         r.id
     };
@@ -203,6 +228,7 @@ fn the_database_itself_refuses_changes_to_a_sealed_record_and_the_log() {
         "DELETE FROM evidence WHERE record_id = ?1",
         "UPDATE audit_log SET entry_json = '{}' WHERE record_id = ?1",
         "DELETE FROM audit_log WHERE record_id = ?1",
+        "DELETE FROM signoffs WHERE record_id = ?1",
     ] {
         let err = conn.execute(sql, [&id]).unwrap_err().to_string();
         assert!(
@@ -351,6 +377,7 @@ fn list_and_search() {
     }
     dev.attach_evidence_reader(ids[0], Cursor::new(jpeg(1)), None, "标签")
         .unwrap();
+    sign_all(&mut dev, ids[0]);
     dev.seal(ids[0]).unwrap();
 
     let all = dev.list(&ListQuery::default()).unwrap();
@@ -442,5 +469,67 @@ fn unknown_record_is_a_clear_error() {
             .unwrap_err()
             .code(),
         "record_not_found"
+    );
+}
+
+#[test]
+fn sealing_needs_every_signoff_and_records_them_in_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut dev = Device::open(dir.path()).unwrap();
+    let r = dev.create_record(valid_draft()).unwrap();
+    dev.attach_evidence_reader(r.id, Cursor::new(jpeg(1)), None, "标签")
+        .unwrap();
+    assert_eq!(dev.seal(r.id).unwrap_err().code(), "signoff_missing");
+    dev.sign(r.id, Party::Sampler1, &signature_png(1)).unwrap();
+    dev.sign(r.id, Party::Sampler2, &signature_png(2)).unwrap();
+    let e = dev.seal(r.id).unwrap_err();
+    assert_eq!(e.code(), "signoff_missing");
+    assert!(e.to_string().contains("被抽样单位人员"), "{e}");
+
+    // Refusal needs a witness; the business's person may then sign after all.
+    assert_eq!(
+        dev.record_refusal(r.id, "  ").unwrap_err().code(),
+        "witness_required"
+    );
+    dev.record_refusal(r.id, "隔壁商户 刘七").unwrap();
+    dev.sign(r.id, Party::Business, &signature_png(3)).unwrap();
+    assert_eq!(dev.signoffs(r.id).unwrap().len(), 3);
+
+    let signed = dev.seal(r.id).unwrap();
+    let s = &signed.manifest.signoffs;
+    assert_eq!(
+        s.iter().map(|x| x.party).collect::<Vec<_>>(),
+        Party::ALL.to_vec()
+    );
+    assert_eq!(s[0].name, "李四");
+    assert_eq!(s[2].name, "张三");
+    let SignoffKind::Signed { image_sha256, .. } = &s[2].signoff else {
+        panic!("business signed")
+    };
+    assert!(dev.evidence_store().verify(image_sha256).unwrap());
+}
+
+#[test]
+fn signature_images_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut dev = Device::open(dir.path()).unwrap();
+    let r = dev.create_record(valid_draft()).unwrap();
+    for bad in [
+        Vec::new(),
+        b"<svg/>".to_vec(),
+        signature_png(1)[..40].to_vec(),
+    ] {
+        assert_eq!(
+            dev.sign(r.id, Party::Sampler1, &bad).unwrap_err().code(),
+            "signature_image"
+        );
+    }
+    assert!(dev.signoffs(r.id).unwrap().is_empty());
+    dev.sign(r.id, Party::Sampler1, &signature_png(1)).unwrap();
+    dev.clear_signoff(r.id, Party::Sampler1).unwrap();
+    assert!(dev.signoffs(r.id).unwrap().is_empty());
+    assert_eq!(
+        dev.audit_log(r.id).unwrap().last().unwrap().entry.event,
+        LogEvent::SignoffCleared
     );
 }

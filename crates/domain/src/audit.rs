@@ -21,6 +21,8 @@ pub enum LogEvent {
     EvidenceAdded,
     EvidenceRemoved,
     CaptionChanged,
+    Signed,
+    SignoffCleared,
     Sealed,
 }
 

@@ -22,7 +22,8 @@ pub use ids::{
 };
 pub use lead::LeadState;
 pub use manifest::{
-    verify_lead, EvidenceEntry, LogHead, Manifest, SignedManifest, VerifyError, MANIFEST_FORMAT,
+    check_signoffs, verify_lead, EvidenceEntry, LogHead, Manifest, Party, SignedManifest, Signoff,
+    SignoffKind, VerifyError, MANIFEST_FORMAT,
 };
 pub use record::{
     Business, BusinessRole, FieldProblem, Ground, MustNotSampleGround, NominalProducer, Outcome,

@@ -45,6 +45,51 @@ pub struct EvidenceEntry {
     pub added_at: DateTime<FixedOffset>,
 }
 
+/// Who signs the transfer form on site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    Sampler1,
+    Sampler2,
+    /// The sampled business's person on site.
+    Business,
+}
+
+impl Party {
+    pub const ALL: [Party; 3] = [Party::Sampler1, Party::Sampler2, Party::Business];
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Party::Sampler1 => "抽样人员一",
+            Party::Sampler2 => "抽样人员二",
+            Party::Business => "被抽样单位人员",
+        }
+    }
+}
+
+/// How one party signed: a handwritten signature image (a PNG blob, delivered like
+/// the photos), or, for the business only, a refusal with a witness.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+pub enum SignoffKind {
+    Signed {
+        image_sha256: Sha256,
+        image_bytes: u64,
+    },
+    /// 拒签: the business's person refused to sign; a witness attests it.
+    Refused { witness: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signoff {
+    pub party: Party,
+    /// The signer's name as printed beside the signature.
+    pub name: String,
+    pub signoff: SignoffKind,
+    pub at: DateTime<FixedOffset>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogHead {
@@ -61,6 +106,8 @@ pub struct Manifest {
     pub record: Record,
     /// Sorted by SHA-256, no duplicates.
     pub evidence: Vec<EvidenceEntry>,
+    /// One per party, in [`Party`] order.
+    pub signoffs: Vec<Signoff>,
     pub log_head: LogHead,
     pub sealed_at: DateTime<FixedOffset>,
 }
@@ -111,6 +158,8 @@ pub enum VerifyError {
     EvidenceOrder,
     #[error("第 {0} 张照片缺少说明")]
     EvidenceCaption(usize),
+    #[error("{}的签名缺失或不完整", .0.label_zh())]
+    Signoff(Party),
     #[error("{0}")]
     Chain(#[from] ChainError),
     #[error("清单记录的日志头与审计日志不符")]
@@ -130,6 +179,7 @@ impl VerifyError {
             VerifyError::NoGrounds => "no_grounds",
             VerifyError::EvidenceOrder => "evidence_order",
             VerifyError::EvidenceCaption(_) => "evidence_caption",
+            VerifyError::Signoff(_) => "signoff",
             VerifyError::Chain(e) => e.fault.code(),
             VerifyError::LogHead => "log_head",
             VerifyError::SealEntry => "seal_entry",
@@ -172,6 +222,7 @@ pub fn verify_lead(signed: &SignedManifest, log: &[SignedEntry]) -> Result<(), V
     if let Some(i) = m.evidence.iter().position(|e| e.caption.trim().is_empty()) {
         return Err(VerifyError::EvidenceCaption(i + 1));
     }
+    check_signoffs(&m.signoffs)?;
     verify_chain(m.lead_id, log, &m.device_key)?;
     let head_index = usize::try_from(m.log_head.seq).map_err(|_| VerifyError::LogHead)?;
     match log.get(head_index) {
@@ -189,6 +240,29 @@ pub fn verify_lead(signed: &SignedManifest, log: &[SignedEntry]) -> Result<(), V
                     .and_then(|v| v.as_str())
                     == Some(signed.manifest_hash.to_hex().as_str()) => {}
         _ => return Err(VerifyError::SealEntry),
+    }
+    Ok(())
+}
+
+/// Both samplers signed; the business signed or refused before a named witness.
+/// Exactly one signoff per party, in party order.
+pub fn check_signoffs(signoffs: &[Signoff]) -> Result<(), VerifyError> {
+    for (i, party) in Party::ALL.into_iter().enumerate() {
+        let ok = match signoffs.get(i) {
+            Some(s) if s.party == party && !s.name.trim().is_empty() => match &s.signoff {
+                SignoffKind::Signed { image_bytes, .. } => *image_bytes > 0,
+                SignoffKind::Refused { witness } => {
+                    party == Party::Business && !witness.trim().is_empty()
+                }
+            },
+            _ => false,
+        };
+        if !ok {
+            return Err(VerifyError::Signoff(party));
+        }
+    }
+    if signoffs.len() != Party::ALL.len() {
+        return Err(VerifyError::Signoff(Party::Business));
     }
     Ok(())
 }

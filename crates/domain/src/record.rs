@@ -164,6 +164,8 @@ impl Outcome {
 #[serde(deny_unknown_fields)]
 pub struct Record {
     pub id: LeadId,
+    /// The unit sending the lead (移交单位): the sampling agency.
+    pub sending_unit: String,
     pub task: SpotCheckTask,
     pub business: Business,
     pub product: Product,
@@ -182,6 +184,7 @@ pub struct Record {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RecordDraft {
+    pub sending_unit: String,
     pub task_year: Option<u16>,
     pub task_name: String,
     pub task_number: String,
@@ -332,6 +335,7 @@ impl RecordDraft {
                 None
             }
         };
+        let sending_unit = c.required("sending_unit", "移交单位", &d.sending_unit);
         let task_name = c.required("task_name", "抽查任务名称", &d.task_name);
         let task_number = c.required("task_number", "抽查任务编号", &d.task_number);
         let product_category = c.required("product_category", "产品类别", &d.product_category);
@@ -528,6 +532,7 @@ impl RecordDraft {
         };
         Ok(Record {
             id,
+            sending_unit,
             task: SpotCheckTask {
                 year,
                 name: task_name,

@@ -6,7 +6,8 @@ mod common;
 use chrono::DateTime;
 use fieldlead_domain::{
     parse_log, verify_chain, verify_lead, ChainFault, EvidenceEntry, LeadId, LogEvent, LogHead,
-    Manifest, Sha256, SignedEntry, SignedManifest, SigningKey, VerifyError, MANIFEST_FORMAT,
+    Manifest, Party, Sha256, SignedEntry, SignedManifest, SigningKey, Signoff, SignoffKind,
+    VerifyError, MANIFEST_FORMAT,
 };
 use serde_json::json;
 
@@ -51,6 +52,30 @@ fn chain(lead: LeadId, key: &SigningKey) -> Vec<SignedEntry> {
     out
 }
 
+fn signoffs() -> Vec<Signoff> {
+    let signed = |party, name: &str, n: u8| Signoff {
+        party,
+        name: name.into(),
+        signoff: SignoffKind::Signed {
+            image_sha256: Sha256::digest(&[n, n]),
+            image_bytes: 2048,
+        },
+        at: t("2026-11-20T10:28:00+08:00"),
+    };
+    vec![
+        signed(Party::Sampler1, "李四", 1),
+        signed(Party::Sampler2, "王五", 2),
+        Signoff {
+            party: Party::Business,
+            name: "张三".into(),
+            signoff: SignoffKind::Refused {
+                witness: "同市场经营户 刘七".into(),
+            },
+            at: t("2026-11-20T10:29:00+08:00"),
+        },
+    ]
+}
+
 fn sealed(key: &SigningKey) -> (SignedManifest, Vec<SignedEntry>) {
     let lead = LeadId::new();
     let mut log = chain(lead, key);
@@ -79,6 +104,7 @@ fn sealed(key: &SigningKey) -> (SignedManifest, Vec<SignedEntry>) {
         device_key: key.public_key(),
         record: common::valid_draft().validate(lead).unwrap(),
         evidence,
+        signoffs: signoffs(),
         log_head: LogHead {
             seq: head.entry.seq,
             entry_hash: head.entry_hash,
@@ -281,4 +307,48 @@ fn unsorted_evidence_and_non_leads_are_refused_even_when_signed() {
     };
     let x = SignedManifest::sign(mm, &k).unwrap();
     assert_eq!(verify_lead(&x, &log), Err(VerifyError::NotALead));
+}
+
+#[test]
+fn both_samplers_must_sign_and_only_the_business_may_refuse() {
+    let k = key();
+    let (m, log) = sealed(&k);
+    let resign = |f: &dyn Fn(&mut Vec<Signoff>)| {
+        let mut mm = m.manifest.clone();
+        f(&mut mm.signoffs);
+        verify_lead(&SignedManifest::sign(mm, &k).unwrap(), &log)
+    };
+    assert_eq!(
+        resign(&|s| {
+            s.remove(1);
+        }),
+        Err(VerifyError::Signoff(Party::Sampler2))
+    );
+    assert_eq!(
+        resign(&|s| {
+            s[0].signoff = SignoffKind::Refused {
+                witness: "某人".into(),
+            }
+        }),
+        Err(VerifyError::Signoff(Party::Sampler1))
+    );
+    assert_eq!(
+        resign(&|s| {
+            s[2].signoff = SignoffKind::Refused {
+                witness: " ".into(),
+            }
+        }),
+        Err(VerifyError::Signoff(Party::Business))
+    );
+    assert_eq!(
+        resign(&|s| s.swap(0, 1)),
+        Err(VerifyError::Signoff(Party::Sampler1))
+    );
+    assert_eq!(
+        resign(&|s| {
+            let extra = s[2].clone();
+            s.push(extra)
+        }),
+        Err(VerifyError::Signoff(Party::Business))
+    );
 }

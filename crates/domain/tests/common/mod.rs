@@ -5,6 +5,7 @@ use fieldlead_domain::{BusinessRole, GeoPoint, Ground, OutcomeKind, RecordDraft}
 
 pub fn valid_draft() -> RecordDraft {
     RecordDraft {
+        sending_unit: "重庆市某某质量检验检测研究院".into(),
         task_year: Some(2026),
         task_name: "2026年重庆市电线电缆产品质量监督抽查".into(),
         task_number: "CQ-2026-017".into(),
