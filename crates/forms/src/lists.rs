@@ -1,0 +1,462 @@
+//! The lead lists of the notice, from rows the bureau fills in:
+//! 附件6 产品质量监督抽查不合格产品线索移交清单, 附件7 产品质量监督抽查移交线索立案案件结果清单
+//! and 附件8 不予立案线索清单. Columns follow the notice (which, for 附件7, has no
+//! 规格型号 column). Each list renders as PDF (a template per list) and as .xlsx.
+
+use chrono::{Datelike, NaiveDate};
+use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::error::FormError;
+use crate::fonts::FontChoice;
+use crate::text::{breakable, date};
+
+/// A row of 附件6 不合格产品线索移交清单.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransferListRow {
+    pub brand: Option<String>,
+    pub product_name: String,
+    pub spec_model: Option<String>,
+    pub report_no: Option<String>,
+    pub remark: Option<String>,
+}
+
+/// A row of 附件7 移交线索立案案件结果清单. Amounts are in fen (分) so sums are
+/// exact; they print in 万元 as the notice's columns ask.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaseResultRow {
+    pub brand: Option<String>,
+    pub product_name: String,
+    pub report_no: Option<String>,
+    /// 罚款, in fen.
+    pub fine_fen: Option<u64>,
+    /// 没收 (confiscated goods and illegal gains), in fen.
+    pub confiscation_fen: Option<u64>,
+    pub remark: Option<String>,
+    /// 不予立案原因, when the lead was not filed as a case.
+    pub decline_reason: Option<String>,
+}
+
+/// A row of 附件8 不予立案线索清单.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeclinedRow {
+    pub brand: Option<String>,
+    pub product_name: String,
+    pub spec_model: Option<String>,
+    pub report_no: Option<String>,
+    /// 移交日期: when the lead was transferred.
+    pub transferred_on: Option<NaiveDate>,
+    /// 不予立案理由: the reasoning (facts, legal basis).
+    pub decline_grounds: Option<String>,
+    /// 不予立案原因: the kind of reason.
+    pub decline_reason: Option<String>,
+}
+
+/// The signing block and dates around a list; all optional, blank lines when absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListFooter {
+    /// 移交单位 (附件6) or 填报单位 (附件7/8).
+    pub sending_unit: Option<String>,
+    pub sender_phone: Option<String>,
+    /// 资料接收单位.
+    pub receiving_unit: Option<String>,
+    pub receiver_phone: Option<String>,
+    pub date: Option<NaiveDate>,
+}
+
+/// A list with its rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LeadList {
+    /// 附件6.
+    Transfer {
+        #[serde(default)]
+        footer: ListFooter,
+        rows: Vec<TransferListRow>,
+    },
+    /// 附件7.
+    CaseResults {
+        #[serde(default)]
+        footer: ListFooter,
+        rows: Vec<CaseResultRow>,
+    },
+    /// 附件8.
+    Declined {
+        #[serde(default)]
+        footer: ListFooter,
+        rows: Vec<DeclinedRow>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListKind {
+    Transfer,
+    CaseResults,
+    Declined,
+}
+
+/// One column: JSON key, header, .xlsx width in characters.
+struct Column {
+    key: &'static str,
+    header: &'static str,
+    width: f64,
+}
+
+const fn col(key: &'static str, header: &'static str, width: f64) -> Column {
+    Column { key, header, width }
+}
+
+const TRANSFER_COLUMNS: &[Column] = &[
+    col("index", "序号", 6.0),
+    col("brand", "品牌", 16.0),
+    col("product_name", "产品名称", 28.0),
+    col("spec_model", "规格型号", 18.0),
+    col("report_no", "报告编号", 20.0),
+    col("remark", "备注", 28.0),
+];
+const CASE_RESULT_COLUMNS: &[Column] = &[
+    col("index", "序号", 6.0),
+    col("brand", "品牌", 14.0),
+    col("product_name", "产品名称", 24.0),
+    col("report_no", "报告编号", 18.0),
+    col("fine", "罚款（万元）", 12.0),
+    col("confiscation", "没收（万元）", 12.0),
+    col("remark", "备注", 20.0),
+    col("decline_reason", "不予立案原因", 24.0),
+];
+const DECLINED_COLUMNS: &[Column] = &[
+    col("index", "序号", 6.0),
+    col("brand", "品牌", 14.0),
+    col("product_name", "产品名称", 22.0),
+    col("spec_model", "规格型号", 16.0),
+    col("report_no", "报告编号", 18.0),
+    col("transferred_on", "移交日期", 14.0),
+    col("decline_grounds", "不予立案理由", 28.0),
+    col("decline_reason", "不予立案原因", 20.0),
+];
+
+impl ListKind {
+    pub fn annex(self) -> &'static str {
+        match self {
+            ListKind::Transfer => "附件6",
+            ListKind::CaseResults => "附件7",
+            ListKind::Declined => "附件8",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ListKind::Transfer => "产品质量监督抽查不合格产品线索移交清单",
+            ListKind::CaseResults => "产品质量监督抽查移交线索立案案件结果清单",
+            ListKind::Declined => "不予立案线索清单",
+        }
+    }
+
+    pub(crate) fn template(self) -> &'static str {
+        match self {
+            ListKind::Transfer => "list_6.typ",
+            ListKind::CaseResults => "list_7.typ",
+            ListKind::Declined => "list_8.typ",
+        }
+    }
+
+    fn columns(self) -> &'static [Column] {
+        match self {
+            ListKind::Transfer => TRANSFER_COLUMNS,
+            ListKind::CaseResults => CASE_RESULT_COLUMNS,
+            ListKind::Declined => DECLINED_COLUMNS,
+        }
+    }
+}
+
+/// A cell before formatting: PDF prints text, .xlsx keeps numbers and dates typed.
+enum Cell {
+    Text(Option<String>),
+    /// Fen, shown in 万元.
+    Amount(Option<u64>),
+    Date(Option<NaiveDate>),
+}
+
+impl Cell {
+    fn text(s: &Option<String>) -> Cell {
+        Cell::Text(s.clone())
+    }
+    fn shown(&self) -> String {
+        match self {
+            Cell::Text(s) => s.as_deref().map(breakable).unwrap_or_default(),
+            Cell::Amount(a) => a.map(wan_yuan).unwrap_or_default(),
+            Cell::Date(d) => d.as_ref().map(date).unwrap_or_default(),
+        }
+    }
+}
+
+/// Fen as 万元 with at least two decimals and no float rounding: 1 万元 = 1 000 000 fen.
+pub(crate) fn wan_yuan(fen: u64) -> String {
+    let whole = fen / 1_000_000;
+    let frac = format!("{:06}", fen % 1_000_000);
+    let frac = frac.trim_end_matches('0');
+    let frac = if frac.len() < 2 {
+        format!("{frac:0<2}")
+    } else {
+        frac.to_string()
+    };
+    format!("{whole}.{frac}")
+}
+
+impl LeadList {
+    pub fn kind(&self) -> ListKind {
+        match self {
+            LeadList::Transfer { .. } => ListKind::Transfer,
+            LeadList::CaseResults { .. } => ListKind::CaseResults,
+            LeadList::Declined { .. } => ListKind::Declined,
+        }
+    }
+
+    pub fn footer(&self) -> &ListFooter {
+        match self {
+            LeadList::Transfer { footer, .. }
+            | LeadList::CaseResults { footer, .. }
+            | LeadList::Declined { footer, .. } => footer,
+        }
+    }
+
+    /// The cells of every row, in column order after 序号; checks each row.
+    fn rows(&self) -> Result<Vec<Vec<Cell>>, FormError> {
+        let need_name = |row: usize, name: &str| {
+            if name.trim().is_empty() {
+                Err(FormError::ListRow {
+                    row,
+                    reason: "产品名称不能为空".to_string(),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        let mut out = Vec::new();
+        match self {
+            LeadList::Transfer { rows, .. } => {
+                for (i, r) in rows.iter().enumerate() {
+                    need_name(i + 1, &r.product_name)?;
+                    out.push(vec![
+                        Cell::text(&r.brand),
+                        Cell::Text(Some(r.product_name.clone())),
+                        Cell::text(&r.spec_model),
+                        Cell::text(&r.report_no),
+                        Cell::text(&r.remark),
+                    ]);
+                }
+            }
+            LeadList::CaseResults { rows, .. } => {
+                for (i, r) in rows.iter().enumerate() {
+                    need_name(i + 1, &r.product_name)?;
+                    out.push(vec![
+                        Cell::text(&r.brand),
+                        Cell::Text(Some(r.product_name.clone())),
+                        Cell::text(&r.report_no),
+                        Cell::Amount(r.fine_fen),
+                        Cell::Amount(r.confiscation_fen),
+                        Cell::text(&r.remark),
+                        Cell::text(&r.decline_reason),
+                    ]);
+                }
+            }
+            LeadList::Declined { rows, .. } => {
+                for (i, r) in rows.iter().enumerate() {
+                    need_name(i + 1, &r.product_name)?;
+                    out.push(vec![
+                        Cell::text(&r.brand),
+                        Cell::Text(Some(r.product_name.clone())),
+                        Cell::text(&r.spec_model),
+                        Cell::text(&r.report_no),
+                        Cell::Date(r.transferred_on),
+                        Cell::text(&r.decline_grounds),
+                        Cell::text(&r.decline_reason),
+                    ]);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The JSON the list templates read: rows as objects keyed by column.
+    pub(crate) fn template_data(&self, fonts: &FontChoice) -> Result<Value, FormError> {
+        let kind = self.kind();
+        let rows: Vec<Value> = self
+            .rows()?
+            .iter()
+            .enumerate()
+            .map(|(i, cells)| {
+                let mut row = Map::new();
+                row.insert("index".into(), json!((i + 1).to_string()));
+                for (column, cell) in kind.columns()[1..].iter().zip(cells) {
+                    row.insert(column.key.into(), json!(cell.shown()));
+                }
+                Value::Object(row)
+            })
+            .collect();
+        let f = self.footer();
+        let opt = |v: &Option<String>| v.as_deref().map(breakable);
+        Ok(json!({
+            "fonts": fonts,
+            "annex": kind.annex(),
+            "title": kind.title(),
+            "rows": rows,
+            "footer": {
+                "sending_unit": opt(&f.sending_unit),
+                "sender_phone": opt(&f.sender_phone),
+                "receiving_unit": opt(&f.receiving_unit),
+                "receiver_phone": opt(&f.receiver_phone),
+                "date": f.date.as_ref().map(date),
+            },
+        }))
+    }
+}
+
+/// The list as an .xlsx workbook: title, header row, one row per lead; amounts as
+/// numbers in 万元 and dates as dates, so the bureau can sum and sort them.
+pub fn lead_list_xlsx(list: &LeadList) -> Result<Vec<u8>, FormError> {
+    let kind = list.kind();
+    let columns = kind.columns();
+    let rows = list.rows()?;
+    let last_col = (columns.len() - 1) as u16;
+
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(kind.annex())?;
+    let font = "宋体";
+    let title = Format::new()
+        .set_font_name("黑体")
+        .set_font_size(16)
+        .set_bold()
+        .set_align(FormatAlign::Center)
+        .set_align(FormatAlign::VerticalCenter);
+    let plain = Format::new().set_font_name(font).set_font_size(11);
+    let header = Format::new()
+        .set_font_name(font)
+        .set_font_size(11)
+        .set_bold()
+        .set_text_wrap()
+        .set_border(FormatBorder::Thin)
+        .set_align(FormatAlign::Center)
+        .set_align(FormatAlign::VerticalCenter);
+    let cell = Format::new()
+        .set_font_name(font)
+        .set_font_size(11)
+        .set_text_wrap()
+        .set_border(FormatBorder::Thin)
+        .set_align(FormatAlign::VerticalCenter);
+    let amount = cell.clone().set_num_format("0.00####");
+    let day = cell.clone().set_num_format("yyyy\"年\"m\"月\"d\"日\"");
+
+    sheet.write_string_with_format(0, 0, kind.annex(), &plain)?;
+    sheet.merge_range(1, 0, 1, last_col, kind.title(), &title)?;
+    sheet.set_row_height(1, 30)?;
+    for (c, column) in columns.iter().enumerate() {
+        sheet.set_column_width(c as u16, column.width)?;
+        sheet.write_string_with_format(2, c as u16, column.header, &header)?;
+    }
+    sheet.set_freeze_panes(3, 0)?;
+    for (i, cells) in rows.iter().enumerate() {
+        let r = (i + 3) as u32;
+        sheet.write_number_with_format(r, 0, (i + 1) as f64, &cell)?;
+        for (c, value) in cells.iter().enumerate() {
+            let c = (c + 1) as u16;
+            match value {
+                Cell::Text(Some(s)) => {
+                    sheet.write_string_with_format(r, c, s, &cell)?;
+                }
+                Cell::Amount(Some(fen)) => {
+                    // 万元 as a number: exact to the fen within f64's 15 digits.
+                    sheet.write_number_with_format(r, c, *fen as f64 / 1_000_000.0, &amount)?;
+                }
+                Cell::Date(Some(d)) => {
+                    let dt =
+                        ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
+                    sheet.write_datetime_with_format(r, c, &dt, &day)?;
+                }
+                _ => {
+                    sheet.write_blank(r, c, &cell)?;
+                }
+            }
+        }
+    }
+
+    let f = list.footer();
+    let blank = |v: &Option<String>| v.clone().unwrap_or_default();
+    let mut r = (rows.len() + 4) as u32;
+    let mut line = |text: String| -> Result<(), FormError> {
+        sheet.write_string_with_format(r, 0, text, &plain)?;
+        r += 1;
+        Ok(())
+    };
+    let shown_date = f
+        .date
+        .as_ref()
+        .map(date)
+        .unwrap_or_else(|| "    年  月  日".to_string());
+    match kind {
+        ListKind::Transfer => {
+            line(format!("移交单位：{}", blank(&f.sending_unit)))?;
+            line(format!(
+                "移交人：（签名）        联系方式：{}",
+                blank(&f.sender_phone)
+            ))?;
+            line(format!("资料接收单位：{}", blank(&f.receiving_unit)))?;
+            line(format!(
+                "接收人：（签名）        联系方式：{}",
+                blank(&f.receiver_phone)
+            ))?;
+            line(shown_date)?;
+            line("本清单一式两份，一份移交单位留存，一份资料接收单位留存。".to_string())?;
+        }
+        ListKind::CaseResults | ListKind::Declined => {
+            line(format!("填报单位：{}", blank(&f.sending_unit)))?;
+            line(format!(
+                "填报人：（签名）        联系方式：{}",
+                blank(&f.sender_phone)
+            ))?;
+            line(format!("填报日期：{shown_date}"))?;
+        }
+    }
+    sheet.set_landscape();
+    sheet.set_paper_size(9); // A4
+    sheet.set_repeat_rows(2, 2)?;
+
+    Ok(workbook.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_print_exactly_in_wan_yuan() {
+        assert_eq!(wan_yuan(0), "0.00");
+        assert_eq!(wan_yuan(500_000), "0.50");
+        assert_eq!(wan_yuan(1_000_000), "1.00");
+        assert_eq!(wan_yuan(12_345_678), "12.345678");
+        assert_eq!(wan_yuan(1), "0.000001");
+    }
+
+    #[test]
+    fn a_row_without_product_name_is_refused_with_its_number() {
+        let list = LeadList::Transfer {
+            footer: ListFooter::default(),
+            rows: vec![
+                TransferListRow {
+                    product_name: "电热水壶".into(),
+                    ..Default::default()
+                },
+                TransferListRow::default(),
+            ],
+        };
+        let e = lead_list_xlsx(&list).unwrap_err();
+        assert_eq!(e.code(), "list_row");
+        assert!(e.to_string().contains("第 2 行"));
+    }
+}
