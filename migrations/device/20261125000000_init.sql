@@ -78,3 +78,59 @@ BEGIN SELECT RAISE(ABORT, 'sealed record is read-only'); END;
 CREATE TRIGGER sealed_signoff_no_delete BEFORE DELETE ON signoffs
 WHEN (SELECT state FROM records WHERE id = OLD.record_id) <> 'draft'
 BEGIN SELECT RAISE(ABORT, 'sealed record is read-only'); END;
+
+-- The sampler's settings on this tablet (bureau address, identity), one JSON document.
+CREATE TABLE settings (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    settings_json TEXT NOT NULL
+);
+
+-- Sync (issue 6). This tablet's enrolment with its district bureau: one row. The
+-- bearer token stays on the tablet; the bureau keeps only its hash.
+CREATE TABLE enrolment (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    bureau_url    TEXT NOT NULL,
+    device_id     TEXT NOT NULL,
+    token         TEXT NOT NULL,
+    district_code TEXT NOT NULL,
+    district_name TEXT NOT NULL,
+    bureau_key    TEXT NOT NULL,
+    enrolled_at   TEXT NOT NULL
+);
+
+-- The durable outbox: one row per sealed lead to deliver. Each step of a delivery
+-- is committed here before the next one starts, so a killed app resumes where it
+-- stopped; every step is safe to repeat (the bureau answers 200 to the same
+-- manifest and reports the offset it holds for a blob).
+CREATE TABLE outbox (
+    lead_id          TEXT PRIMARY KEY REFERENCES records (id),
+    state            TEXT NOT NULL
+                     CHECK (state IN ('queued', 'manifest_sent', 'delivered', 'failed')),
+    enqueued_at      TEXT NOT NULL,
+    bytes_total      INTEGER NOT NULL CHECK (bytes_total >= 0),
+    bytes_sent       INTEGER NOT NULL DEFAULT 0 CHECK (bytes_sent >= 0),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    -- Backoff, on the system clock (UTC, RFC 3339).
+    next_attempt_at  TEXT,
+    last_error_code  TEXT,
+    last_error       TEXT,
+    -- The bureau's time of first acceptance: the report time.
+    received_at      TEXT,
+    receipt_json     TEXT,
+    -- Device clock minus bureau clock when the receipt arrived, in seconds.
+    clock_skew_secs  INTEGER,
+    status_json      TEXT,
+    status_checked_at TEXT,
+    CHECK ((state = 'delivered') = (receipt_json IS NOT NULL))
+) WITHOUT ROWID;
+
+CREATE TABLE outbox_blobs (
+    lead_id  TEXT NOT NULL REFERENCES outbox (lead_id),
+    sha256   TEXT NOT NULL CHECK (length(sha256) = 64),
+    bytes    INTEGER NOT NULL CHECK (bytes > 0),
+    kind     TEXT NOT NULL CHECK (kind IN ('photo', 'signature')),
+    -- Bytes the bureau holds, as last reported by it.
+    offset   INTEGER NOT NULL DEFAULT 0,
+    done     INTEGER NOT NULL DEFAULT 0 CHECK (done IN (0, 1)),
+    PRIMARY KEY (lead_id, sha256)
+) WITHOUT ROWID;

@@ -1,6 +1,7 @@
 //! What can go wrong in a use-case, each with a stable code for the UI.
 
 use fieldlead_domain::{FieldProblem, LeadId, Party, Sha256, VerifyError};
+use fieldlead_evidence::bundle::BundleError;
 use fieldlead_evidence::{IntakeError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,8 @@ pub enum DeviceError {
     #[error("拒签须填写见证人姓名")]
     WitnessRequired,
     #[error("{0}")]
+    Settings(String),
+    #[error("{0}")]
     Intake(#[from] IntakeError),
     #[error("证据存储出错：{0}")]
     Store(#[from] StoreError),
@@ -47,6 +50,10 @@ pub enum DeviceError {
     Corrupt(String),
     #[error("文件读写出错：{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Bundle(#[from] BundleError),
+    #[error("记录 {0} 尚未封存，不能导出线索包")]
+    NotSealed(LeadId),
 }
 
 impl DeviceError {
@@ -66,6 +73,7 @@ impl DeviceError {
             DeviceError::SignatureImage(_) => "signature_image",
             DeviceError::OnlyBusinessMayRefuse => "only_business_may_refuse",
             DeviceError::WitnessRequired => "witness_required",
+            DeviceError::Settings(_) => "settings",
             DeviceError::Intake(e) => e.code(),
             DeviceError::Store(e) => e.code(),
             DeviceError::SelfCheck(e) => e.code(),
@@ -73,6 +81,8 @@ impl DeviceError {
             DeviceError::Database(_) => "database",
             DeviceError::Corrupt(_) => "corrupt",
             DeviceError::Io(_) => "io",
+            DeviceError::Bundle(e) => e.code(),
+            DeviceError::NotSealed(_) => "record_not_sealed",
         }
     }
 }

@@ -1,14 +1,17 @@
 //! The tablet's use-cases, with no UI framework in sight: a SQLite database of
 //! records (drafts saved as edited, sealed records read-only), the content-addressed
 //! evidence store, the hash-chained audit log of every change, sealing with the
-//! device's Ed25519 key, and the key itself. The Tauri shell is a thin layer over
-//! [`Device`].
+//! device's Ed25519 key, and the key itself; the sync client that delivers sealed
+//! leads to the district bureau from a durable outbox ([`Device::sync_once`]). The
+//! Tauri shell is a thin layer over [`Device`].
 
 mod db;
 mod error;
 mod key;
 mod records;
+mod settings;
 mod signoffs;
+mod sync;
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +21,12 @@ use fieldlead_evidence::EvidenceStore;
 
 pub use error::DeviceError;
 pub use records::{EvidenceItem, ListQuery, RecordSummary, RecordView, MAX_CAPTION_CHARS};
+pub use settings::Settings;
 pub use signoffs::{SignoffView, MAX_SIGNATURE_BYTES};
+pub use sync::{
+    backoff, Enrolment, LeadFailure, OutboxItem, OutboxState, SyncError, SyncPhase, SyncProgress,
+    SyncReport, BACKOFF_BASE_SECS, BACKOFF_CAP_SECS, CLOCK_SKEW_FLAG_SECS,
+};
 
 /// File name of the database inside the app data dir.
 pub const DB_FILE: &str = "fieldlead.sqlite3";

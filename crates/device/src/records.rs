@@ -7,8 +7,8 @@ use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
 use fieldlead_domain::{
-    verify_lead, EvidenceEntry, LeadId, LeadState, LogEvent, LogHead, Manifest, RecordDraft,
-    Sha256, SignedEntry, SignedManifest, MANIFEST_FORMAT,
+    verify_lead, EvidenceEntry, FieldProblem, LeadId, LeadState, LogEvent, LogHead, Manifest,
+    RecordDraft, Sha256, SignedEntry, SignedManifest, MANIFEST_FORMAT,
 };
 use fieldlead_evidence::Intake;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -21,6 +21,7 @@ use crate::Device;
 pub use fieldlead_domain::manifest::MAX_CAPTION_CHARS;
 
 /// One photo of a record, as the app shows it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvidenceItem {
     pub sha256: Sha256,
@@ -30,6 +31,7 @@ pub struct EvidenceItem {
 }
 
 /// A record with everything the app shows about it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordView {
     pub id: LeadId,
@@ -44,6 +46,7 @@ pub struct RecordView {
 }
 
 /// A line of the records list.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordSummary {
     pub id: LeadId,
@@ -57,6 +60,7 @@ pub struct RecordSummary {
 }
 
 /// What to list: free text over names, USCC and id; optionally one state.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ListQuery {
@@ -336,6 +340,39 @@ impl Device {
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Everything that would stop [`Device::seal`] now, for the form to show before the
+    /// sampler presses "seal": the draft's field problems (of `draft`, which may be
+    /// newer than the saved one), missing photos and captions, missing signoffs.
+    pub fn seal_problems(
+        &self,
+        id: LeadId,
+        draft: &RecordDraft,
+    ) -> Result<Vec<FieldProblem>, DeviceError> {
+        self.record_exists(id)?;
+        let mut problems = draft.validate(id).err().unwrap_or_default();
+        let items = load_evidence(&self.conn, id)?;
+        let problem = |field: &str, e: DeviceError| FieldProblem {
+            field: field.to_string(),
+            code: e.code().to_string(),
+            message: e.to_string(),
+        };
+        if draft.outcome == Some(fieldlead_domain::OutcomeKind::Terminated) && items.is_empty() {
+            problems.push(problem("evidence", DeviceError::NoEvidence));
+        }
+        for (i, item) in items.iter().enumerate() {
+            if item.caption.trim().is_empty() {
+                problems.push(problem("evidence", DeviceError::CaptionMissing(i + 1)));
+            }
+        }
+        let signed = crate::signoffs::load_signoffs(&self.conn, id)?;
+        for party in fieldlead_domain::Party::ALL {
+            if !signed.iter().any(|s| s.party == party) {
+                problems.push(problem("signoffs", DeviceError::SignoffMissing(party)));
+            }
+        }
+        Ok(problems)
     }
 
     /// Seals the record: validates it, checks every photo against its hash, signs the

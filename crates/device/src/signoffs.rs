@@ -15,6 +15,7 @@ pub const MAX_SIGNATURE_BYTES: usize = 2 * 1024 * 1024;
 const MAX_SIGNATURE_SIDE: u32 = 4096;
 
 /// One party's signoff as the app shows it before sealing.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignoffView {
     pub party: Party,

@@ -533,3 +533,33 @@ fn signature_images_are_checked() {
         LogEvent::SignoffCleared
     );
 }
+
+#[test]
+fn seal_problems_lists_what_is_left_before_sealing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut dev = Device::open(dir.path()).unwrap();
+    let r = dev.create_record(valid_draft()).unwrap();
+    let codes = |dev: &Device, d: &RecordDraft| {
+        dev.seal_problems(r.id, d)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.code)
+            .collect::<Vec<_>>()
+    };
+    let mut d = valid_draft();
+    assert_eq!(
+        codes(&dev, &d),
+        vec![
+            "no_evidence",
+            "signoff_missing",
+            "signoff_missing",
+            "signoff_missing"
+        ]
+    );
+    dev.attach_evidence_reader(r.id, Cursor::new(jpeg(1)), None, "")
+        .unwrap();
+    sign_all(&mut dev, r.id);
+    assert_eq!(codes(&dev, &d), vec!["caption_missing"]);
+    d.business_uscc = "123".into();
+    assert_eq!(codes(&dev, &d), vec!["uscc_length", "caption_missing"]);
+}

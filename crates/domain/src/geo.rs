@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A WGS-84 point in integer 1e-7 degrees (about 1 cm resolution).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct GeoPoint {
     pub lat_e7: i32,

@@ -274,6 +274,7 @@ string_newtype_serde!(CccCertificate);
 
 /// A SHA-256 digest; displayed and serialised as 64 lowercase hex characters.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, type = "string"))]
 pub struct Sha256([u8; 32]);
 
 impl Sha256 {
@@ -336,6 +337,7 @@ macro_rules! uuid_id {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, type = "string"))]
         pub struct $name(uuid::Uuid);
 
         impl $name {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a record or lead stands. The first three are the tablet's; the rest are
 /// set by the district bureau and shown back on the tablet.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LeadState {

@@ -2,7 +2,8 @@
 //! identifiers that can only hold valid values (USCC, production licence, CCC
 //! certificate, SHA-256, ids), the sampling record and its termination grounds,
 //! lead states, the hash-chained audit log and the sealed manifest, with the one
-//! verify function ([`verify_lead`]) both sides use. No I/O lives here.
+//! verify function ([`verify_lead`]) both sides use, and the sync protocol messages
+//! with the bureau's signed receipt ([`protocol`]). No I/O lives here.
 
 pub mod audit;
 pub mod canonical;
@@ -11,6 +12,7 @@ pub mod geo;
 pub mod ids;
 pub mod lead;
 pub mod manifest;
+pub mod protocol;
 pub mod record;
 
 pub use audit::{parse_log, verify_chain, ChainError, ChainFault, LogEntry, LogEvent, SignedEntry};
@@ -24,6 +26,12 @@ pub use lead::LeadState;
 pub use manifest::{
     check_signoffs, verify_lead, EvidenceEntry, LogHead, Manifest, Party, SignedManifest, Signoff,
     SignoffKind, VerifyError, MANIFEST_FORMAT,
+};
+pub use protocol::{
+    manifest_blobs, BlobKind, BlobRef, BlobStatus, Decision, DistrictInfo, EnrolmentCode,
+    EnrolmentInvite, EnrolmentRequest, EnrolmentResponse, ErrorBody, LeadStatus, LeadUpload,
+    ProtocolError, PutLeadResponse, Receipt, ReceiptBody, ReceiptError, PROTOCOL_VERSION,
+    RECEIPT_FORMAT, UPLOAD_OFFSET_HEADER,
 };
 pub use record::{
     Business, BusinessRole, FieldProblem, Ground, MustNotSampleGround, NominalProducer, Outcome,

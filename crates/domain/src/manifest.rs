@@ -46,6 +46,7 @@ pub struct EvidenceEntry {
 }
 
 /// Who signs the transfer form on site.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Party {
@@ -69,6 +70,7 @@ impl Party {
 
 /// How one party signed: a handwritten signature image (a PNG blob, delivered like
 /// the photos), or, for the business only, a refusal with a witness.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
 pub enum SignoffKind {

@@ -26,6 +26,7 @@ pub struct SpotCheckTask {
 }
 
 /// The sampled business's role in the supply chain.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BusinessRole {
@@ -91,6 +92,7 @@ pub struct Place {
 }
 
 /// A termination ground (终止抽样情形) from the notice. Sorted in the order of the form.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
 pub enum Ground {
@@ -116,6 +118,7 @@ impl Ground {
 }
 
 /// Cases where sampling must not go ahead at all. Recorded, but not leads.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MustNotSampleGround {
@@ -128,6 +131,7 @@ pub enum MustNotSampleGround {
 }
 
 /// How the business stood in the way; itself reported, but not a product lead.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RefusalKind {
@@ -181,6 +185,7 @@ pub struct Record {
 // Draft
 
 /// What the form holds while it is being filled in. Saved as edited; nothing checked.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RecordDraft {
@@ -221,6 +226,7 @@ pub struct RecordDraft {
 }
 
 /// Which outcome the sampler picked on the form.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeKind {
@@ -230,6 +236,7 @@ pub enum OutcomeKind {
 }
 
 /// One problem with one field of a draft.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldProblem {
     /// The draft field, e.g. `business_uscc`.

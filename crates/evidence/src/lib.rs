@@ -11,10 +11,14 @@
 //! refused photo leaves nothing in the store. [`inspect_path`] runs the same
 //! analysis and stores nothing.
 //!
+//! [`bundle`] packs a sealed lead with its blobs into one zip file for a USB stick
+//! and verifies such a file offline.
+//!
 //! Crash tests: with the cargo feature `failpoints` (off by default) and
 //! `FIELDLEAD_FAILPOINT=evidence_before_rename` in the environment, the process
 //! aborts after a blob's temp file is written and fsynced, before its rename.
 
+pub mod bundle;
 mod error;
 mod intake;
 mod metadata;

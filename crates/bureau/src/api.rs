@@ -1,0 +1,366 @@
+//! API v1 for tablets: enrolment, leads, resumable blob uploads, status. Each
+//! handler extracts, calls the [`Bureau`], and maps its error to a status and an
+//! `{code, message}` body.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use chrono::Utc;
+use fieldlead_domain::{
+    BlobStatus, EnrolmentRequest, ErrorBody, LeadId, PublicKey, Sha256, PROTOCOL_VERSION,
+    UPLOAD_OFFSET_HEADER,
+};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::error::BureauError;
+use crate::service::Bureau;
+use crate::storage::Device;
+
+/// Blob bytes are written to disk in pieces of about this size.
+const WRITE_CHUNK: usize = 1 << 20;
+
+/// An error as the API answers it.
+#[derive(Debug)]
+pub struct ApiError(pub BureauError);
+
+impl<E: Into<BureauError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        if matches!(e, BureauError::Storage(_) | BureauError::Internal(_)) {
+            tracing::error!(error = %e, "request failed");
+        }
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = ErrorBody {
+            code: e.code().to_string(),
+            message: e.to_string(),
+            detail: e.detail(),
+        };
+        let mut resp = (status, Json(body)).into_response();
+        if let BureauError::RateLimited { retry_after_secs } = e {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Runs blocking work (database, hashing, disk) off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BureauError> + Send + 'static,
+) -> Result<T, BureauError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| BureauError::Internal(format!("worker failed: {e}")))?
+}
+
+pub fn routes() -> Router<Arc<Bureau>> {
+    Router::new()
+        .route("/api/v1/server", get(server_info))
+        .route("/api/v1/enrol", post(enrol))
+        .route("/api/v1/leads/{id}", put(put_lead).get(lead_status))
+}
+
+/// JSON 404 for unknown API paths.
+pub async fn not_found() -> ApiError {
+    ApiError(BureauError::NotFound { what: "接口" })
+}
+
+pub async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(ErrorBody::new(
+            "method_not_allowed",
+            "该接口不支持此请求方法",
+        )),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ServerInfo {
+    pub protocol_version: u32,
+    pub bureau_key: PublicKey,
+    pub server_time: chrono::DateTime<Utc>,
+}
+
+async fn server_info(State(app): State<Arc<Bureau>>) -> Json<ServerInfo> {
+    Json(ServerInfo {
+        protocol_version: PROTOCOL_VERSION,
+        bureau_key: app.public_key(),
+        server_time: Utc::now(),
+    })
+}
+
+fn parse_lead_id(s: &str) -> Result<LeadId, BureauError> {
+    s.parse()
+        .map_err(|_| BureauError::MalformedId(format!("“{}”不是线索编号（UUID）", truncate(s))))
+}
+
+fn parse_sha(s: &str) -> Result<Sha256, BureauError> {
+    s.parse().map_err(|_| {
+        BureauError::MalformedId(format!("“{}”不是 64 位小写十六进制的 SHA-256", truncate(s)))
+    })
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+fn bearer(headers: &HeaderMap) -> Result<String, BureauError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(BureauError::BadToken)?;
+    value
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_string())
+        .ok_or(BureauError::BadToken)
+}
+
+async fn device(app: &Arc<Bureau>, headers: &HeaderMap) -> Result<Device, BureauError> {
+    let token = bearer(headers)?;
+    let app = Arc::clone(app);
+    blocking(move || app.authenticate_device(&token)).await
+}
+
+async fn enrol(
+    State(app): State<Arc<Bureau>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let request: EnrolmentRequest =
+        serde_json::from_slice(&body).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => {
+                BureauError::invalid("invalid_fields", format!("注册请求字段无效：{e}"))
+            }
+            _ => BureauError::Malformed(format!("不是有效的 JSON：{e}")),
+        })?;
+    let response = blocking(move || app.enrol(&request, peer.ip())).await?;
+    Ok((StatusCode::CREATED, Json(response)))
+}
+
+/// Reads a body up to `max` bytes; more is a 413 without reading it all.
+async fn read_limited(headers: &HeaderMap, body: Body, max: u64) -> Result<Bytes, BureauError> {
+    if content_length(headers).is_some_and(|n| n > max) {
+        return Err(BureauError::TooLarge { max });
+    }
+    axum::body::to_bytes(body, max as usize)
+        .await
+        .map_err(|_| BureauError::TooLarge { max })
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+async fn put_lead(
+    State(app): State<Arc<Bureau>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let id = parse_lead_id(&id)?;
+    let device = device(&app, &headers).await?;
+    let body = read_limited(&headers, body, app.config().max_manifest_bytes).await?;
+    let (created, response) = blocking(move || app.submit_lead(&device, id, &body)).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(response)).into_response())
+}
+
+async fn lead_status(
+    State(app): State<Arc<Bureau>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = parse_lead_id(&id)?;
+    let device = device(&app, &headers).await?;
+    let status = blocking(move || app.lead_status(&device, id)).await?;
+    Ok(Json(status).into_response())
+}
+
+pub(crate) async fn blob_status(
+    State(app): State<Arc<Bureau>>,
+    Path(sha): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let sha = parse_sha(&sha)?;
+    let device = device(&app, &headers).await?;
+    let status = blocking(move || app.blob_status(&device, sha)).await?;
+    Ok(Json(status).into_response())
+}
+
+/// `PUT /api/v1/blobs/{sha256}`: appends the body at `Upload-Offset`, hashing as it
+/// goes; at the declared size the digest decides whether the blob is kept.
+pub(crate) async fn put_blob(
+    State(app): State<Arc<Bureau>>,
+    Path(sha): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let sha = parse_sha(&sha)?;
+    let device = device(&app, &headers).await?;
+    let start: u64 = match headers.get(UPLOAD_OFFSET_HEADER) {
+        None => 0,
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| BureauError::Malformed("Upload-Offset 应为非负整数".into()))?,
+    };
+    let expected = {
+        let (app, device) = (Arc::clone(&app), device.clone());
+        blocking(move || app.expected_blob(&device, sha)).await?
+    };
+    if app.blobs.contains(&sha) {
+        // Held already (another lead, or a retry after a lost answer): make sure it
+        // is recorded, and say so.
+        let a = Arc::clone(&app);
+        let completed = blocking(move || {
+            if a.storage.blob(sha)?.is_none() {
+                return a.blob_stored(sha, expected);
+            }
+            Ok(Vec::new())
+        })
+        .await?;
+        return Ok(Json(BlobStatus {
+            sha256: sha,
+            bytes: expected,
+            offset: expected,
+            complete: true,
+            completed_leads: completed,
+        })
+        .into_response());
+    }
+    let _slot = app.claim_upload(sha)?;
+    let upload = {
+        let blobs = Arc::clone(&app.blobs);
+        blocking(move || Ok(blobs.open_upload(&sha)?)).await?
+    };
+    let held = upload.offset();
+    if start != held || held > expected {
+        blocking(move || Ok(upload.pause()?)).await?;
+        return Err(BureauError::OffsetMismatch { held }.into());
+    }
+    if content_length(&headers).is_some_and(|n| held + n > expected) {
+        blocking(move || Ok(upload.pause()?)).await?;
+        return Err(BureauError::TooLarge {
+            max: expected - held,
+        }
+        .into());
+    }
+    let idle = Duration::from_secs(app.config().upload_idle_timeout_secs);
+    // A blocking writer hashes and writes while the next chunks arrive.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let writer = tokio::task::spawn_blocking(move || {
+        let mut upload = upload;
+        let mut result = Ok(());
+        while let Some(buf) = rx.blocking_recv() {
+            if let Err(e) = upload.write(&buf) {
+                result = Err(e);
+                break;
+            }
+        }
+        (upload, result)
+    });
+    let mut stream = body.into_data_stream();
+    let mut received = held;
+    let mut buf: Vec<u8> = Vec::with_capacity(WRITE_CHUNK + 64 * 1024);
+    let outcome: Result<(), BureauError> = loop {
+        match tokio::time::timeout(idle, stream.next()).await {
+            Err(_) => break Err(BureauError::Timeout(idle.as_secs())),
+            Ok(None) => break Ok(()),
+            Ok(Some(Err(e))) => break Err(BureauError::Malformed(format!("上传中断：{e}"))),
+            Ok(Some(Ok(chunk))) => {
+                received += chunk.len() as u64;
+                if received > expected {
+                    break Err(BureauError::TooLarge {
+                        max: expected - held,
+                    });
+                }
+                buf.extend_from_slice(&chunk);
+                if buf.len() >= WRITE_CHUNK {
+                    let full =
+                        std::mem::replace(&mut buf, Vec::with_capacity(WRITE_CHUNK + 64 * 1024));
+                    if tx.send(full).await.is_err() {
+                        break Ok(());
+                    }
+                }
+            }
+        }
+    };
+    if !buf.is_empty() && !matches!(outcome, Err(BureauError::TooLarge { .. })) {
+        let _ = tx.send(buf).await;
+    }
+    drop(tx);
+    let (upload, written) = writer
+        .await
+        .map_err(|e| BureauError::Internal(format!("writer failed: {e}")))?;
+    written?;
+    if let Err(e @ BureauError::TooLarge { .. }) = outcome {
+        // Nothing of a refused request is kept.
+        blocking(move || Ok(upload.abandon_to(held)?)).await?;
+        return Err(e.into());
+    }
+    let offset = upload.offset();
+    if let Err(e) = outcome {
+        // Keep what arrived: the tablet resumes from here.
+        blocking(move || Ok(upload.pause()?)).await?;
+        return Err(e.into());
+    }
+    if offset < expected {
+        blocking(move || Ok(upload.pause()?)).await?;
+        return Ok(Json(BlobStatus {
+            sha256: sha,
+            bytes: expected,
+            offset,
+            complete: false,
+            completed_leads: Vec::new(),
+        })
+        .into_response());
+    }
+    let a = Arc::clone(&app);
+    let completed = blocking(move || {
+        upload.finish()?;
+        a.blob_stored(sha, expected)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(BlobStatus {
+            sha256: sha,
+            bytes: expected,
+            offset: expected,
+            complete: true,
+            completed_leads: completed,
+        }),
+    )
+        .into_response())
+}

@@ -1,0 +1,274 @@
+//! The data folder and its configuration file, `bureau.toml`, with environment
+//! overrides: every key `some_key` can be set as `FIELDLEAD_BUREAU_SOME_KEY`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Prefix of the environment variables that override `bureau.toml`.
+pub const ENV_PREFIX: &str = "FIELDLEAD_BUREAU_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("无法读取配置文件 {path}：{source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("配置文件 {path} 有误：{message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("环境变量 {name} 的值有误：{message}")]
+    Env { name: String, message: String },
+    #[error("配置项 {key} 的值有误：{message}")]
+    Value { key: &'static str, message: String },
+}
+
+impl ConfigError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConfigError::Read { .. } => "config_read",
+            ConfigError::Parse { .. } => "config_parse",
+            ConfigError::Env { .. } => "config_env",
+            ConfigError::Value { .. } => "config_value",
+        }
+    }
+}
+
+/// Server settings. Every field has a default; `bureau.toml` need only name changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// The address tablets use to reach this server (put in enrolment QR codes);
+    /// defaults to `http://{listen}`.
+    pub public_url: Option<String>,
+    /// Mark session cookies `Secure`. Turn off only for plain-HTTP trials on one machine.
+    pub cookie_secure: bool,
+    pub session_hours: u32,
+    /// A delivered lead not acknowledged after this many hours is overdue.
+    pub overdue_hours: u32,
+    pub enrolment_code_hours: u32,
+    /// Largest `PUT /api/v1/leads/{id}` body.
+    pub max_manifest_bytes: u64,
+    /// Largest single blob a manifest may declare.
+    pub max_blob_bytes: u64,
+    /// Whole-request timeout for everything except blob bodies.
+    pub request_timeout_secs: u64,
+    /// A connection must send its request headers within this time (slow-loris).
+    pub header_read_timeout_secs: u64,
+    /// A blob upload that sends nothing for this long is cut (what it sent is kept).
+    pub upload_idle_timeout_secs: u64,
+    /// Sustained requests per second allowed to one device, and its burst.
+    pub device_rate_per_sec: f64,
+    pub device_burst: u32,
+    /// Failed logins allowed per user name in 15 minutes.
+    pub login_failures_per_15min: u32,
+    /// EXIF capture time further than this from the record's time is flagged.
+    pub exif_skew_minutes: i64,
+    /// Photo GPS further than this from the declared place is flagged.
+    pub gps_distance_m: f64,
+    /// Perceptual hashes this close (in bits) count as near duplicates.
+    pub near_duplicate_bits: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8470)),
+            public_url: None,
+            cookie_secure: true,
+            session_hours: 12,
+            overdue_hours: 24,
+            enrolment_code_hours: 72,
+            max_manifest_bytes: 4 * 1024 * 1024,
+            max_blob_bytes: 200 * 1024 * 1024,
+            request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            upload_idle_timeout_secs: 60,
+            device_rate_per_sec: 50.0,
+            device_burst: 200,
+            login_failures_per_15min: 10,
+            exif_skew_minutes: 120,
+            gps_distance_m: 1000.0,
+            near_duplicate_bits: 10,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `bureau.toml` from the data folder (defaults if absent), then applies
+    /// environment overrides from `env`.
+    pub fn load(
+        paths: &DataPaths,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let path = paths.config();
+        let mut table: toml::Table = match std::fs::read_to_string(&path) {
+            Ok(text) => text
+                .parse()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: path.clone(),
+                    message: e.message().to_string(),
+                })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            // A value that parses as TOML keeps its type (numbers, booleans);
+            // anything else is a string.
+            let parsed = format!("v = {value}")
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or(toml::Value::String(value));
+            table.insert(key, parsed);
+        }
+        let config: Config =
+            Config::deserialize(table).map_err(|e: toml::de::Error| ConfigError::Env {
+                name: format!("{ENV_PREFIX}* / {}", path.display()),
+                message: e.message().to_string(),
+            })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let positive = |key, v: u64| {
+            if v == 0 {
+                Err(ConfigError::Value {
+                    key,
+                    message: "必须大于 0".into(),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        positive("max_manifest_bytes", self.max_manifest_bytes)?;
+        positive("max_blob_bytes", self.max_blob_bytes)?;
+        positive("request_timeout_secs", self.request_timeout_secs)?;
+        positive("header_read_timeout_secs", self.header_read_timeout_secs)?;
+        positive("upload_idle_timeout_secs", self.upload_idle_timeout_secs)?;
+        positive("session_hours", u64::from(self.session_hours))?;
+        positive("device_burst", u64::from(self.device_burst))?;
+        if !(self.device_rate_per_sec.is_finite() && self.device_rate_per_sec > 0.0) {
+            return Err(ConfigError::Value {
+                key: "device_rate_per_sec",
+                message: "必须为正数".into(),
+            });
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Value {
+                    key: "public_url",
+                    message: "应以 http:// 或 https:// 开头".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The URL tablets are told to use.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// The text of a `bureau.toml` with every default written out, for `init`.
+    pub fn default_file_text() -> String {
+        let body = toml::to_string_pretty(&Config::default()).expect("defaults serialise");
+        format!(
+            "# fieldlead-bureau settings. Each key can be overridden by the environment\n\
+             # variable {ENV_PREFIX}KEY (upper case), e.g. {ENV_PREFIX}LISTEN=0.0.0.0:8470.\n\
+             # public_url = \"https://fieldlead.example.gov.cn\"  # what enrolment QR codes point to\n\n{body}"
+        )
+    }
+}
+
+/// Where everything lives inside the data folder.
+#[derive(Debug, Clone)]
+pub struct DataPaths {
+    root: PathBuf,
+}
+
+impl DataPaths {
+    pub fn new(root: &Path) -> Self {
+        DataPaths {
+            root: root.to_path_buf(),
+        }
+    }
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn config(&self) -> PathBuf {
+        self.root.join("bureau.toml")
+    }
+    pub fn database(&self) -> PathBuf {
+        self.root.join("bureau.sqlite3")
+    }
+    pub fn key(&self) -> PathBuf {
+        self.root.join("bureau.key")
+    }
+    /// The content-addressed store of received blobs.
+    pub fn blobs(&self) -> PathBuf {
+        self.root.join("blobs")
+    }
+    /// Partial uploads, kept across restarts so uploads resume.
+    pub fn uploads(&self) -> PathBuf {
+        self.root.join("uploads")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn file_then_environment_override() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = DataPaths::new(dir.path());
+        std::fs::write(
+            paths.config(),
+            "overdue_hours = 48\ncookie_secure = false\n",
+        )
+        .unwrap();
+        let c = Config::load(
+            &paths,
+            env(&[
+                ("FIELDLEAD_BUREAU_OVERDUE_HOURS", "6"),
+                ("FIELDLEAD_BUREAU_LISTEN", "0.0.0.0:9000"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.overdue_hours, 6);
+        assert!(!c.cookie_secure);
+        assert_eq!(c.listen.port(), 9000);
+    }
+
+    #[test]
+    fn unknown_key_and_bad_value_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = DataPaths::new(dir.path());
+        std::fs::write(paths.config(), "overdue_hourz = 1\n").unwrap();
+        assert!(Config::load(&paths, env(&[])).is_err());
+        std::fs::write(paths.config(), Config::default_file_text()).unwrap();
+        assert_eq!(Config::load(&paths, env(&[])).unwrap(), Config::default());
+        let e = Config::load(&paths, env(&[("FIELDLEAD_BUREAU_MAX_BLOB_BYTES", "0")])).unwrap_err();
+        assert_eq!(e.code(), "config_value");
+    }
+}

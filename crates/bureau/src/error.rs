@@ -1,0 +1,174 @@
+//! Typed errors with stable codes. The API turns each into an HTTP status and an
+//! `{code, message}` body; the console shows the message.
+
+use fieldlead_domain::{ChainError, ProtocolError, VerifyError};
+
+/// A failure of the storage layer itself (database or blob folder).
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("数据库错误：{0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("文件存储错误（{path}）：{source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("数据库版本 {found} 比本程序支持的 {supported} 新，请升级 fieldlead-bureau")]
+    NewerDatabase { found: i64, supported: i64 },
+    #[error("数据库中的数据无法解析：{0}")]
+    Corrupt(String),
+    #[error("数据写入线程已停止")]
+    WriterGone,
+    #[error("数据库提交失败：{0}")]
+    Commit(String),
+}
+
+impl StorageError {
+    pub fn io(path: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> StorageError {
+        let path = path.to_string();
+        move |source| StorageError::Io { path, source }
+    }
+}
+
+/// Everything a request or a command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum BureauError {
+    #[error("请先登录")]
+    Unauthenticated,
+    #[error("设备令牌无效，请重新注册本设备")]
+    BadToken,
+    #[error("本设备已被区局停用，请联系区局重新注册")]
+    DeviceRevoked,
+    #[error("无权执行此操作")]
+    Forbidden,
+    #[error("页面已过期或来源不明（CSRF 校验失败），请刷新页面后重试")]
+    Csrf,
+    #[error("用户名或密码错误")]
+    BadCredentials,
+    #[error("{what}不存在")]
+    NotFound { what: &'static str },
+    #[error("编号格式错误：{0}")]
+    MalformedId(String),
+    #[error("请求格式错误：{0}")]
+    Malformed(String),
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    #[error("{0}")]
+    Protocol(#[from] ProtocolError),
+    #[error("线索未通过校验：{0}")]
+    Verify(#[from] VerifyError),
+    #[error("同一线索编号已收到内容不同的清单，拒收；如需更正请新建记录")]
+    LeadConflict,
+    #[error("注册码无效、已使用或已过期，请向区局索取新的注册码")]
+    EnrolmentCode,
+    #[error("该公钥已注册过，请在设备上重新生成密钥")]
+    KeyTaken,
+    #[error("续传位置不符：服务器已有 {held} 字节，请从该位置续传")]
+    OffsetMismatch { held: u64 },
+    #[error("该文件正在另一个连接中上传，请稍后重试")]
+    UploadInProgress,
+    #[error("文件内容与其 SHA-256 不符，已丢弃，请从头重新上传")]
+    HashMismatch,
+    #[error("请求内容超过上限 {max} 字节")]
+    TooLarge { max: u64 },
+    #[error("请求过于频繁，请 {retry_after_secs} 秒后重试")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("操作与线索当前状态不符：{0}")]
+    State(String),
+    #[error("数据已被他人修改，请刷新页面后重试")]
+    Concurrent,
+    #[error("上传超时：{0} 秒内未收到数据")]
+    Timeout(u64),
+    #[error("{0}")]
+    Form(#[from] fieldlead_forms::FormError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("服务器内部错误：{0}")]
+    Internal(String),
+}
+
+impl BureauError {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        BureauError::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BureauError::Unauthenticated => "unauthenticated",
+            BureauError::BadToken => "bad_token",
+            BureauError::DeviceRevoked => "device_revoked",
+            BureauError::Forbidden => "forbidden",
+            BureauError::Csrf => "csrf",
+            BureauError::BadCredentials => "bad_credentials",
+            BureauError::NotFound { .. } => "not_found",
+            BureauError::MalformedId(_) => "malformed_id",
+            BureauError::Malformed(_) => "malformed_body",
+            BureauError::Invalid { code, .. } => code,
+            BureauError::Protocol(e) => e.code(),
+            BureauError::Verify(e) => e.code(),
+            BureauError::LeadConflict => "lead_conflict",
+            BureauError::EnrolmentCode => "enrolment_code_invalid",
+            BureauError::KeyTaken => "device_key_taken",
+            BureauError::OffsetMismatch { .. } => "offset_mismatch",
+            BureauError::UploadInProgress => "upload_in_progress",
+            BureauError::HashMismatch => "blob_hash_mismatch",
+            BureauError::TooLarge { .. } => "too_large",
+            BureauError::RateLimited { .. } => "rate_limited",
+            BureauError::State(_) => "invalid_state",
+            BureauError::Concurrent => "concurrent_change",
+            BureauError::Timeout(_) => "timeout",
+            BureauError::Form(e) => e.code(),
+            BureauError::Storage(_) => "storage",
+            BureauError::Internal(_) => "internal",
+        }
+    }
+
+    /// The HTTP status the API answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            BureauError::Unauthenticated | BureauError::BadToken | BureauError::BadCredentials => {
+                401
+            }
+            BureauError::DeviceRevoked | BureauError::Forbidden | BureauError::Csrf => 403,
+            BureauError::NotFound { .. } => 404,
+            BureauError::MalformedId(_) | BureauError::Malformed(_) => 400,
+            BureauError::Invalid { .. }
+            | BureauError::Protocol(_)
+            | BureauError::Verify(_)
+            | BureauError::HashMismatch
+            | BureauError::EnrolmentCode => 422,
+            BureauError::LeadConflict
+            | BureauError::KeyTaken
+            | BureauError::OffsetMismatch { .. }
+            | BureauError::UploadInProgress
+            | BureauError::State(_)
+            | BureauError::Concurrent => 409,
+            BureauError::TooLarge { .. } => 413,
+            BureauError::RateLimited { .. } => 429,
+            BureauError::Timeout(_) => 408,
+            BureauError::Form(_) | BureauError::Storage(_) | BureauError::Internal(_) => 500,
+        }
+    }
+
+    /// Structured facts for the client beside the message.
+    pub fn detail(&self) -> Option<serde_json::Value> {
+        match self {
+            BureauError::OffsetMismatch { held } => Some(serde_json::json!({ "offset": held })),
+            BureauError::Verify(VerifyError::Chain(ChainError { index, .. })) => {
+                Some(serde_json::json!({ "entry_index": index }))
+            }
+            BureauError::TooLarge { max } => Some(serde_json::json!({ "max_bytes": max })),
+            BureauError::RateLimited { retry_after_secs } => {
+                Some(serde_json::json!({ "retry_after_secs": retry_after_secs }))
+            }
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = BureauError> = std::result::Result<T, E>;

@@ -1,0 +1,36 @@
+//! The district bureau's server (`fieldlead-bureau`): it enrols tablets, receives
+//! their sealed leads over sync protocol v1, verifies every signature, chain link
+//! and photo hash, issues signed receipts, and gives district officers, QA
+//! reviewers and the city bureau a web console to review the evidence and record
+//! how each lead was handled.
+//!
+//! Layers, top down: [`server`] (axum router, limits, timeouts) with [`api`] (JSON
+//! for tablets) and [`console`] (server-rendered pages); [`service::Bureau`], the
+//! use-cases, which check roles and districts and write the audit log;
+//! [`storage::Storage`] (SQLite today, with group commit) and
+//! [`blobs::BlobStore`] (content-addressed folder with resumable uploads), both
+//! traits so PostgreSQL and an S3-compatible store can follow. The rules
+//! themselves (manifest, chain, receipt) live in `fieldlead-domain`; photo
+//! analysis (EXIF, perceptual hash, thumbnails) in `fieldlead-evidence`.
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod blobs;
+pub mod config;
+pub mod console;
+pub mod error;
+pub mod exports;
+pub mod import;
+pub mod qr;
+pub mod ratelimit;
+pub mod secrets;
+pub mod server;
+pub mod service;
+pub mod storage;
+pub mod verification;
+
+pub use config::{Config, DataPaths};
+pub use error::{BureauError, StorageError};
+pub use service::{Actor, Bureau, HandlingStep};
+pub use storage::Role;

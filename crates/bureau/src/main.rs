@@ -1,0 +1,345 @@
+//! `fieldlead-bureau`: initialise a data folder, add districts and users, issue
+//! enrolment codes, revoke devices, and serve the API and the console.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use fieldlead_bureau::{qr, secrets, Actor, Bureau, Config, DataPaths, Role};
+use fieldlead_domain::DeviceId;
+
+#[derive(Parser)]
+#[command(
+    name = "fieldlead-bureau",
+    version,
+    about = "区县局线索接收服务器（fieldlead）"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Creates the data folder: bureau.toml, bureau.key, database, blob folders.
+    Init {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Serves the API and the console.
+    Serve {
+        #[arg(long)]
+        data: PathBuf,
+        /// Overrides `listen` in bureau.toml.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Districts (区县局).
+    District {
+        #[command(subcommand)]
+        command: DistrictCommand,
+    },
+    /// Console users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Issues a one-time enrolment code for a tablet, with its QR code.
+    Enrol {
+        #[arg(long)]
+        data: PathBuf,
+        /// District code, e.g. yuzhong.
+        #[arg(long)]
+        district: String,
+        /// Where to write the QR code PNG (default: DATA/enrol-CODE.png).
+        #[arg(long)]
+        png: Option<PathBuf>,
+    },
+    /// Devices (tablets).
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+    /// Imports a lead bundle carried on a USB stick, with the same checks as the
+    /// API (signature, chain, every file's hash, enrolled device); prints the
+    /// receipt.
+    Import {
+        #[arg(long)]
+        data: PathBuf,
+        bundle: PathBuf,
+    },
+    /// Starts a demo: initialises DATA if needed, creates a demo district and three
+    /// users with fresh printed passwords, issues an enrolment code, and serves over
+    /// plain HTTP (session cookies without `Secure`, for a trial on one machine).
+    Demo {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8470")]
+        listen: SocketAddr,
+    },
+}
+
+#[derive(Subcommand)]
+enum DistrictCommand {
+    Add {
+        #[arg(long)]
+        data: PathBuf,
+        /// Short code: lower-case letters, digits, hyphens.
+        code: String,
+        /// Full name, e.g. 渝中区市场监督管理局.
+        name: String,
+    },
+    List {
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Adds a user; prints a generated password unless FIELDLEAD_NEW_PASSWORD is set.
+    Add {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        username: String,
+        /// Name shown in the console and the audit log.
+        #[arg(long)]
+        name: String,
+        /// officer, reviewer or city_admin.
+        #[arg(long)]
+        role: String,
+        /// District code; required for officer and reviewer.
+        #[arg(long)]
+        district: Option<String>,
+    },
+    /// Sets a new generated password (or FIELDLEAD_NEW_PASSWORD) and ends the user's sessions.
+    Passwd {
+        #[arg(long)]
+        data: PathBuf,
+        username: String,
+    },
+    List {
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    List {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Stops a device from sending anything more.
+    Revoke {
+        #[arg(long)]
+        data: PathBuf,
+        id: DeviceId,
+    },
+}
+
+fn open(data: &Path) -> anyhow::Result<Bureau> {
+    let config = Config::load(&DataPaths::new(data), std::env::vars())?;
+    Ok(Bureau::open(data, config)?)
+}
+
+fn new_password() -> String {
+    std::env::var("FIELDLEAD_NEW_PASSWORD").unwrap_or_else(|_| secrets::new_password())
+}
+
+fn print_code(
+    bureau: &Bureau,
+    district: &str,
+    png: Option<PathBuf>,
+    data: &Path,
+) -> anyhow::Result<()> {
+    let district = bureau.district(district)?;
+    let issued = bureau.issue_enrolment_code(&district, &Actor::Cli)?;
+    let text = issued.invite.to_qr_text();
+    let png = png.unwrap_or_else(|| data.join(format!("enrol-{}.png", issued.code.as_str())));
+    qr::write_png(&text, &png)?;
+    println!("{}", qr::terminal(&text)?);
+    println!("设备注册码（{}）：{}", district.name, issued.code);
+    println!("服务器地址：{}", issued.invite.server);
+    println!(
+        "有效期至：{}（只能使用一次）",
+        issued.expires_at.to_rfc3339()
+    );
+    println!("二维码图片：{}", png.display());
+    Ok(())
+}
+
+async fn serve(bureau: Bureau, listen: SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("无法监听 {listen}"))?;
+    println!(
+        "fieldlead-bureau 正在 http://{} 上服务（Ctrl-C 停止）",
+        listener.local_addr()?
+    );
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    fieldlead_bureau::server::serve(Arc::new(bureau), listener, shutdown).await?;
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_target(false).init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Init { data } => {
+            Bureau::init(&data)?;
+            println!("已初始化数据目录 {}", data.display());
+            println!(
+                "下一步：fieldlead-bureau district add --data {} CODE NAME",
+                data.display()
+            );
+        }
+        Command::Import { data, bundle } => {
+            let config = Config::load(&DataPaths::new(&data), std::env::vars())?;
+            let bureau = Bureau::open(&data, config)?;
+            let outcome = bureau.import_bundle(&bundle)?;
+            println!(
+                "{} 线索 {}（写入 {} 个文件）",
+                if outcome.created {
+                    "已导入"
+                } else {
+                    "本局已有此线索"
+                },
+                outcome.lead_id,
+                outcome.blobs_written
+            );
+            if let Some(r) = outcome.receipt {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            }
+        }
+        Command::Serve { data, listen } => {
+            let mut config = Config::load(&DataPaths::new(&data), std::env::vars())?;
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            let listen = config.listen;
+            let bureau = Bureau::open(&data, config)?;
+            tokio::runtime::Runtime::new()?.block_on(serve(bureau, listen))?;
+        }
+        Command::District { command } => match command {
+            DistrictCommand::Add { data, code, name } => {
+                let d = open(&data)?.create_district(&code, &name, &Actor::Cli)?;
+                println!("已添加区县 {}（{}）", d.name, d.code);
+            }
+            DistrictCommand::List { data } => {
+                for d in open(&data)?.storage().districts()? {
+                    println!("{}\t{}", d.code, d.name);
+                }
+            }
+        },
+        Command::User { command } => match command {
+            UserCommand::Add {
+                data,
+                username,
+                name,
+                role,
+                district,
+            } => {
+                let Some(role) = Role::parse(&role) else {
+                    bail!("角色应为 officer、reviewer 或 city_admin");
+                };
+                let password = new_password();
+                let u = open(&data)?.add_user(
+                    &username,
+                    &name,
+                    role,
+                    district.as_deref(),
+                    &password,
+                    &Actor::Cli,
+                )?;
+                println!(
+                    "已添加用户 {}（{}，{}）",
+                    u.username,
+                    u.display_name,
+                    role.label_zh()
+                );
+                println!("初始密码：{password}");
+            }
+            UserCommand::Passwd { data, username } => {
+                let password = new_password();
+                open(&data)?.set_password(&username, &password, &Actor::Cli)?;
+                println!("{username} 的新密码：{password}");
+            }
+            UserCommand::List { data } => {
+                for u in open(&data)?.storage().users()? {
+                    let district = u.district.map(|d| d.code).unwrap_or_else(|| "-".into());
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        u.username,
+                        u.role.as_str(),
+                        district,
+                        u.display_name
+                    );
+                }
+            }
+        },
+        Command::Enrol {
+            data,
+            district,
+            png,
+        } => {
+            let bureau = open(&data)?;
+            print_code(&bureau, &district, png, &data)?;
+        }
+        Command::Device { command } => match command {
+            DeviceCommand::List { data } => {
+                let bureau = open(&data)?;
+                for d in bureau
+                    .storage()
+                    .devices(fieldlead_bureau::storage::Scope::All)?
+                {
+                    let state = if d.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    println!("{}\t{}\t{}\t{}", d.id, d.district.code, state, d.label);
+                }
+            }
+            DeviceCommand::Revoke { data, id } => {
+                let d = open(&data)?.revoke_device(None, id)?;
+                println!("已停用设备 {}（{}）", d.label, d.id);
+            }
+        },
+        Command::Demo { data, listen } => {
+            Bureau::init(&data)?;
+            let mut config = Config::load(&DataPaths::new(&data), std::env::vars())?;
+            config.listen = listen;
+            config.cookie_secure = false;
+            if config.public_url.is_none() {
+                config.public_url = Some(format!("http://{listen}"));
+            }
+            let bureau = Bureau::open(&data, config)?;
+            if bureau.storage().district_by_code("demo")?.is_none() {
+                bureau.create_district("demo", "演示区市场监督管理局", &Actor::Cli)?;
+            }
+            println!("演示区县：demo（演示区市场监督管理局）");
+            for (username, name, role, district) in [
+                ("officer", "演示办案人员", Role::Officer, Some("demo")),
+                ("reviewer", "演示证据审核员", Role::Reviewer, Some("demo")),
+                ("city", "演示市局质监处", Role::CityAdmin, None),
+            ] {
+                let password = new_password();
+                if bureau.storage().user_credentials(username)?.is_some() {
+                    bureau.set_password(username, &password, &Actor::Cli)?;
+                } else {
+                    bureau.add_user(username, name, role, district, &password, &Actor::Cli)?;
+                }
+                println!("用户 {username}（{}）密码：{password}", role.label_zh());
+            }
+            print_code(&bureau, "demo", None, &data)?;
+            tokio::runtime::Runtime::new()?.block_on(serve(bureau, listen))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,426 @@
+//! Storage behind a trait, so a PostgreSQL implementation can follow the embedded
+//! SQLite one ([`SqliteStorage`]). Every method that changes state takes the
+//! [`AuditEntry`] describing the change and writes both in one transaction.
+
+mod sqlite;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use fieldlead_domain::{
+    BlobKind, BlobRef, Decision, DeviceId, LeadId, LeadState, PublicKey, Sha256,
+};
+use serde::{Deserialize, Serialize};
+
+pub use sqlite::SqliteStorage;
+
+use crate::error::StorageError;
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct District {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+}
+
+/// A console user's role. Devices are not users: they hold bearer tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// District officer: receives and handles leads.
+    Officer,
+    /// QA reviewer: checks the evidence.
+    Reviewer,
+    /// City bureau quality division: oversees every district.
+    CityAdmin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Officer, Role::Reviewer, Role::CityAdmin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Reviewer => "reviewer",
+            Role::CityAdmin => "city_admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Role::Officer => "区局办案人员",
+            Role::Reviewer => "证据审核员",
+            Role::CityAdmin => "市局质监处",
+        }
+    }
+}
+
+/// Which districts a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    District(i64),
+    All,
+}
+
+impl Scope {
+    pub fn allows(self, district_id: i64) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::District(d) => d == district_id,
+        }
+    }
+    pub(crate) fn district(self) -> Option<i64> {
+        match self {
+            Scope::All => None,
+            Scope::District(d) => Some(d),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub district: Option<District>,
+}
+
+impl User {
+    pub fn scope(&self) -> Scope {
+        match (&self.district, self.role) {
+            (_, Role::CityAdmin) | (None, _) => Scope::All,
+            (Some(d), _) => Scope::District(d.id),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub district_id: Option<i64>,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    pub id: DeviceId,
+    pub district: District,
+    pub public_key: PublicKey,
+    pub label: String,
+    pub enrolled_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_by: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    pub id: DeviceId,
+    pub public_key: PublicKey,
+    pub token_hash: String,
+    pub label: String,
+}
+
+/// One line of the audit log, as written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    /// `user:NAME`, `device:ID` or `cli`.
+    pub actor: String,
+    pub district_id: Option<i64>,
+    pub action: String,
+    /// What was changed: `lead:ID`, `device:ID`, `user:NAME`, ...
+    pub subject: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+/// One line of the audit log, as read back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub district_id: Option<i64>,
+    pub action: String,
+    pub subject: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewLead {
+    pub id: LeadId,
+    pub district_id: i64,
+    pub device_id: DeviceId,
+    pub manifest_hash: Sha256,
+    pub upload_json: String,
+    pub business_name: String,
+    pub product_name: String,
+    pub sealed_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub blobs: Vec<BlobRef>,
+}
+
+/// What happened to a pushed manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadInsert {
+    /// First time: stored.
+    Created,
+    /// The same manifest was already stored: nothing changed.
+    Same { received_at: DateTime<Utc> },
+    /// A different manifest already has this id: refused.
+    Conflict,
+}
+
+/// QA review verdicts on a lead's evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    Approved,
+    HasIssues,
+    Rejected,
+}
+
+impl ReviewState {
+    pub const ALL: [ReviewState; 3] = [
+        ReviewState::Approved,
+        ReviewState::HasIssues,
+        ReviewState::Rejected,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::Approved => "approved",
+            ReviewState::HasIssues => "has_issues",
+            ReviewState::Rejected => "rejected",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        ReviewState::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ReviewState::Approved => "审核通过",
+            ReviewState::HasIssues => "存在问题",
+            ReviewState::Rejected => "不予采信",
+        }
+    }
+}
+
+/// The district's handling of a lead: everything the console may change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Handling {
+    pub state: LeadState,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<String>,
+    pub decision: Option<Decision>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<String>,
+    pub case_number: Option<String>,
+    pub decline_reason: Option<String>,
+    /// In fen (0.01 yuan); shown in 万元.
+    pub fine_fen: Option<i64>,
+    pub confiscation_fen: Option<i64>,
+    pub remark: Option<String>,
+    pub reported_to_city_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeadRow {
+    pub id: LeadId,
+    pub district: District,
+    pub device_id: DeviceId,
+    pub manifest_hash: Sha256,
+    pub upload_json: String,
+    pub business_name: String,
+    pub product_name: String,
+    pub sealed_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub receipt_json: Option<String>,
+    pub review_state: Option<ReviewState>,
+    pub handling: Handling,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeadSummary {
+    pub id: LeadId,
+    pub district: District,
+    pub business_name: String,
+    pub product_name: String,
+    pub sealed_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub state: LeadState,
+    pub review_state: Option<ReviewState>,
+    pub missing_blobs: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LeadFilter {
+    pub state: Option<LeadState>,
+    /// Only delivered leads, complete before this time and not yet acknowledged.
+    pub overdue_before: Option<DateTime<Utc>>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LeadBlob {
+    pub sha256: Sha256,
+    pub bytes: u64,
+    pub kind: BlobKind,
+    pub present: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlobInfo {
+    pub sha256: Sha256,
+    pub bytes: u64,
+    pub received_at: DateTime<Utc>,
+    pub analysis_json: Option<String>,
+    pub phash: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Review {
+    pub reviewer: String,
+    pub state: ReviewState,
+    pub comment: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A lead that holds a given blob, for "the same photo in other leads".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlobUse {
+    pub lead_id: LeadId,
+    pub district_id: i64,
+    pub business_name: String,
+}
+
+/// The bureau's database. Implementations must make each method atomic.
+pub trait Storage: Send + Sync + std::fmt::Debug {
+    // Districts and users
+    fn create_district(&self, code: &str, name: &str, audit: AuditEntry)
+        -> StorageResult<District>;
+    fn district_by_code(&self, code: &str) -> StorageResult<Option<District>>;
+    fn districts(&self) -> StorageResult<Vec<District>>;
+    /// `None` if the user name is taken.
+    fn add_user(&self, user: NewUser, audit: AuditEntry) -> StorageResult<Option<User>>;
+    fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        audit: AuditEntry,
+    ) -> StorageResult<bool>;
+    /// The user and their password hash.
+    fn user_credentials(&self, username: &str) -> StorageResult<Option<(User, String)>>;
+    fn users(&self) -> StorageResult<Vec<User>>;
+
+    // Console sessions
+    fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StorageResult<()>;
+    /// The live session's user and CSRF token.
+    fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Option<(User, String)>>;
+    fn delete_session(&self, token_hash: &str) -> StorageResult<()>;
+
+    // Devices
+    fn create_enrolment_code(
+        &self,
+        code_hash: &str,
+        district_id: i64,
+        expires_at: DateTime<Utc>,
+        audit: AuditEntry,
+    ) -> StorageResult<()>;
+    /// Uses the code once and enrols the device, in one transaction.
+    fn enrol_device(
+        &self,
+        code_hash: &str,
+        device: NewDevice,
+        now: DateTime<Utc>,
+    ) -> StorageResult<EnrolOutcome>;
+    fn device_by_token(&self, token_hash: &str) -> StorageResult<Option<Device>>;
+    fn device(&self, id: DeviceId) -> StorageResult<Option<Device>>;
+    fn devices(&self, scope: Scope) -> StorageResult<Vec<Device>>;
+    /// `false` if it was already revoked.
+    fn revoke_device(&self, id: DeviceId, audit: AuditEntry) -> StorageResult<bool>;
+
+    // Leads and blobs
+    fn insert_lead(&self, lead: NewLead, audit: AuditEntry) -> StorageResult<LeadInsert>;
+    fn lead(&self, id: LeadId) -> StorageResult<Option<LeadRow>>;
+    fn leads(&self, scope: Scope, filter: &LeadFilter) -> StorageResult<Vec<LeadSummary>>;
+    fn lead_blobs(&self, id: LeadId) -> StorageResult<Vec<LeadBlob>>;
+    /// The size a lead of this district declared for the blob, if any lead did.
+    fn expected_blob(&self, sha256: Sha256, district_id: i64) -> StorageResult<Option<u64>>;
+    fn blob(&self, sha256: Sha256) -> StorageResult<Option<BlobInfo>>;
+    /// Records a blob held in full; returns the leads whose every blob is now
+    /// present and which have no receipt yet.
+    fn blob_stored(
+        &self,
+        sha256: Sha256,
+        bytes: u64,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Vec<LeadId>>;
+    /// Stores the receipt and moves the lead to `delivered`, unless it has one.
+    fn complete_lead(
+        &self,
+        id: LeadId,
+        receipt_json: &str,
+        audit: AuditEntry,
+    ) -> StorageResult<bool>;
+    fn set_blob_analysis(
+        &self,
+        sha256: Sha256,
+        analysis_json: &str,
+        phash: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()>;
+    fn unanalysed_blobs(&self) -> StorageResult<Vec<Sha256>>;
+    fn blob_uses(&self, sha256: Sha256) -> StorageResult<Vec<BlobUse>>;
+    /// Every analysed blob's perceptual hash.
+    fn phashes(&self) -> StorageResult<Vec<(Sha256, u64)>>;
+
+    // Review and handling
+    fn add_review(&self, id: LeadId, review: Review, audit: AuditEntry) -> StorageResult<()>;
+    fn reviews(&self, id: LeadId) -> StorageResult<Vec<Review>>;
+    /// Compare-and-set: writes `after` only if the lead still has `before`.
+    fn update_handling(
+        &self,
+        id: LeadId,
+        before: &Handling,
+        after: &Handling,
+        audit: AuditEntry,
+    ) -> StorageResult<bool>;
+
+    // Audit
+    fn record_audit(&self, audit: AuditEntry) -> StorageResult<()>;
+    fn audit_events(
+        &self,
+        scope: Scope,
+        subject: Option<&str>,
+        limit: u32,
+    ) -> StorageResult<Vec<AuditEvent>>;
+}
+
+/// The result of trying an enrolment code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnrolOutcome {
+    Enrolled(Box<Device>),
+    /// Unknown, used or expired: indistinguishable to the caller on purpose.
+    BadCode,
+    KeyTaken,
+}

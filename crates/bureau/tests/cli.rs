@@ -1,0 +1,150 @@
+//! The `fieldlead-bureau` binary as an operator uses it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn bureau(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
+        .args(args)
+        .env("FIELDLEAD_NEW_PASSWORD", "a long test password")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn init_district_user_enrol_and_revoke_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    bureau(&["init", "--data", d]);
+    for f in ["bureau.toml", "bureau.key", "bureau.sqlite3"] {
+        assert!(data.join(f).exists(), "{f}");
+    }
+    // init is harmless to repeat and keeps the key.
+    let key = std::fs::read(data.join("bureau.key")).unwrap();
+    bureau(&["init", "--data", d]);
+    assert_eq!(std::fs::read(data.join("bureau.key")).unwrap(), key);
+
+    bureau(&[
+        "district",
+        "add",
+        "--data",
+        d,
+        "yuzhong",
+        "渝中区市场监督管理局",
+    ]);
+    let out = bureau(&[
+        "user",
+        "add",
+        "--data",
+        d,
+        "--username",
+        "li",
+        "--name",
+        "李四",
+        "--role",
+        "officer",
+        "--district",
+        "yuzhong",
+    ]);
+    assert!(out.contains("a long test password"));
+    assert!(bureau(&["user", "list", "--data", d]).contains("li\tofficer\tyuzhong"));
+
+    let out = bureau(&["enrol", "--data", d, "--district", "yuzhong"]);
+    let code_line = out.lines().find(|l| l.starts_with("设备注册码")).unwrap();
+    let code = code_line.rsplit('：').next().unwrap().trim();
+    assert!(
+        fieldlead_domain::EnrolmentCode::parse(code).is_ok(),
+        "{code}"
+    );
+    assert!(out.contains('█'), "QR code in the terminal");
+    let png = data.join(format!("enrol-{}.png", code.replace('-', "")));
+    assert!(
+        image::open(&png).is_ok(),
+        "QR code PNG at {}",
+        png.display()
+    );
+
+    // A wrong role or a missing district is refused with a clear message.
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
+        .args([
+            "user",
+            "add",
+            "--data",
+            d,
+            "--username",
+            "x",
+            "--name",
+            "X",
+            "--role",
+            "reviewer",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("必须指定区县"));
+}
+
+/// Kills the demo server when the test ends, whether it passed or not.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn demo_starts_a_ready_district_and_serves_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
+        .args([
+            "demo",
+            "--data",
+            dir.path().to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _running = Running(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let mut printed = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.contains("正在 http://") {
+            break;
+        }
+    }
+    for user in ["officer", "reviewer", "city"] {
+        assert!(printed.contains(&format!("用户 {user}")), "{printed}");
+    }
+    assert!(printed.contains("设备注册码（演示区市场监督管理局）"));
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    use std::io::{Read, Write};
+    stream
+        .write_all(b"GET /login HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut resp = String::new();
+    stream.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    // Plain-HTTP demo: the session cookie cannot be Secure or browsers drop it.
+    assert!(!resp.contains("Secure"));
+}

@@ -1,0 +1,125 @@
+//! `fieldlead export` writes a sealed lead as one bundle file; `fieldlead verify`
+//! passes it, and names the photo when one was changed on the stick.
+
+use std::io::{Cursor, Read, Write};
+use std::process::Command;
+
+use chrono::DateTime;
+use fieldlead_device::Device;
+use fieldlead_domain::{BusinessRole, Ground, OutcomeKind, Party, RecordDraft, Sha256};
+
+fn png(seed: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(160, 120, |x, y| {
+        image::Rgb([(x as u8).wrapping_add(seed), (y as u8) ^ seed, 90])
+    });
+    let mut out = Vec::new();
+    img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+fn draft() -> RecordDraft {
+    RecordDraft {
+        sending_unit: "重庆市某某质量检验检测研究院".into(),
+        task_year: Some(2026),
+        task_name: "2026年电线电缆产品质量监督抽查".into(),
+        task_number: "CQ-2026-017".into(),
+        product_category: "电线电缆".into(),
+        business_name: "重庆某某五金经营部".into(),
+        business_uscc: "914403001922038216".into(),
+        business_address: "重庆市渝中区民族路 88 号".into(),
+        business_person: "张三".into(),
+        business_phone: "023-63801234".into(),
+        business_role: Some(BusinessRole::Seller),
+        product_name: "聚氯乙烯绝缘电线".into(),
+        producer_none: true,
+        sampler1_name: "李四".into(),
+        sampler1_credential: "CQ50001234".into(),
+        sampler2_name: "王五".into(),
+        sampler2_credential: "CQ50005678".into(),
+        place_address: "重庆市渝中区民族路 88 号门市".into(),
+        started_at: Some(DateTime::parse_from_rfc3339("2026-11-20T10:15:00+08:00").unwrap()),
+        outcome: Some(OutcomeKind::Terminated),
+        grounds: vec![Ground::NoFactoryName, Ground::NoFactoryAddress],
+        situation: "货架上的电线无厂名厂址。".into(),
+        ..RecordDraft::default()
+    }
+}
+
+#[test]
+fn exports_a_bundle_that_verifies_and_names_a_changed_photo() {
+    let data = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let photo = png(1);
+    let sha = Sha256::digest(&photo);
+    let id = {
+        let mut dev = Device::open(data.path()).unwrap();
+        let r = dev.create_record(draft()).unwrap();
+        dev.attach_evidence_reader(r.id, Cursor::new(&photo), Some("a.png"), "货架上的电线")
+            .unwrap();
+        dev.sign(r.id, Party::Sampler1, &png(2)).unwrap();
+        dev.sign(r.id, Party::Sampler2, &png(3)).unwrap();
+        dev.record_refusal(r.id, "隔壁商户 刘七").unwrap();
+        dev.seal(r.id).unwrap();
+        r.id
+    };
+    let bundle = out.path().join("lead.zip");
+    let run = Command::new(env!("CARGO_BIN_EXE_fieldlead"))
+        .args(["export", &id.to_string(), "--data-dir"])
+        .arg(data.path())
+        .arg("-o")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    let run = Command::new(env!("CARGO_BIN_EXE_fieldlead"))
+        .arg("verify")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["lead_id"], id.to_string());
+    assert_eq!(report["blobs_checked"], 3);
+
+    // Change one byte of the photo inside the bundle.
+    let bad = out.path().join("bad.zip");
+    {
+        let mut src = zip::ZipArchive::new(std::fs::File::open(&bundle).unwrap()).unwrap();
+        let mut dst = zip::ZipWriter::new(std::fs::File::create(&bad).unwrap());
+        for i in 0..src.len() {
+            let mut f = src.by_index(i).unwrap();
+            let name = f.name().to_string();
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes).unwrap();
+            if name == format!("blobs/{}", sha.to_hex()) {
+                let n = bytes.len() - 5;
+                bytes[n] ^= 1;
+            }
+            dst.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            dst.write_all(&bytes).unwrap();
+        }
+        dst.finish().unwrap();
+    }
+    let run = Command::new(env!("CARGO_BIN_EXE_fieldlead"))
+        .arg("verify")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("货架上的电线"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["problems"][0]["code"], "bundle_blob_altered");
+    assert_eq!(report["problems"][0]["sha256"], sha.to_hex());
+}

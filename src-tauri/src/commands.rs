@@ -1,0 +1,241 @@
+//! The commands the UI invokes. Each one extracts its arguments, calls a use-case of
+//! crates/device or a rule of crates/domain, and maps the error. Nothing else.
+
+use fieldlead_device::{EvidenceItem, ListQuery, RecordSummary, RecordView, Settings, SignoffView};
+use fieldlead_domain::{FieldProblem, LeadId, Party, RecordDraft, Sha256, Uscc};
+use serde::Serialize;
+use tauri::ipc::{InvokeBody, Request};
+use tauri::State;
+
+use crate::error::{CmdResult, CommandError};
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct DeviceInfo {
+    pub public_key: String,
+    pub data_dir: String,
+    pub schema_version: i64,
+    pub app_version: String,
+}
+
+/// The outcome of checking a USCC as it is typed.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct UsccCheck {
+    pub ok: bool,
+    /// Set when `ok` is false.
+    pub code: Option<String>,
+    pub message: Option<String>,
+    /// Set for an accepted but outdated 15-digit number.
+    pub warning: Option<String>,
+}
+
+#[tauri::command]
+pub async fn device_info(state: State<'_, AppState>) -> CmdResult<DeviceInfo> {
+    let dev = state.device()?;
+    Ok(DeviceInfo {
+        public_key: dev.public_key().to_hex(),
+        data_dir: dev.data_dir().display().to_string(),
+        schema_version: fieldlead_device::Device::schema_version(),
+        app_version: env!("CARGO_PKG_VERSION").to_string(),
+    })
+}
+
+#[tauri::command]
+pub async fn get_settings(state: State<'_, AppState>) -> CmdResult<Settings> {
+    Ok(state.device()?.settings()?)
+}
+
+#[tauri::command]
+pub async fn save_settings(state: State<'_, AppState>, settings: Settings) -> CmdResult<Settings> {
+    Ok(state.device()?.save_settings(&settings)?)
+}
+
+#[tauri::command]
+pub async fn list_records(
+    state: State<'_, AppState>,
+    query: ListQuery,
+) -> CmdResult<Vec<RecordSummary>> {
+    Ok(state.device()?.list(&query)?)
+}
+
+#[tauri::command]
+pub async fn get_record(state: State<'_, AppState>, id: LeadId) -> CmdResult<RecordView> {
+    Ok(state.device()?.record(id)?)
+}
+
+#[tauri::command]
+pub async fn new_visit(state: State<'_, AppState>) -> CmdResult<RecordView> {
+    Ok(state.device()?.new_visit()?)
+}
+
+#[tauri::command]
+pub async fn update_draft(
+    state: State<'_, AppState>,
+    id: LeadId,
+    draft: RecordDraft,
+) -> CmdResult<RecordView> {
+    Ok(state.device()?.update_draft(id, draft)?)
+}
+
+/// Every problem that would stop sealing, for marking the form as it is filled.
+#[tauri::command]
+pub fn validate_draft(id: LeadId, draft: RecordDraft) -> Vec<FieldProblem> {
+    draft.validate(id).err().unwrap_or_default()
+}
+
+#[tauri::command]
+pub fn check_uscc(text: String) -> UsccCheck {
+    match Uscc::parse(&text) {
+        Ok(u) => UsccCheck {
+            ok: true,
+            code: None,
+            message: None,
+            warning: u.warning().map(str::to_owned),
+        },
+        Err(e) => UsccCheck {
+            ok: false,
+            code: Some(e.code().to_string()),
+            message: Some(e.to_string()),
+            warning: None,
+        },
+    }
+}
+
+fn header<'a>(request: &'a Request<'_>, name: &str) -> CmdResult<&'a str> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| CommandError::new("bad_request", format!("缺少请求头 {name}")))
+}
+
+/// Percent-decoded header text: captions and file names are Chinese.
+fn text_header(request: &Request<'_>, name: &str) -> CmdResult<String> {
+    let raw = header(request, name)?;
+    percent_decode(raw)
+        .ok_or_else(|| CommandError::new("bad_request", format!("请求头 {name} 编码无效")))
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn raw_body<'a>(request: &'a Request<'_>) -> CmdResult<&'a [u8]> {
+    match request.body() {
+        InvokeBody::Raw(bytes) => Ok(bytes),
+        InvokeBody::Json(_) => Err(CommandError::new("bad_request", "照片须以二进制数据发送")),
+    }
+}
+
+fn lead_id(request: &Request<'_>) -> CmdResult<LeadId> {
+    header(request, "x-lead-id")?
+        .parse()
+        .map_err(|_| CommandError::new("bad_request", "记录编号无效"))
+}
+
+/// A photo from the camera or the file picker, sent as raw bytes; the record id,
+/// caption and file name travel in headers.
+#[tauri::command]
+pub async fn attach_photo(
+    state: State<'_, AppState>,
+    request: Request<'_>,
+) -> CmdResult<EvidenceItem> {
+    let id = lead_id(&request)?;
+    let caption = text_header(&request, "x-caption")?;
+    let name = text_header(&request, "x-file-name").ok();
+    let bytes = raw_body(&request)?;
+    Ok(state
+        .device()?
+        .attach_evidence_reader(id, bytes, name.as_deref(), &caption)?)
+}
+
+#[tauri::command]
+pub async fn set_caption(
+    state: State<'_, AppState>,
+    id: LeadId,
+    sha256: Sha256,
+    caption: String,
+) -> CmdResult<()> {
+    Ok(state.device()?.set_caption(id, sha256, &caption)?)
+}
+
+#[tauri::command]
+pub async fn remove_photo(state: State<'_, AppState>, id: LeadId, sha256: Sha256) -> CmdResult<()> {
+    Ok(state.device()?.remove_evidence(id, sha256)?)
+}
+
+/// A signature drawn on the pad, as PNG bytes; record id and party in headers.
+#[tauri::command]
+pub async fn sign(state: State<'_, AppState>, request: Request<'_>) -> CmdResult<SignoffView> {
+    let id = lead_id(&request)?;
+    let party: Party = serde_json::from_value(serde_json::Value::String(
+        header(&request, "x-party")?.to_string(),
+    ))
+    .map_err(|_| CommandError::new("bad_request", "签名人无效"))?;
+    let png = raw_body(&request)?;
+    Ok(state.device()?.sign(id, party, png)?)
+}
+
+#[tauri::command]
+pub async fn record_refusal(
+    state: State<'_, AppState>,
+    id: LeadId,
+    witness: String,
+) -> CmdResult<SignoffView> {
+    Ok(state.device()?.record_refusal(id, &witness)?)
+}
+
+#[tauri::command]
+pub async fn clear_signoff(state: State<'_, AppState>, id: LeadId, party: Party) -> CmdResult<()> {
+    Ok(state.device()?.clear_signoff(id, party)?)
+}
+
+/// What still stops sealing: field problems of `draft`, photos, captions, signoffs.
+#[tauri::command]
+pub async fn seal_problems(
+    state: State<'_, AppState>,
+    id: LeadId,
+    draft: RecordDraft,
+) -> CmdResult<Vec<FieldProblem>> {
+    Ok(state.device()?.seal_problems(id, &draft)?)
+}
+
+/// Seals the record and returns it as the list and detail screens show it.
+#[tauri::command]
+pub async fn seal(state: State<'_, AppState>, id: LeadId) -> CmdResult<RecordView> {
+    let mut dev = state.device()?;
+    dev.seal(id)?;
+    Ok(dev.record(id)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn percent_decoding_of_chinese_captions() {
+        assert_eq!(
+            percent_decode("%E8%B4%A7%E6%9E%B6%20A").as_deref(),
+            Some("货架 A")
+        );
+        assert_eq!(percent_decode("abc").as_deref(), Some("abc"));
+        assert_eq!(percent_decode("%E8%B4"), None);
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%4"), None);
+    }
+}

@@ -1,0 +1,92 @@
+//! The fieldlead tablet app: a thin Tauri 2 shell. Each command in [`commands`]
+//! deserialises its arguments, calls a use-case of `fieldlead_device` and maps the
+//! error to `{code, message}`; photos and signature images are served to the web view
+//! from the evidence store through the `evidence:` URI scheme. All data lives in the
+//! platform's app data dir.
+
+pub mod commands;
+pub mod error;
+mod state;
+
+use fieldlead_domain::Sha256;
+use tauri::http::{header, Response, StatusCode};
+use tauri::{Manager, Runtime};
+
+pub use error::CommandError;
+pub use state::AppState;
+
+/// The app without its state: commands and the evidence scheme. `run` adds the state
+/// from the app data dir; tests add their own.
+pub fn builder<R: Runtime>() -> tauri::Builder<R> {
+    tauri::Builder::<R>::new()
+        .register_uri_scheme_protocol("evidence", |ctx, request| {
+            serve_blob(
+                ctx.app_handle().state::<AppState>().inner(),
+                request.uri().path(),
+            )
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::device_info,
+            commands::get_settings,
+            commands::save_settings,
+            commands::list_records,
+            commands::get_record,
+            commands::new_visit,
+            commands::update_draft,
+            commands::validate_draft,
+            commands::check_uscc,
+            commands::attach_photo,
+            commands::set_caption,
+            commands::remove_photo,
+            commands::sign,
+            commands::record_refusal,
+            commands::clear_signoff,
+            commands::seal_problems,
+            commands::seal,
+        ])
+}
+
+/// `evidence://localhost/<sha256>`: a thumbnail or signature image by its hash.
+/// Only well-formed hashes are looked up, so no path reaches the file system.
+pub fn serve_blob(state: &AppState, path: &str) -> Response<Vec<u8>> {
+    let reply = |status: StatusCode, ty: &str, body: Vec<u8>| {
+        Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, ty)
+            .header(header::CACHE_CONTROL, "max-age=31536000, immutable")
+            .body(body)
+            .unwrap_or_default()
+    };
+    let Ok(sha) = path.trim_start_matches('/').parse::<Sha256>() else {
+        return reply(StatusCode::BAD_REQUEST, "text/plain", b"bad hash".to_vec());
+    };
+    let bytes = match state.device() {
+        Ok(dev) => dev.evidence_store().read(&sha).ok(),
+        Err(_) => None,
+    };
+    match bytes {
+        Some(b) => {
+            let ty = if b.starts_with(b"\x89PNG") {
+                "image/png"
+            } else if b.starts_with(&[0xff, 0xd8]) {
+                "image/jpeg"
+            } else {
+                "application/octet-stream"
+            };
+            reply(StatusCode::OK, ty, b)
+        }
+        None => reply(StatusCode::NOT_FOUND, "text/plain", b"not found".to_vec()),
+    }
+}
+
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    builder::<tauri::Wry>()
+        .setup(|app| {
+            let dir = app.path().app_data_dir()?;
+            app.manage(AppState::new(fieldlead_device::Device::open(&dir)));
+            Ok(())
+        })
+        .run(tauri::generate_context!())
+        .expect("error while running the fieldlead app");
+}

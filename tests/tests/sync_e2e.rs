@@ -1,0 +1,919 @@
+//! Sync end to end (issue 6): the real bureau server on 127.0.0.1:0 with its own
+//! temp data folder, the real tablet store and sync client, and faults injected
+//! between them: a TCP proxy that cuts connections at seeded random points, a
+//! bureau killed mid-blob (its runtime dropped, like a killed process) and
+//! restarted on the same data, a client future dropped mid-sync and the tablet
+//! re-opened from its folder. Each test checks what a sampler or the bureau would
+//! notice: every lead delivered exactly once, every blob hash-verified, receipts
+//! that verify, errors that say what is wrong.
+
+use std::io::Cursor;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, FixedOffset, Utc};
+use fieldlead_bureau::storage::{LeadFilter, Scope};
+use fieldlead_bureau::{Actor, Bureau, Config, DataPaths};
+use fieldlead_device::{Device, OutboxState, SyncError, SyncPhase};
+use fieldlead_domain::{
+    manifest_blobs, BusinessRole, EnrolmentInvite, Ground, LeadId, OutcomeKind, Party, RecordDraft,
+    Sha256,
+};
+use fieldlead_evidence::EvidenceStore;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const YUZHONG: &str = "渝中区市场监督管理局";
+const JIANGBEI: &str = "江北区市场监督管理局";
+
+// ---------------------------------------------------------------------------
+// The bureau, in a runtime of its own so it can be killed abruptly.
+
+struct Server {
+    data: PathBuf,
+    runtime: Option<tokio::runtime::Runtime>,
+    bureau: Option<Arc<Bureau>>,
+    url: String,
+}
+
+fn config() -> Config {
+    Config {
+        cookie_secure: false,
+        // Fault-injection rounds make many small requests; the limiter is not under test.
+        device_rate_per_sec: 10_000.0,
+        device_burst: 10_000,
+        ..Config::default()
+    }
+}
+
+impl Server {
+    fn start(data: &Path) -> Server {
+        Bureau::init(data).unwrap();
+        let s = Server::serve(data);
+        let b = s.bureau();
+        b.create_district("yuzhong", YUZHONG, &Actor::Cli).unwrap();
+        b.create_district("jiangbei", JIANGBEI, &Actor::Cli)
+            .unwrap();
+        s
+    }
+
+    /// Serves an existing data folder on a new port.
+    fn serve(data: &Path) -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let bureau = Arc::new(Bureau::open(data, config()).unwrap());
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        let b = Arc::clone(&bureau);
+        {
+            let _guard = runtime.enter();
+            let listener = TcpListener::from_std(std_listener).unwrap();
+            runtime.spawn(async move {
+                let _ = fieldlead_bureau::server::serve(b, listener, std::future::pending()).await;
+            });
+        }
+        Server {
+            data: data.to_path_buf(),
+            runtime: Some(runtime),
+            bureau: Some(bureau),
+            url: format!("http://{addr}"),
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.url.trim_start_matches("http://").parse().unwrap()
+    }
+
+    fn bureau(&self) -> &Arc<Bureau> {
+        self.bureau.as_ref().unwrap()
+    }
+
+    /// Drops every task and connection at once, mid-request, like `kill -9`.
+    fn kill(&mut self) {
+        self.bureau = None;
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+
+    fn invite(&self, district: &str, printed_name: &str) -> EnrolmentInvite {
+        let b = self.bureau();
+        let d = b.district(district).unwrap();
+        let code = b.issue_enrolment_code(&d, &Actor::Cli).unwrap().code;
+        EnrolmentInvite::new(&self.url, code, printed_name)
+    }
+
+    fn lead_count(&self) -> usize {
+        self.bureau()
+            .storage()
+            .leads(Scope::All, &LeadFilter::default())
+            .unwrap()
+            .len()
+    }
+
+    /// Every blob of the lead is held and its bytes hash to its name.
+    fn assert_lead_complete(&self, dev: &Device, id: LeadId) {
+        let b = self.bureau();
+        let row = b.storage().lead(id).unwrap().expect("lead at the bureau");
+        let signed = dev.manifest(id).unwrap().unwrap();
+        assert_eq!(row.manifest_hash, signed.manifest_hash);
+        let store = EvidenceStore::open(&DataPaths::new(&self.data).blobs()).unwrap();
+        for blob in manifest_blobs(&signed.manifest).unwrap() {
+            assert!(
+                store.verify(&blob.sha256).unwrap(),
+                "blob {} verifies",
+                blob.sha256
+            );
+        }
+        let receipt = dev.receipt(id).unwrap().expect("receipt stored");
+        receipt.verify_for(&b.public_key(), &signed).unwrap();
+    }
+
+    fn partial_len(&self, sha: &Sha256) -> u64 {
+        let paths = DataPaths::new(&self.data);
+        std::fs::metadata(paths.uploads().join(format!("{}.part", sha.to_hex())))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    }
+
+    fn holds(&self, sha: &Sha256) -> bool {
+        EvidenceStore::open(&DataPaths::new(&self.data).blobs())
+            .unwrap()
+            .contains(sha)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A TCP proxy that cuts connections at seeded random points and can throttle.
+
+/// xorshift64*: a seeded, reproducible source of cut points.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+struct Plan {
+    rng: Rng,
+    cuts_left: u32,
+    /// Cut the upload direction somewhere in its first this many bytes.
+    max_up: u64,
+}
+
+#[derive(Clone)]
+struct Proxy {
+    url: String,
+    upstream: Arc<Mutex<SocketAddr>>,
+    plan: Arc<Mutex<Plan>>,
+    cuts: Arc<AtomicU32>,
+    /// Upload bytes per second, 0 for unthrottled.
+    throttle: u64,
+}
+
+#[derive(PartialEq)]
+enum Pumped {
+    Eof,
+    Cut,
+    Broken,
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    cut_after: Option<u64>,
+    throttle: u64,
+) -> Pumped {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut passed = 0u64;
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) => {
+                let _ = to.shutdown().await;
+                return Pumped::Eof;
+            }
+            Ok(n) => n,
+            Err(_) => return Pumped::Broken,
+        };
+        if let Some(limit) = cut_after {
+            if passed + n as u64 >= limit {
+                let _ = to.write_all(&buf[..(limit - passed) as usize]).await;
+                return Pumped::Cut;
+            }
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return Pumped::Broken;
+        }
+        passed += n as u64;
+        if let Some(micros) = (n as u64 * 1_000_000).checked_div(throttle) {
+            tokio::time::sleep(Duration::from_micros(micros)).await;
+        }
+    }
+}
+
+impl Proxy {
+    async fn start(
+        upstream: SocketAddr,
+        seed: u64,
+        cuts: u32,
+        max_up: u64,
+        throttle: u64,
+    ) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Proxy {
+            url: format!("http://{}", listener.local_addr().unwrap()),
+            upstream: Arc::new(Mutex::new(upstream)),
+            plan: Arc::new(Mutex::new(Plan {
+                rng: Rng(seed),
+                cuts_left: cuts,
+                max_up,
+            })),
+            cuts: Arc::new(AtomicU32::new(0)),
+            throttle,
+        };
+        let p = proxy.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let p = p.clone();
+                tokio::spawn(async move { p.relay(client).await });
+            }
+        });
+        proxy
+    }
+
+    fn repoint(&self, upstream: SocketAddr) {
+        *self.upstream.lock().unwrap() = upstream;
+    }
+
+    async fn relay(&self, client: TcpStream) {
+        let (cut_up, cut_down) = {
+            let mut plan = self.plan.lock().unwrap();
+            // Keep-alive carries a whole round on one connection, so every
+            // connection is cut while cuts remain: mostly mid-upload, sometimes in
+            // the answer.
+            if plan.cuts_left > 0 {
+                if plan.rng.below(4) == 0 {
+                    (None, Some(plan.rng.below(600)))
+                } else {
+                    let max = plan.max_up;
+                    (Some(plan.rng.below(max)), None)
+                }
+            } else {
+                (None, None)
+            }
+        };
+        let upstream = *self.upstream.lock().unwrap();
+        let Ok(server) = TcpStream::connect(upstream).await else {
+            return;
+        };
+        let (cr, cw) = client.into_split();
+        let (sr, sw) = server.into_split();
+        let up = pump(cr, sw, cut_up, self.throttle);
+        let down = pump(sr, cw, cut_down, 0);
+        tokio::pin!(up, down);
+        let (mut up_done, mut down_done) = (false, false);
+        while !(up_done && down_done) {
+            let r = tokio::select! {
+                r = &mut up, if !up_done => { up_done = true; r }
+                r = &mut down, if !down_done => { down_done = true; r }
+            };
+            match r {
+                Pumped::Eof => {}
+                Pumped::Cut => {
+                    let mut plan = self.plan.lock().unwrap();
+                    plan.cuts_left = plan.cuts_left.saturating_sub(1);
+                    self.cuts.fetch_add(1, Ordering::SeqCst);
+                    return;
+                }
+                Pumped::Broken => return,
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The tablet side.
+
+fn draft() -> RecordDraft {
+    RecordDraft {
+        sending_unit: "重庆市某某质量检验检测研究院".into(),
+        task_year: Some(2026),
+        task_name: "2026年插座产品质量监督抽查".into(),
+        task_number: "CQ-2026-031".into(),
+        product_category: "插头插座".into(),
+        business_name: "重庆某某电器经营部".into(),
+        business_uscc: "91110108551385082Q".into(),
+        business_address: "重庆市江北区观音桥步行街 1 号".into(),
+        business_person: "赵六".into(),
+        business_phone: "13800000000".into(),
+        business_role: Some(BusinessRole::Seller),
+        product_name: "移动式插座".into(),
+        producer_name: "某某电器厂".into(),
+        producer_address: "浙江省某市".into(),
+        sampler1_name: "李四".into(),
+        sampler1_credential: "CQ50001234".into(),
+        sampler2_name: "王五".into(),
+        sampler2_credential: "CQ50005678".into(),
+        place_address: "重庆市江北区观音桥步行街 1 号".into(),
+        started_at: Some(DateTime::parse_from_rfc3339("2026-11-21T14:00:00+08:00").unwrap()),
+        outcome: Some(OutcomeKind::Terminated),
+        grounds: vec![Ground::SuspectedNoCcc],
+        situation: "插座无 CCC 标志，经营者不能提供认证证书。".into(),
+        ..RecordDraft::default()
+    }
+}
+
+/// A small JPEG; `seed` makes each one different. `noise` adds incompressible
+/// detail so the file is larger (about `side`² bytes).
+fn photo(seed: u64, side: u32) -> Vec<u8> {
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let img = image::RgbImage::from_fn(side, side, |x, y| {
+        let n = if side > 64 { rng.below(256) as u8 } else { 0 };
+        image::Rgb([(x as u8) ^ (seed as u8), (y as u8).wrapping_add(n), n])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+/// A PNG of noise: a few megabytes that do not compress.
+fn big_photo(seed: u64) -> Vec<u8> {
+    let mut rng = Rng(seed | 1);
+    let img = image::RgbImage::from_fn(1100, 1000, |_, _| {
+        let v = rng.next();
+        image::Rgb([v as u8, (v >> 8) as u8, (v >> 16) as u8])
+    });
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// Seals a lead with these photos on the tablet, as a sampler would.
+fn seal(dev: &mut Device, photos: &[Vec<u8>]) -> LeadId {
+    let r = dev.create_record(draft()).unwrap();
+    for (i, p) in photos.iter().enumerate() {
+        dev.attach_evidence_reader(r.id, Cursor::new(p), None, &format!("现场照片 {}", i + 1))
+            .unwrap();
+    }
+    for (party, seed) in [
+        (Party::Sampler1, 1u64),
+        (Party::Sampler2, 2),
+        (Party::Business, 3),
+    ] {
+        dev.sign(
+            r.id,
+            party,
+            &photo(seed * 1000 + r.id.to_string().len() as u64, 40),
+        )
+        .unwrap();
+    }
+    dev.seal(r.id).unwrap();
+    r.id
+}
+
+async fn enrolled(dir: &Path, server: &Server, label: &str) -> Device {
+    let mut dev = Device::open(dir).unwrap();
+    dev.enrol(&server.invite("yuzhong", YUZHONG), label)
+        .await
+        .unwrap();
+    dev
+}
+
+fn all_delivered(dev: &mut Device) -> bool {
+    dev.outbox()
+        .unwrap()
+        .iter()
+        .all(|i| i.state == OutboxState::Delivered)
+}
+
+/// Points the tablet at another address (the proxy) without re-enrolling.
+fn point_at(dev: &mut Device, url: &str) {
+    let mut s = dev.settings().unwrap();
+    s.bureau_url = url.to_string();
+    dev.save_settings(&s).unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tablets_deliver_twenty_leads_once_each_with_verified_receipts() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut devices = Vec::new();
+    let mut leads = Vec::new();
+    for (n, dir) in dirs.iter().enumerate() {
+        let mut dev = enrolled(dir.path(), &server, &format!("平板 {n}")).await;
+        for l in 0..10u64 {
+            let photos: Vec<Vec<u8>> = (0..5)
+                .map(|p| photo(n as u64 * 10_000 + l * 10 + p, 48))
+                .collect();
+            leads.push((n, seal(&mut dev, &photos)));
+        }
+        devices.push(dev);
+    }
+    for dev in &mut devices {
+        let mut events = Vec::new();
+        let report = dev.sync_once(|p| events.push(p)).await.unwrap();
+        assert_eq!(report.delivered.len(), 10, "{report:?}");
+        assert!(report.failed.is_empty());
+        assert!(!report.clock_skew_flagged);
+        // Each lead's progress ends at its full size.
+        for id in &report.delivered {
+            let last = events.iter().rev().find(|e| e.lead_id == *id).unwrap();
+            assert_eq!(last.phase, SyncPhase::Delivered);
+            assert_eq!(last.bytes_sent, last.bytes_total);
+            assert!(last.bytes_total > 0);
+        }
+    }
+    assert_eq!(server.lead_count(), 20);
+    for (n, id) in &leads {
+        let dev = &mut devices[*n];
+        server.assert_lead_complete(dev, *id);
+        assert_eq!(
+            dev.record(*id).unwrap().state,
+            fieldlead_domain::LeadState::Delivered
+        );
+    }
+    // The report time is the bureau's, on every outbox line.
+    for dev in &mut devices {
+        for item in dev.outbox().unwrap() {
+            let at = item.received_at.expect("report time");
+            assert!((Utc::now() - at).num_seconds().abs() < 120);
+            assert_eq!(item.bytes_sent, item.bytes_total);
+            assert_eq!(
+                item.bureau_state,
+                Some(fieldlead_domain::LeadState::Delivered)
+            );
+        }
+        // A second round sends nothing and changes nothing.
+        let again = dev.sync_once(|_| {}).await.unwrap();
+        assert!(again.delivered.is_empty() && again.failed.is_empty());
+        assert_eq!(again.bytes_uploaded, 0);
+    }
+    assert_eq!(server.lead_count(), 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_sends_from_a_restored_tablet_make_one_lead() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let dir = tempfile::tempdir().unwrap();
+    let mut dev = enrolled(dir.path(), &server, "平板 1").await;
+    let id = seal(&mut dev, &[photo(1, 48), photo(2, 48)]);
+    dev.outbox().unwrap();
+    drop(dev);
+    // The same tablet restored from a backup taken before it synced: it sends the
+    // same lead again.
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), copy.path());
+    let mut first = Device::open(dir.path()).unwrap();
+    let mut second = Device::open(copy.path()).unwrap();
+    let a = first.sync_once(|_| {}).await.unwrap();
+    let b = second.sync_once(|_| {}).await.unwrap();
+    assert_eq!(a.delivered, vec![id]);
+    assert_eq!(b.delivered, vec![id]);
+    assert_eq!(server.lead_count(), 1);
+    // Both hold the same receipt: same report time, nothing duplicated.
+    assert_eq!(
+        first.receipt(id).unwrap().unwrap().receipt.received_at,
+        second.receipt(id).unwrap().unwrap().receipt.received_at
+    );
+    assert_eq!(b.bytes_uploaded, 0, "the blobs were not sent twice");
+    server.assert_lead_complete(&first, id);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_killed_mid_blob_resumes_from_its_offset_without_resending() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Server::start(data.path());
+    // About 2 MB/s, so the kill lands while the big photo is on the wire.
+    let proxy = Proxy::start(server.addr(), 1, 0, 1, 2_000_000).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut dev = enrolled(dir.path(), &server, "平板 1").await;
+    point_at(&mut dev, &proxy.url);
+    let big = big_photo(7);
+    let big_sha = Sha256::digest(&big);
+    assert!(big.len() > 3_000_000);
+    let id = seal(&mut dev, &[big.clone(), photo(5, 48)]);
+
+    let runtime = Arc::new(Mutex::new(server.runtime.take()));
+    let killed = Arc::new(AtomicBool::new(false));
+    let (rt, k) = (Arc::clone(&runtime), Arc::clone(&killed));
+    let part = DataPaths::new(data.path())
+        .uploads()
+        .join(format!("{}.part", big_sha.to_hex()));
+    let first = dev
+        .sync_once(move |p| {
+            // Kill once the bureau has written a good part of the big photo.
+            let held = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+            if p.phase == SyncPhase::Blobs && held >= 1_000_000 && !k.swap(true, Ordering::SeqCst) {
+                if let Some(rt) = rt.lock().unwrap().take() {
+                    rt.shutdown_background();
+                }
+            }
+        })
+        .await
+        .unwrap();
+    assert!(
+        killed.load(Ordering::SeqCst),
+        "the bureau was killed mid-blob"
+    );
+    assert!(first.delivered.is_empty());
+    assert_eq!(first.failed.len(), 1, "{first:?}");
+    assert!(!first.failed[0].final_failure);
+    server.kill();
+    drop(server);
+
+    // Restart on the same data; the partial upload survived the kill.
+    let server = Server::serve(data.path());
+    proxy.repoint(server.addr());
+    let held = server.partial_len(&big_sha);
+    assert!(held > 0, "the bureau kept what arrived");
+    assert!((held as usize) < big.len());
+    let signed = dev.manifest(id).unwrap().unwrap();
+    let still_missing: u64 = manifest_blobs(&signed.manifest)
+        .unwrap()
+        .iter()
+        .map(|b| {
+            if server.holds(&b.sha256) {
+                0
+            } else {
+                b.bytes - server.partial_len(&b.sha256)
+            }
+        })
+        .sum();
+    let second = dev.sync_now(|_| {}).await.unwrap();
+    assert_eq!(second.delivered, vec![id], "{second:?}");
+    assert_eq!(
+        second.bytes_uploaded, still_missing,
+        "only the bytes the bureau did not hold were sent"
+    );
+    assert_eq!(server.lead_count(), 1);
+    server.assert_lead_complete(&dev, id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_random_connection_cuts_lose_and_duplicate_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let proxy = Proxy::start(server.addr(), 0x5eed_0006, 60, 120_000, 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut dev = enrolled(dir.path(), &server, "平板 1").await;
+    point_at(&mut dev, &proxy.url);
+    let mut ids = Vec::new();
+    for l in 0..10u64 {
+        let photos: Vec<Vec<u8>> = (0..3).map(|p| photo(100 + l * 10 + p, 300)).collect();
+        ids.push(seal(&mut dev, &photos));
+    }
+    let started = Instant::now();
+    let mut rounds = 0;
+    while !all_delivered(&mut dev) {
+        assert!(started.elapsed() < Duration::from_secs(120), "bounded time");
+        rounds += 1;
+        assert!(rounds < 5000);
+        // Errors are expected here: the proxy cuts the round's connection.
+        let _ = dev.sync_now(|_| {}).await;
+    }
+    // Keep going until the proxy has made all its cuts, on already-delivered leads.
+    assert!(
+        proxy.cuts.load(Ordering::SeqCst) >= 50,
+        "cuts made: {}",
+        proxy.cuts.load(Ordering::SeqCst)
+    );
+    assert_eq!(server.lead_count(), ids.len());
+    for id in &ids {
+        server.assert_lead_complete(&dev, *id);
+    }
+    for item in dev.outbox().unwrap() {
+        assert_eq!(item.state, OutboxState::Delivered);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_killed_mid_sync_again_and_again_resumes_from_its_outbox() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    // Throttled so a kill lands inside uploads, not only between them.
+    let proxy = Proxy::start(server.addr(), 2, 0, 1, 3_000_000).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut dev = enrolled(dir.path(), &server, "平板 1").await;
+    point_at(&mut dev, &proxy.url);
+    let mut ids = Vec::new();
+    for l in 0..5u64 {
+        let photos: Vec<Vec<u8>> = (0..3).map(|p| photo(500 + l * 10 + p, 300)).collect();
+        ids.push(seal(&mut dev, &photos));
+    }
+    drop(dev);
+    let mut rng = Rng(0xc1_1e47);
+    let mut kills = 0;
+    let started = Instant::now();
+    loop {
+        assert!(started.elapsed() < Duration::from_secs(180), "bounded time");
+        // Re-open from the folder, as the app does after being killed.
+        let mut dev = Device::open(dir.path()).unwrap();
+        if all_delivered(&mut dev) {
+            break;
+        }
+        let budget = Duration::from_millis(50 + rng.below(300));
+        if tokio::time::timeout(budget, dev.sync_now(|_| {}))
+            .await
+            .is_err()
+        {
+            kills += 1;
+        }
+    }
+    assert!(kills >= 5, "killed {kills} times");
+    let dev = Device::open(dir.path()).unwrap();
+    assert_eq!(server.lead_count(), ids.len());
+    for id in &ids {
+        server.assert_lead_complete(&dev, *id);
+    }
+}
+
+fn three_days_behind() -> DateTime<FixedOffset> {
+    (Utc::now() - chrono::Duration::days(3)).fixed_offset()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tablet_clock_days_off_gets_the_bureau_time_and_a_skew_flag() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let dir = tempfile::tempdir().unwrap();
+    let mut dev = enrolled(dir.path(), &server, "平板 1")
+        .await
+        .with_clock(three_days_behind);
+    let id = seal(&mut dev, &[photo(9, 48)]);
+    let before = Utc::now();
+    let report = dev.sync_once(|_| {}).await.unwrap();
+    assert_eq!(report.delivered, vec![id]);
+    assert!(report.clock_skew_flagged);
+    let skew = report.clock_skew_secs.unwrap();
+    assert!((skew + 3 * 86_400).abs() < 120, "skew {skew}");
+    let receipt = dev.receipt(id).unwrap().unwrap();
+    // The report time is the bureau's clock, not the tablet's.
+    assert!((receipt.receipt.received_at - before).num_seconds().abs() < 60);
+    let item = dev
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .find(|i| i.lead_id == id)
+        .unwrap();
+    assert!(item.clock_skew_flagged);
+    assert_eq!(item.received_at, Some(receipt.receipt.received_at));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_altered_after_sealing_is_named_and_never_sent() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let dir = tempfile::tempdir().unwrap();
+    let mut dev = enrolled(dir.path(), &server, "平板 1").await;
+    let good = seal(&mut dev, &[photo(20, 48)]);
+    let altered_photo = photo(21, 48);
+    let sha = Sha256::digest(&altered_photo);
+    let bad = seal(&mut dev, &[photo(22, 48), altered_photo]);
+    let path = dev.evidence_store().object_path(&sha);
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&path, perms).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x55;
+    std::fs::write(&path, bytes).unwrap();
+
+    let report = dev.sync_once(|_| {}).await.unwrap();
+    assert_eq!(report.delivered, vec![good], "the other lead still goes");
+    assert_eq!(report.failed.len(), 1);
+    let f = &report.failed[0];
+    assert_eq!((f.lead_id, f.code.as_str()), (bad, "evidence_altered"));
+    assert_eq!(f.sha256, Some(sha), "the tablet says which photo");
+    assert!(f.message.contains("现场照片 2"), "{}", f.message);
+    assert!(f.final_failure);
+    assert!(server.bureau().storage().lead(bad).unwrap().is_none());
+    assert!(!server.holds(&sha));
+    let item = dev
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .find(|i| i.lead_id == bad)
+        .unwrap();
+    assert_eq!(item.state, OutboxState::Failed);
+    assert_eq!(item.last_error_code.as_deref(), Some("evidence_altered"));
+    // "Sync now" does not resend a lead that can never be accepted.
+    let again = dev.sync_now(|_| {}).await.unwrap();
+    assert!(again.failed.is_empty() && again.delivered.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_tablet_gets_a_clear_error_and_nothing_is_stored() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let dir = tempfile::tempdir().unwrap();
+    let mut dev = enrolled(dir.path(), &server, "平板 1").await;
+    let id = seal(&mut dev, &[photo(30, 48)]);
+    let device_id = dev.enrolment().unwrap().unwrap().device_id;
+    server.bureau().revoke_device(None, device_id).unwrap();
+    let err = dev.sync_once(|_| {}).await.unwrap_err();
+    assert!(matches!(err, SyncError::DeviceRevoked), "{err:?}");
+    assert_eq!(err.code(), "device_revoked");
+    assert!(err.to_string().contains("停用"));
+    assert_eq!(server.lead_count(), 0);
+    let item = &dev.outbox().unwrap()[0];
+    assert_eq!(item.lead_id, id);
+    assert_eq!(item.state, OutboxState::Queued, "kept for later");
+    assert!(dev.receipt(id).unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_district_is_refused_with_a_clear_error_and_nothing_stored() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    // An invite printed for 江北 carrying a 渝中 code: the tablet does not enrol.
+    let dir = tempfile::tempdir().unwrap();
+    let mut dev = Device::open(dir.path()).unwrap();
+    let err = dev
+        .enrol(&server.invite("yuzhong", JIANGBEI), "平板 1")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "wrong_district");
+    assert!(err.to_string().contains(JIANGBEI));
+    assert!(dev.enrolment().unwrap().is_none());
+    assert!(dev.settings().unwrap().bureau_url.is_empty());
+
+    // A tablet of one bureau pointed at another district's server: not recognised,
+    // nothing stored there.
+    let other_data = tempfile::tempdir().unwrap();
+    let other = Server::start(other_data.path());
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut dev2 = enrolled(dir2.path(), &server, "平板 2").await;
+    let id = seal(&mut dev2, &[photo(40, 48)]);
+    point_at(&mut dev2, &other.url);
+    let err = dev2.sync_once(|_| {}).await.unwrap_err();
+    assert_eq!(err.code(), "device_not_recognised", "{err:?}");
+    assert_eq!(other.lead_count(), 0);
+    assert!(dev2.receipt(id).unwrap().is_none());
+
+    // Offline: a clear error; every lead waits in the outbox with a backoff, so
+    // the automatic round does not hammer a dead network lead after lead.
+    let id2 = seal(&mut dev2, &[photo(41, 48)]);
+    point_at(&mut dev2, "http://127.0.0.1:9");
+    let err = dev2.sync_now(|_| {}).await.unwrap_err();
+    assert_eq!(err.code(), "offline", "{err:?}");
+    assert!(err.to_string().contains("联网后会自动报送"));
+    let due = dev2.next_sync_due().unwrap().expect("a retry is scheduled");
+    assert!(due > Utc::now());
+    let outbox = dev2.outbox().unwrap();
+    assert_eq!(outbox.len(), 2);
+    assert!(outbox
+        .iter()
+        .all(|i| i.state == OutboxState::Queued && i.next_attempt_at.is_some()));
+    assert!(outbox.iter().any(|i| i.lead_id == id2));
+    let skipped = dev2.sync_once(|_| {}).await.unwrap();
+    assert_eq!(skipped.waiting, 2, "backing off, not retrying");
+}
+
+/// A copy of a bundle with one entry's bytes changed (the last byte flipped).
+fn tamper(from: &Path, to: &Path, entry: &str) {
+    use std::io::{Read, Write};
+    let mut src = zip::ZipArchive::new(std::fs::File::open(from).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
+    for i in 0..src.len() {
+        let mut f = src.by_index(i).unwrap();
+        let name = f.name().to_string();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        if name == entry {
+            let last = bytes.len() - 3;
+            bytes[last] ^= 0x55;
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    out.finish().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_verifies_offline_names_what_fails_and_imports_once_with_a_receipt() {
+    use fieldlead_evidence::bundle::verify_bundle;
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let dir = tempfile::tempdir().unwrap();
+    let mut dev = enrolled(dir.path(), &server, "平板 1").await;
+    let shelf = photo(60, 48);
+    let shelf_sha = Sha256::digest(&shelf);
+    let id = seal(&mut dev, &[photo(61, 48), shelf]);
+    let out = tempfile::tempdir().unwrap();
+    let bundle = out.path().join("lead.zip");
+    dev.export_bundle(id, &bundle).unwrap();
+
+    let report = verify_bundle(&bundle, None).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    assert_eq!(report.lead_id, id);
+    assert_eq!(report.blobs_checked, 5, "2 photos and 3 signature images");
+    assert!(!report.has_receipt);
+
+    // One photo changed on the stick: the report names it, nothing else.
+    let bad = out.path().join("bad.zip");
+    tamper(&bundle, &bad, &format!("blobs/{}", shelf_sha.to_hex()));
+    let report = verify_bundle(&bad, None).unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert_eq!(report.problems[0].code, "bundle_blob_altered");
+    assert_eq!(report.problems[0].sha256, Some(shelf_sha));
+    assert!(report.problems[0].message.contains("现场照片 2"));
+    // The log changed: the chain check says so.
+    let bad_log = out.path().join("bad_log.zip");
+    tamper(&bundle, &bad_log, "log.jsonl");
+    let problems = match verify_bundle(&bad_log, None) {
+        Ok(r) => r
+            .problems
+            .iter()
+            .map(|p| p.code.clone())
+            .collect::<Vec<_>>(),
+        Err(e) => vec![e.code().to_string()],
+    };
+    assert!(!problems.is_empty());
+
+    // The bureau refuses the altered bundle whole, and stores nothing.
+    let err = server.bureau().import_bundle(&bad).unwrap_err();
+    assert_eq!(err.code(), "bundle_invalid");
+    assert!(err.to_string().contains("现场照片 2"));
+    assert_eq!(server.lead_count(), 0);
+
+    // The intact one: imported with the API's checks, receipt issued; once only.
+    let imported = server.bureau().import_bundle(&bundle).unwrap();
+    assert!(imported.created);
+    assert_eq!(imported.blobs_written, 5);
+    let receipt = imported.receipt.expect("receipt");
+    let signed = dev.manifest(id).unwrap().unwrap();
+    receipt
+        .verify_for(&server.bureau().public_key(), &signed)
+        .unwrap();
+    let again = server.bureau().import_bundle(&bundle).unwrap();
+    assert!(!again.created);
+    assert_eq!(again.blobs_written, 0);
+    assert_eq!(server.lead_count(), 1);
+
+    // The tablet syncing afterwards gets the same receipt, sending no blob bytes.
+    let report = dev.sync_once(|_| {}).await.unwrap();
+    assert_eq!(report.delivered, vec![id]);
+    assert_eq!(report.bytes_uploaded, 0);
+    assert_eq!(dev.receipt(id).unwrap().unwrap(), receipt);
+    server.assert_lead_complete(&dev, id);
+
+    // Exported again after delivery, the bundle carries the receipt, and its
+    // signature checks with the bureau key.
+    let delivered = out.path().join("delivered.zip");
+    dev.export_bundle(id, &delivered).unwrap();
+    let report = verify_bundle(&delivered, Some(&server.bureau().public_key())).unwrap();
+    assert!(report.is_ok() && report.has_receipt && report.receipt_signature_checked);
+
+    // A bundle signed by a tablet this bureau never enrolled is refused.
+    let stranger_dir = tempfile::tempdir().unwrap();
+    let mut stranger = Device::open(stranger_dir.path()).unwrap();
+    let sid = seal(&mut stranger, &[photo(62, 48)]);
+    let sb = out.path().join("stranger.zip");
+    stranger.export_bundle(sid, &sb).unwrap();
+    let err = server.bureau().import_bundle(&sb).unwrap_err();
+    assert_eq!(err.code(), "device_unknown");
+    assert_eq!(server.lead_count(), 1);
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { formatGps, shortHash, stateLabelKey, stateTagType } from "./status";
+import { fromLocalInput, toLocalInput } from "./time";
+import { dataUrlBytes, toAppError, AppError } from "./api";
+import zh from "./locales/zh-CN";
+import en from "./locales/en";
+
+describe("status badges", () => {
+  it("a sealed record is shown as waiting to be sent", () => {
+    expect(stateLabelKey("sealed")).toBe("state.waiting");
+    expect(stateLabelKey("case_filed")).toBe("state.case_filed");
+    expect(stateTagType("draft")).toBe("default");
+    expect(stateTagType("declined")).toBe("danger");
+  });
+
+  it("every state has a label in both languages", () => {
+    for (const s of ["draft", "sealed", "delivered", "acknowledged", "case_filed", "declined", "reported_to_city"] as const) {
+      const key = stateLabelKey(s).split(".")[1] as keyof typeof zh.state;
+      expect(zh.state[key]).toBeTruthy();
+      expect(en.state[key]).toBeTruthy();
+    }
+  });
+});
+
+describe("formatting", () => {
+  it("GPS from integer 1e-7 degrees", () => {
+    expect(formatGps({ lat_e7: 295630000, lon_e7: 1065510000 })).toBe("29.5630000, 106.5510000");
+    expect(formatGps({ lat_e7: -338567000, lon_e7: -1512150000 })).toBe("-33.8567000, -151.2150000");
+    expect(formatGps(null)).toBeNull();
+  });
+
+  it("short hash keeps both ends", () => {
+    expect(shortHash("a".repeat(60) + "1234")).toBe("aaaaaaaa…1234");
+  });
+
+  it("local date-time round trip keeps the minute and carries an offset", () => {
+    const iso = fromLocalInput("2026-11-20T10:15")!;
+    expect(iso).toMatch(/^2026-11-20T10:15:00[+-]\d\d:\d\d$/);
+    expect(toLocalInput(iso)).toBe("2026-11-20T10:15");
+    expect(fromLocalInput("")).toBeNull();
+    expect(toLocalInput("not a date")).toBe("");
+  });
+});
+
+describe("api helpers", () => {
+  it("decodes the signature pad's data URL", () => {
+    const bytes = dataUrlBytes("data:image/png;base64,iVBORw0KGgo=");
+    expect(Array.from(bytes.slice(0, 4))).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    expect(() => dataUrlBytes("data:image/png,raw")).toThrow(AppError);
+  });
+
+  it("maps core errors by code, and anything else to an ipc error", () => {
+    const e = toAppError({ code: "record_sealed", message: "记录已封存", problems: [] });
+    expect(e.code).toBe("record_sealed");
+    expect(e.message).toBe("记录已封存");
+    expect(toAppError("boom").code).toBe("ipc");
+  });
+});
+
+describe("locales", () => {
+  function keys(o: object, prefix = ""): string[] {
+    return Object.entries(o).flatMap(([k, v]) => (typeof v === "object" ? keys(v, `${prefix}${k}.`) : [`${prefix}${k}`]));
+  }
+  it("English has exactly the Chinese keys, none empty", () => {
+    expect(keys(en).sort()).toEqual(keys(zh).sort());
+    for (const k of keys(zh)) {
+      const v = k.split(".").reduce<unknown>((o, p) => (o as Record<string, unknown>)[p], zh);
+      expect(v, k).not.toBe("");
+    }
+  });
+});
