@@ -761,6 +761,34 @@ async fn a_revoked_tablet_gets_a_clear_error_and_nothing_is_stored() {
     assert_eq!(item.lead_id, id);
     assert_eq!(item.state, OutboxState::Queued, "kept for later");
     assert!(dev.receipt(id).unwrap().is_none());
+    let enrolment = dev.enrolment().unwrap().unwrap();
+    assert!(enrolment.revoked_at.is_some(), "the app can say so");
+
+    // A code that does not work leaves the revoked enrolment as it was.
+    let bad = dev
+        .enrol_with_code(&server.url, "ABCD-EFGH-JKMN", "平板 1")
+        .await
+        .unwrap_err();
+    assert!(!matches!(bad, SyncError::AlreadyEnrolled(_)), "{bad:?}");
+    assert_eq!(dev.enrolment().unwrap(), Some(enrolment));
+
+    // The bureau issues a fresh code: the tablet keeps its id at the bureau, gets a
+    // new token, and the kept lead goes through at once (its backoff is forgotten).
+    let again = dev
+        .enrol(&server.invite("yuzhong", YUZHONG), "平板 1")
+        .await
+        .unwrap();
+    assert_eq!(again.device_id, device_id);
+    assert!(again.revoked_at.is_none());
+    let report = dev.sync_once(|_| {}).await.unwrap();
+    assert_eq!(report.delivered, vec![id]);
+    server.assert_lead_complete(&dev, id);
+    // Enrolling over an active enrolment is still refused.
+    let twice = dev
+        .enrol(&server.invite("yuzhong", YUZHONG), "平板 1")
+        .await
+        .unwrap_err();
+    assert!(matches!(twice, SyncError::AlreadyEnrolled(_)), "{twice:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,9 +9,10 @@ use crate::error::DeviceError;
 
 /// Append-only, in file-name (timestamp) order. A database's `user_version` is the
 /// number of migrations applied (SQLite keeps it in 32 bits, too small for timestamps).
-const MIGRATIONS: &[&str] = &[include_str!(
-    "../../../migrations/device/20261125000000_init.sql"
-)];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/device/20261125000000_init.sql"),
+    include_str!("../../../migrations/device/20261126000000_enrolment_revoked.sql"),
+];
 
 /// The newest schema this build knows.
 pub fn latest_version() -> i64 {

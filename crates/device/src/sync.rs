@@ -161,6 +161,9 @@ pub struct Enrolment {
     /// The bureau's Ed25519 public key, hex: receipts are checked against it.
     pub bureau_key: String,
     pub enrolled_at: DateTime<Utc>,
+    /// When the bureau first answered that this tablet is revoked. A fresh code
+    /// may then replace this enrolment ([`Device::enrol`]).
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// Where a lead stands in the outbox.
@@ -312,9 +315,13 @@ impl Device {
         label: &str,
         expected_district: Option<&str>,
     ) -> Result<Enrolment, SyncError> {
-        if let Some(e) = self.enrolment()? {
-            return Err(SyncError::AlreadyEnrolled(e.district_name));
-        }
+        let replaces_revoked = match self.enrolment()? {
+            Some(e) if e.revoked_at.is_none() => {
+                return Err(SyncError::AlreadyEnrolled(e.district_name))
+            }
+            Some(_) => true,
+            None => false,
+        };
         let url = bureau_url.trim().trim_end_matches('/').to_string();
         let request = EnrolmentRequest::new(code, label, &self.key);
         request
@@ -339,7 +346,17 @@ impl Device {
             }
         }
         let enrolled_at = Utc::now();
-        self.conn.execute(
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .map_err(DeviceError::from)?;
+        if replaces_revoked {
+            // Only now that the bureau has accepted the fresh code: a failed attempt
+            // leaves the revoked enrolment (and its explanation) as it was.
+            tx.execute("DELETE FROM enrolment WHERE id = 1", [])
+                .map_err(DeviceError::from)?;
+        }
+        tx.execute(
             "INSERT INTO enrolment (id, bureau_url, device_id, token, district_code, district_name, bureau_key, enrolled_at)
              VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
@@ -352,6 +369,16 @@ impl Device {
                 enrolled_at.to_rfc3339(),
             ],
         ).map_err(DeviceError::from)?;
+        if replaces_revoked {
+            // Leads that failed for good only because the tablet was revoked get
+            // another chance under the new enrolment.
+            tx.execute(
+                "UPDATE outbox SET next_attempt_at = NULL WHERE state IN ('queued', 'manifest_sent')",
+                [],
+            )
+            .map_err(DeviceError::from)?;
+        }
+        tx.commit().map_err(DeviceError::from)?;
         let mut settings = self.settings()?;
         settings.bureau_url = url;
         self.save_settings(&settings)?;
@@ -363,7 +390,7 @@ impl Device {
         let row = self
             .conn
             .query_row(
-                "SELECT bureau_url, device_id, district_code, district_name, bureau_key, enrolled_at
+                "SELECT bureau_url, device_id, district_code, district_name, bureau_key, enrolled_at, revoked_at
                  FROM enrolment WHERE id = 1",
                 [],
                 |r| {
@@ -374,12 +401,13 @@ impl Device {
                         r.get::<_, String>(3)?,
                         r.get::<_, String>(4)?,
                         r.get::<_, String>(5)?,
+                        r.get::<_, Option<String>>(6)?,
                     ))
                 },
             )
             .optional()?;
         row.map(
-            |(bureau_url, device_id, district_code, district_name, bureau_key, at)| {
+            |(bureau_url, device_id, district_code, district_name, bureau_key, at, revoked)| {
                 Ok(Enrolment {
                     bureau_url,
                     device_id: device_id
@@ -389,6 +417,7 @@ impl Device {
                     district_name,
                     bureau_key,
                     enrolled_at: parse_time(&at)?,
+                    revoked_at: revoked.as_deref().map(parse_time).transpose()?,
                 })
             },
         )
@@ -641,6 +670,14 @@ impl Device {
                         bytes_sent: 0,
                         bytes_total: 0,
                     });
+                    if matches!(e, SyncError::DeviceRevoked) {
+                        self.conn
+                            .execute(
+                                "UPDATE enrolment SET revoked_at = coalesce(revoked_at, ?1)",
+                                [Utc::now().to_rfc3339()],
+                            )
+                            .map_err(DeviceError::from)?;
+                    }
                     if e.stops_round() {
                         // Nothing else can get through either: every waiting lead
                         // backs off with this one, so an offline tablet does not

@@ -346,7 +346,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         expires_at: DateTime<Utc>,
         audit: AuditEntry,
     ) -> StorageResult<()>;
-    /// Uses the code once and enrols the device, in one transaction.
+    /// Uses the code once and enrols the device, in one transaction. A revoked
+    /// device's key comes back with its old id and a new token; an active one's is
+    /// `KeyTaken`.
     fn enrol_device(
         &self,
         code_hash: &str,

@@ -590,7 +590,6 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> StorageResult<EnrolOutcome> {
         let code_hash = code_hash.to_string();
-        let id = device.id;
         let outcome = self.write(move |c| {
             let district: Option<i64> = c
                 .query_row(
@@ -601,56 +600,89 @@ impl Storage for SqliteStorage {
                 )
                 .optional()?;
             let Some(district_id) = district else {
-                return Ok(Some(EnrolOutcome::BadCode));
+                return Ok(Err(EnrolOutcome::BadCode));
             };
-            let taken: bool = c.query_row(
-                "SELECT EXISTS (SELECT 1 FROM devices WHERE public_key = ?1)",
-                [device.public_key.to_hex()],
-                |r| r.get(0),
-            )?;
-            if taken {
-                return Ok(Some(EnrolOutcome::KeyTaken));
-            }
+            let existing: Option<(String, Option<String>, i64)> = c
+                .query_row(
+                    "SELECT id, revoked_at, district_id FROM devices WHERE public_key = ?1",
+                    [device.public_key.to_hex()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let (id, action, before) = match existing {
+                // One key, one tablet: an active device cannot be enrolled twice.
+                Some((_, None, _)) => return Ok(Err(EnrolOutcome::KeyTaken)),
+                // A revoked tablet comes back only with a fresh code, which an
+                // administrator issued on purpose. It keeps its id, so the leads it
+                // delivered before stay linked to it; the old token stays dead.
+                Some((old_id, Some(revoked_at), old_district)) => {
+                    c.execute(
+                        "UPDATE devices SET district_id = ?2, token_hash = ?3, label = ?4,
+                                enrolled_at = ?5, revoked_at = NULL, revoked_by = NULL
+                         WHERE id = ?1",
+                        params![
+                            old_id,
+                            district_id,
+                            device.token_hash,
+                            device.label,
+                            fmt_time(now)
+                        ],
+                    )?;
+                    (
+                        old_id,
+                        "device_reenrolled",
+                        Some(serde_json::json!({
+                            "revoked_at": revoked_at,
+                            "district_id": old_district,
+                        })),
+                    )
+                }
+                None => {
+                    c.execute(
+                        "INSERT INTO devices (id, district_id, public_key, token_hash, label, enrolled_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![
+                            device.id.to_string(),
+                            district_id,
+                            device.public_key.to_hex(),
+                            device.token_hash,
+                            device.label,
+                            fmt_time(now)
+                        ],
+                    )?;
+                    (device.id.to_string(), "device_enrolled", None)
+                }
+            };
             c.execute(
                 "UPDATE enrolment_codes SET used_at = ?2, device_id = ?3 WHERE code_hash = ?1",
-                params![code_hash, fmt_time(now), device.id.to_string()],
-            )?;
-            c.execute(
-                "INSERT INTO devices (id, district_id, public_key, token_hash, label, enrolled_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    device.id.to_string(),
-                    district_id,
-                    device.public_key.to_hex(),
-                    device.token_hash,
-                    device.label,
-                    fmt_time(now)
-                ],
+                params![code_hash, fmt_time(now), id],
             )?;
             insert_audit(
                 c,
                 &AuditEntry {
                     at: now,
-                    actor: format!("device:{}", device.id),
+                    actor: format!("device:{id}"),
                     district_id: Some(district_id),
-                    action: "device_enrolled".into(),
-                    subject: format!("device:{}", device.id),
-                    before: None,
+                    action: action.into(),
+                    subject: format!("device:{id}"),
+                    before,
                     after: Some(serde_json::json!({
                         "label": device.label,
                         "public_key": device.public_key.to_hex(),
                     })),
                 },
             )?;
-            Ok(None)
+            Ok(Ok(id))
         })?;
-        match outcome {
-            Some(o) => Ok(o),
-            None => self
-                .device(id)?
-                .map(|d| EnrolOutcome::Enrolled(Box::new(d)))
-                .ok_or_else(|| StorageError::Corrupt("enrolled device vanished".into())),
-        }
+        let id: DeviceId = match outcome {
+            Err(o) => return Ok(o),
+            Ok(id) => id
+                .parse()
+                .map_err(|_| StorageError::Corrupt(format!("device id {id}")))?,
+        };
+        self.device(id)?
+            .map(|d| EnrolOutcome::Enrolled(Box::new(d)))
+            .ok_or_else(|| StorageError::Corrupt("enrolled device vanished".into()))
     }
 
     fn device_by_token(&self, token_hash: &str) -> StorageResult<Option<Device>> {
