@@ -18,6 +18,10 @@ const COMMANDS: &[&str] = &[
     "clear_signoff",
     "seal_problems",
     "seal",
+    "sync_status",
+    "sync_now",
+    "enrol",
+    "form_preview",
 ];
 
 fn main() {

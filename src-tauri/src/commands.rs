@@ -1,14 +1,21 @@
 //! The commands the UI invokes. Each one extracts its arguments, calls a use-case of
 //! crates/device or a rule of crates/domain, and maps the error. Nothing else.
 
-use fieldlead_device::{EvidenceItem, ListQuery, RecordSummary, RecordView, Settings, SignoffView};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use fieldlead_device::{
+    Enrolment, EvidenceItem, ListQuery, RecordSummary, RecordView, Settings, SignoffView,
+};
 use fieldlead_domain::{FieldProblem, LeadId, Party, RecordDraft, Sha256, Uscc};
+use fieldlead_forms::{BlobFns, FormOptions};
 use serde::Serialize;
 use tauri::ipc::{InvokeBody, Request};
 use tauri::State;
 
 use crate::error::{CmdResult, CommandError};
 use crate::state::AppState;
+use crate::sync::SyncStatus;
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[ts(export)]
@@ -218,9 +225,108 @@ pub async fn seal_problems(
 /// Seals the record and returns it as the list and detail screens show it.
 #[tauri::command]
 pub async fn seal(state: State<'_, AppState>, id: LeadId) -> CmdResult<RecordView> {
-    let mut dev = state.device()?;
-    dev.seal(id)?;
-    Ok(dev.record(id)?)
+    let view = {
+        let mut dev = state.device()?;
+        dev.seal(id)?;
+        dev.record(id)?
+    };
+    // "Immediately": the sync task tries at once, whatever backoff it was in.
+    if let Ok(sync) = state.sync() {
+        sync.kick(true);
+    }
+    Ok(view)
+}
+
+// ----------------------------------------------------------------------
+// Sync
+
+/// Enrolment, outbox and what the sync task is doing.
+#[tauri::command]
+pub async fn sync_status(state: State<'_, AppState>) -> CmdResult<SyncStatus> {
+    let sync = state.sync()?;
+    sync.status(&mut *state.device()?)
+}
+
+/// "Sync now": a round at once, backoff forgotten. Progress arrives as events.
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>) -> CmdResult<()> {
+    state.sync()?.kick(true);
+    Ok(())
+}
+
+/// Enrols with the bureau's QR text, or with its address and a code from paper.
+#[tauri::command]
+pub async fn enrol(
+    state: State<'_, AppState>,
+    invite: String,
+    code: Option<String>,
+    label: String,
+) -> CmdResult<Enrolment> {
+    let sync = Arc::clone(state.sync()?);
+    sync.enrol(&invite, code.as_deref(), &label).await
+}
+
+// ----------------------------------------------------------------------
+// Form
+
+/// The 产品违法线索移交表 of a sealed lead: its pages as SVG for the preview, and the
+/// PDF written into the app data dir, ready to print or hand over.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct FormPreview {
+    pub pages_svg: Vec<String>,
+    pub pdf_path: String,
+}
+
+#[tauri::command]
+pub async fn form_preview(state: State<'_, AppState>, id: LeadId) -> CmdResult<FormPreview> {
+    let (lead, view, store, dir, district) = {
+        let dev = state.device()?;
+        let Some(lead) = dev.manifest(id)? else {
+            return Err(CommandError::new(
+                "not_sealed",
+                "记录尚未封存，封存后才能生成移交表",
+            ));
+        };
+        (
+            lead,
+            dev.record(id)?,
+            dev.evidence_store().clone(),
+            dev.data_dir().to_path_buf(),
+            dev.enrolment()?.map(|e| e.district_name),
+        )
+    };
+    let forms = state.forms()?;
+    let thumbs: HashMap<Sha256, Sha256> = view
+        .evidence
+        .iter()
+        .filter_map(|e| Some((e.sha256, e.intake.thumbnail.as_ref()?.sha256)))
+        .collect();
+    let blobs = BlobFns {
+        thumbnail: |photo: &Sha256| store.read(thumbs.get(photo)?).ok(),
+        blob: |sha: &Sha256| store.read(sha).ok(),
+    };
+    let options = FormOptions {
+        form_number: None,
+        receiving_unit: district,
+    };
+    let form = forms
+        .transfer_form_with_preview(&lead, &blobs, &options)
+        .map_err(|e| CommandError::new("form", e.to_string()))?;
+    let out_dir = dir.join("forms");
+    let path = out_dir.join(format!("移交表-{id}.pdf"));
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(&out_dir)?;
+        // Never leave a half-written PDF under the final name.
+        let tmp = path.with_extension("pdf.tmp");
+        std::fs::write(&tmp, &form.pdf)?;
+        std::fs::rename(&tmp, &path)
+    };
+    write().map_err(|e| CommandError::new("io", format!("无法保存移交表 PDF：{e}")))?;
+    Ok(FormPreview {
+        pages_svg: form.pages_svg,
+        pdf_path: path.display().to_string(),
+    })
 }
 
 #[cfg(test)]

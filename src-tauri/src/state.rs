@@ -1,22 +1,40 @@
 //! The app's state: the tablet's data, opened once at start-up.
 
-use std::sync::{Mutex, MutexGuard};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use fieldlead_device::{Device, DeviceError};
+use fieldlead_device::Device;
+use fieldlead_forms::{Forms, FormsConfig};
 
 use crate::error::CommandError;
+use crate::sync::SyncService;
 
 /// The device, or why it could not be opened (a newer database, a broken key file):
-/// the UI then shows that message instead of a blank window.
+/// the UI then shows that message instead of a blank window. Sync has a second
+/// connection to the same data of its own.
 #[derive(Debug)]
 pub struct AppState {
     device: Result<Mutex<Device>, CommandError>,
+    sync: Result<Arc<SyncService>, CommandError>,
+    /// Fonts are found once, on the first form.
+    forms: OnceLock<Result<Forms, CommandError>>,
 }
 
 impl AppState {
-    pub fn new(device: Result<Device, DeviceError>) -> Self {
+    /// Opens the tablet's data in `dir` (the app data dir).
+    pub fn open(dir: &Path) -> Self {
+        let device = Device::open(dir).map_err(CommandError::from);
+        // Opened second: the first open created the key and ran the migrations.
+        let sync = match &device {
+            Ok(_) => Device::open(dir)
+                .map(|d| Arc::new(SyncService::new(d)))
+                .map_err(CommandError::from),
+            Err(e) => Err(e.clone()),
+        };
         AppState {
-            device: device.map(Mutex::new).map_err(CommandError::from),
+            device: device.map(Mutex::new),
+            sync,
+            forms: OnceLock::new(),
         }
     }
 
@@ -27,5 +45,20 @@ impl AppState {
             }),
             Err(e) => Err(e.clone()),
         }
+    }
+
+    /// The form renderer, with the system's fonts (Noto CJK on Debian and Android).
+    pub fn forms(&self) -> Result<&Forms, CommandError> {
+        self.forms
+            .get_or_init(|| {
+                Forms::new(&FormsConfig::default())
+                    .map_err(|e| CommandError::new("form", e.to_string()))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    pub fn sync(&self) -> Result<&Arc<SyncService>, CommandError> {
+        self.sync.as_ref().map_err(Clone::clone)
     }
 }

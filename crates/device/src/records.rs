@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Utc};
 use fieldlead_domain::{
     verify_lead, EvidenceEntry, FieldProblem, LeadId, LeadState, LogEvent, LogHead, Manifest,
     RecordDraft, Sha256, SignedEntry, SignedManifest, MANIFEST_FORMAT,
@@ -57,6 +57,12 @@ pub struct RecordSummary {
     pub task_name: String,
     pub evidence_count: u32,
     pub updated_at: DateTime<FixedOffset>,
+    /// The bureau's time of receipt: the report time ("immediately" is judged by it).
+    pub received_at: Option<DateTime<Utc>>,
+    /// Where a sealed lead stands in the outbox; `None` for drafts.
+    pub outbox_state: Option<crate::OutboxState>,
+    /// Why the last attempt to send it failed, in Chinese, until it succeeds.
+    pub sync_error: Option<String>,
 }
 
 /// What to list: free text over names, USCC and id; optionally one state.
@@ -552,8 +558,9 @@ impl Device {
         );
         let mut stmt = self.conn.prepare_cached(
             "SELECT r.id, r.state, r.business_name, r.business_uscc, r.product_name, r.task_name, r.updated_at,
-                    (SELECT count(*) FROM evidence e WHERE e.record_id = r.id)
-             FROM records r
+                    (SELECT count(*) FROM evidence e WHERE e.record_id = r.id),
+                    o.received_at, o.state, CASE WHEN o.state <> 'delivered' THEN o.last_error END
+             FROM records r LEFT JOIN outbox o ON o.lead_id = r.id
              WHERE (?1 = '' OR r.business_name LIKE ?2 ESCAPE '\\' OR r.product_name LIKE ?2 ESCAPE '\\'
                     OR r.business_uscc LIKE ?2 ESCAPE '\\' OR r.task_name LIKE ?2 ESCAPE '\\' OR r.id LIKE ?2 ESCAPE '\\')
                AND (?3 IS NULL OR r.state = ?3)
@@ -572,6 +579,9 @@ impl Device {
                     r.get::<_, String>(5)?,
                     r.get::<_, String>(6)?,
                     r.get::<_, u32>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                    r.get::<_, Option<String>>(9)?,
+                    r.get::<_, Option<String>>(10)?,
                 ))
             },
         )?;
@@ -586,6 +596,9 @@ impl Device {
                 task_name,
                 updated_at,
                 evidence_count,
+                received_at,
+                outbox_state,
+                sync_error,
             ) = row?;
             out.push(RecordSummary {
                 id: id
@@ -598,6 +611,13 @@ impl Device {
                 task_name,
                 evidence_count,
                 updated_at: parse_time(&updated_at)?,
+                received_at: received_at
+                    .map(|t| parse_time(&t).map(|t| t.with_timezone(&Utc)))
+                    .transpose()?,
+                outbox_state: outbox_state
+                    .map(|s| crate::OutboxState::parse(&s))
+                    .transpose()?,
+                sync_error,
             });
         }
         Ok(out)

@@ -182,7 +182,7 @@ pub enum OutboxState {
 }
 
 impl OutboxState {
-    fn parse(s: &str) -> Result<Self, DeviceError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, DeviceError> {
         Ok(match s {
             "queued" => OutboxState::Queued,
             "manifest_sent" => OutboxState::ManifestSent,

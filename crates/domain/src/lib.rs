@@ -14,6 +14,8 @@ pub mod lead;
 pub mod manifest;
 pub mod protocol;
 pub mod record;
+#[cfg(feature = "sample")]
+pub mod sample;
 
 pub use audit::{parse_log, verify_chain, ChainError, ChainFault, LogEntry, LogEvent, SignedEntry};
 pub use canonical::{canonical_hash, canonical_json, CanonicalError};

@@ -170,7 +170,28 @@ impl Forms {
             prepared.data,
             prepared.files,
             &lead.manifest.lead_id.to_string(),
+            false,
         )
+        .map(|(pdf, _)| pdf)
+    }
+
+    /// The transfer form as PDF and, for an on-screen preview, each page as SVG:
+    /// one layout, so the preview is exactly what prints.
+    pub fn transfer_form_with_preview(
+        &self,
+        lead: &SignedManifest,
+        blobs: &dyn BlobSource,
+        options: &FormOptions,
+    ) -> Result<RenderedForm, FormError> {
+        let prepared = transfer::prepare(lead, blobs, options, &self.fonts.choice)?;
+        let (pdf, pages_svg) = self.compile(
+            "transfer_form.typ",
+            prepared.data,
+            prepared.files,
+            &lead.manifest.lead_id.to_string(),
+            true,
+        )?;
+        Ok(RenderedForm { pdf, pages_svg })
     }
 
     /// One of the lead lists (附件6/7/8), as PDF bytes.
@@ -181,7 +202,9 @@ impl Forms {
             data,
             Vec::new(),
             list.kind().annex(),
+            false,
         )
+        .map(|(pdf, _)| pdf)
     }
 
     fn compile(
@@ -190,12 +213,21 @@ impl Forms {
         data: serde_json::Value,
         mut files: Vec<(String, Vec<u8>)>,
         ident: &str,
-    ) -> Result<Vec<u8>, FormError> {
+        svg: bool,
+    ) -> Result<(Vec<u8>, Vec<String>), FormError> {
         let json = serde_json::to_vec(&data).map_err(|e| FormError::Pdf(e.to_string()))?;
         files.push(("/data.json".to_string(), json));
         let today = chrono::Local::now().date_naive();
-        FormWorld::new(&self.fonts, &self.templates, main, files, today).pdf(ident)
+        FormWorld::new(&self.fonts, &self.templates, main, files, today).render(ident, svg)
     }
+}
+
+/// A form as printed and as previewed.
+#[derive(Debug, Clone)]
+pub struct RenderedForm {
+    pub pdf: Vec<u8>,
+    /// One SVG document per page.
+    pub pages_svg: Vec<String>,
 }
 
 /// The transfer form with the default configuration (system fonts, built-in

@@ -99,8 +99,9 @@ impl<'a> FormWorld<'a> {
         }
     }
 
-    /// Compiles the main template and writes the PDF.
-    pub fn pdf(&self, ident: &str) -> Result<Vec<u8>, FormError> {
+    /// Compiles once and writes the PDF and, with `svg`, each page as SVG (text as
+    /// outlines, so a web view shows it without the fonts).
+    pub fn render(&self, ident: &str, svg: bool) -> Result<(Vec<u8>, Vec<String>), FormError> {
         let warned = typst::compile::<typst::layout::PagedDocument>(self);
         let document = warned.output.map_err(|diags| self.template_error(&diags))?;
         let options = typst_pdf::PdfOptions {
@@ -109,10 +110,15 @@ impl<'a> FormWorld<'a> {
         };
         let pdf = typst_pdf::pdf(&document, &options)
             .map_err(|diags| FormError::Pdf(self.describe(&diags)))?;
+        let pages = if svg {
+            document.pages.iter().map(typst_svg::svg).collect()
+        } else {
+            Vec::new()
+        };
         // Typst memoises layouts across compilations; keep what recent forms used and
         // let the rest go, so a long-running bureau server does not grow without end.
         typst::comemo::evict(30);
-        Ok(pdf)
+        Ok((pdf, pages))
     }
 
     fn template_error(&self, diags: &[SourceDiagnostic]) -> FormError {

@@ -8,4 +8,9 @@ export type Enrolment = { bureau_url: string, device_id: DeviceId, district_code
 /**
  * The bureau's Ed25519 public key, hex: receipts are checked against it.
  */
-bureau_key: string, enrolled_at: string, };
+bureau_key: string, enrolled_at: string, 
+/**
+ * When the bureau first answered that this tablet is revoked. A fresh code
+ * may then replace this enrolment ([`Device::enrol`]).
+ */
+revoked_at: string | null, };
