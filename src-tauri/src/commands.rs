@@ -22,6 +22,7 @@ use crate::sync::SyncStatus;
 pub struct DeviceInfo {
     pub public_key: String,
     pub data_dir: String,
+    #[ts(type = "number")]
     pub schema_version: i64,
     pub app_version: String,
 }

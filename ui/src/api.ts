@@ -13,6 +13,9 @@ import type { RecordView } from "./bindings/RecordView";
 import type { Settings } from "./bindings/Settings";
 import type { SignoffView } from "./bindings/SignoffView";
 import type { UsccCheck } from "./bindings/UsccCheck";
+import type { Enrolment } from "./bindings/Enrolment";
+import type { FormPreview } from "./bindings/FormPreview";
+import type { SyncStatus } from "./bindings/SyncStatus";
 
 /** An error from the core, or from the IPC layer itself, as {code, message}. */
 export class AppError extends Error {
@@ -74,6 +77,11 @@ export const api = {
   clearSignoff: (id: string, party: Party) => call<null>("clear_signoff", { id, party }),
   sealProblems: (id: string, draft: RecordDraft) => call<FieldProblem[]>("seal_problems", { id, draft }),
   seal: (id: string) => call<RecordView>("seal", { id }),
+  formPreview: (id: string) => call<FormPreview>("form_preview", { id }),
+  syncStatus: () => call<SyncStatus>("sync_status"),
+  syncNow: () => call<null>("sync_now"),
+  /** `invite` is the QR text, or the bureau's address when `code` is typed from paper. */
+  enrol: (invite: string, code: string | null, label: string) => call<Enrolment>("enrol", { invite, code, label }),
 };
 
 /** URL of a stored blob (thumbnail, signature image) served by the core. */

@@ -199,8 +199,10 @@ impl OutboxState {
 pub struct OutboxItem {
     pub lead_id: LeadId,
     pub state: OutboxState,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub bytes_total: u64,
     /// Bytes the bureau holds, as it last reported.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub bytes_sent: u64,
     pub attempts: u32,
     /// When the next automatic attempt is due (backoff), if waiting.
@@ -210,6 +212,7 @@ pub struct OutboxItem {
     /// From the bureau's signed receipt (bureau clock): the report time.
     pub received_at: Option<DateTime<Utc>>,
     /// Device clock minus bureau clock when the receipt arrived, in seconds.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub clock_skew_secs: Option<i64>,
     /// The device clock was off by more than [`CLOCK_SKEW_FLAG_SECS`].
     pub clock_skew_flagged: bool,
@@ -236,7 +239,9 @@ pub enum SyncPhase {
 pub struct SyncProgress {
     pub lead_id: LeadId,
     pub phase: SyncPhase,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub bytes_sent: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub bytes_total: u64,
 }
 
@@ -262,8 +267,10 @@ pub struct SyncReport {
     /// Leads skipped because their backoff has not expired.
     pub waiting: u32,
     /// Body bytes of blobs handed to the network in this round.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub bytes_uploaded: u64,
     /// Largest device-minus-bureau clock difference seen, in seconds.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub clock_skew_secs: Option<i64>,
     pub clock_skew_flagged: bool,
 }

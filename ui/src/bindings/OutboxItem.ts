@@ -6,11 +6,11 @@ import type { OutboxState } from "./OutboxState";
 /**
  * One lead in the outbox, for the sync screen.
  */
-export type OutboxItem = { lead_id: LeadId, state: OutboxState, bytes_total: bigint, 
+export type OutboxItem = { lead_id: LeadId, state: OutboxState, bytes_total: number, 
 /**
  * Bytes the bureau holds, as it last reported.
  */
-bytes_sent: bigint, attempts: number, 
+bytes_sent: number, attempts: number, 
 /**
  * When the next automatic attempt is due (backoff), if waiting.
  */
@@ -22,7 +22,7 @@ received_at: string | null,
 /**
  * Device clock minus bureau clock when the receipt arrived, in seconds.
  */
-clock_skew_secs: bigint | null, 
+clock_skew_secs: number | null, 
 /**
  * The device clock was off by more than [`CLOCK_SKEW_FLAG_SECS`].
  */

@@ -5,4 +5,4 @@ import type { SyncPhase } from "./SyncPhase";
 /**
  * A progress event: bytes the bureau has (or is receiving) of one lead's blobs.
  */
-export type SyncProgress = { lead_id: LeadId, phase: SyncPhase, bytes_sent: bigint, bytes_total: bigint, };
+export type SyncProgress = { lead_id: LeadId, phase: SyncPhase, bytes_sent: number, bytes_total: number, };

@@ -13,8 +13,8 @@ waiting: number,
 /**
  * Body bytes of blobs handed to the network in this round.
  */
-bytes_uploaded: bigint, 
+bytes_uploaded: number, 
 /**
  * Largest device-minus-bureau clock difference seen, in seconds.
  */
-clock_skew_secs: bigint | null, clock_skew_flagged: boolean, };
+clock_skew_secs: number | null, clock_skew_flagged: boolean, };
