@@ -238,6 +238,17 @@ pub async fn seal(state: State<'_, AppState>, id: LeadId) -> CmdResult<RecordVie
     Ok(view)
 }
 
+/// The first screen is on display and answers touches. With `FIELDLEAD_STARTUP_PROBE`
+/// set, the app prints how long that took and quits: the cold-start benchmark
+/// (`scripts/bench-startup`) times it from outside. Otherwise it does nothing.
+#[tauri::command]
+pub fn ui_ready<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
+    if std::env::var_os("FIELDLEAD_STARTUP_PROBE").is_some() {
+        println!("ui_ready");
+        app.exit(0);
+    }
+}
+
 // ----------------------------------------------------------------------
 // Sync
 

@@ -154,6 +154,8 @@ fn png(seed: u8) -> Vec<u8> {
 #[test]
 fn a_visit_goes_from_draft_to_sealed_record_and_printable_form() {
     let t = tablet();
+    // The UI says its first screen is up; without the startup probe that changes nothing.
+    assert_eq!(t.ok("ui_ready", json!({})), Value::Null);
     let info = t.ok("device_info", json!({}));
     assert_eq!(info["public_key"].as_str().unwrap().len(), 64);
 

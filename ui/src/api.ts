@@ -78,6 +78,7 @@ export const api = {
   sealProblems: (id: string, draft: RecordDraft) => call<FieldProblem[]>("seal_problems", { id, draft }),
   seal: (id: string) => call<RecordView>("seal", { id }),
   formPreview: (id: string) => call<FormPreview>("form_preview", { id }),
+  uiReady: () => call<null>("ui_ready"),
   syncStatus: () => call<SyncStatus>("sync_status"),
   syncNow: () => call<null>("sync_now"),
   /** `invite` is the QR text, or the bureau's address when `code` is typed from paper. */
@@ -99,4 +100,14 @@ export function dataUrlBytes(dataUrl: string): Uint8Array {
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
+}
+
+let readyTold = false;
+/** Tells the core, once per start, that the first screen is in place and the page
+ * is idle: in the task after the render. (Not after an animation frame: WebKitGTK
+ * does not run frame callbacks for a page that has nothing to repaint.) */
+export function tellUiReady() {
+  if (readyTold) return;
+  readyTold = true;
+  setTimeout(() => void api.uiReady().catch(() => undefined), 0);
 }

@@ -160,9 +160,26 @@ async fn enrol(
     Ok((StatusCode::CREATED, Json(response)))
 }
 
+/// A refused body this much over the limit is still read (and thrown away) before
+/// the 413 goes out. Closing a socket with unread data resets the connection, and the
+/// client would then see "connection reset" instead of the clear refusal.
+const DRAIN_MAX: u64 = 1024 * 1024;
+
+async fn drain(stream: &mut axum::body::BodyDataStream, mut budget: u64) {
+    while budget > 0 {
+        match tokio::time::timeout(Duration::from_secs(5), stream.next()).await {
+            Ok(Some(Ok(chunk))) => budget = budget.saturating_sub(chunk.len() as u64),
+            _ => return,
+        }
+    }
+}
+
 /// Reads a body up to `max` bytes; more is a 413 without reading it all.
 async fn read_limited(headers: &HeaderMap, body: Body, max: u64) -> Result<Bytes, BureauError> {
-    if content_length(headers).is_some_and(|n| n > max) {
+    if let Some(n) = content_length(headers).filter(|&n| n > max) {
+        if n - max <= DRAIN_MAX {
+            drain(&mut body.into_data_stream(), n).await;
+        }
         return Err(BureauError::TooLarge { max });
     }
     axum::body::to_bytes(body, max as usize)
@@ -269,8 +286,11 @@ pub(crate) async fn put_blob(
         blocking(move || Ok(upload.pause()?)).await?;
         return Err(BureauError::OffsetMismatch { held }.into());
     }
-    if content_length(&headers).is_some_and(|n| held + n > expected) {
+    if let Some(n) = content_length(&headers).filter(|&n| held + n > expected) {
         blocking(move || Ok(upload.pause()?)).await?;
+        if held + n - expected <= DRAIN_MAX {
+            drain(&mut body.into_data_stream(), n).await;
+        }
         return Err(BureauError::TooLarge {
             max: expected - held,
         }
@@ -301,6 +321,7 @@ pub(crate) async fn put_blob(
             Ok(Some(Ok(chunk))) => {
                 received += chunk.len() as u64;
                 if received > expected {
+                    drain(&mut stream, DRAIN_MAX).await;
                     break Err(BureauError::TooLarge {
                         max: expected - held,
                     });

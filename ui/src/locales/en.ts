@@ -29,7 +29,6 @@ const en: typeof zh = {
     noMatch: "No record matches",
     photos: "{n} photos",
     updated: "Updated {t}",
-    more: "Showing the latest {n}; search to narrow down",
   },
   steps: {
     visit: "Visit",

@@ -27,7 +27,6 @@ export default {
     noMatch: "没有符合条件的记录",
     photos: "{n} 张照片",
     updated: "更新于 {t}",
-    more: "只显示最近 {n} 条，请用搜索缩小范围",
   },
   steps: {
     visit: "基本信息",
