@@ -101,7 +101,7 @@ impl IntoResponse for PageError {
             "error.html",
             context! { status => status.as_u16(), code => e.code(), message => message.clone() },
         )
-        .unwrap_or_else(|_| Html(message));
+        .unwrap_or(Html(message));
         (status, body).into_response()
     }
 }

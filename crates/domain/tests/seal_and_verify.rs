@@ -457,9 +457,11 @@ fn evidence_and_log_beyond_their_caps_are_refused_before_any_hashing() {
         verify_lead(&x, &log),
         Err(VerifyError::TooManyEvidence { .. })
     ));
-    let long: Vec<SignedEntry> = std::iter::repeat(log[0].clone())
-        .take(fieldlead_domain::manifest::MAX_LOG_ENTRIES + 1)
-        .collect();
+    let long: Vec<SignedEntry> = std::iter::repeat_n(
+        log[0].clone(),
+        fieldlead_domain::manifest::MAX_LOG_ENTRIES + 1,
+    )
+    .collect();
     assert!(matches!(
         verify_lead(&m, &long),
         Err(VerifyError::TooManyLogEntries { .. })
