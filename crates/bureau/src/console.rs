@@ -729,8 +729,12 @@ async fn export(
             .into())
         }
     };
+    // Lists are laid out whole in memory (Typst, the .xlsx writer): one at a time,
+    // so several large exports at once cannot exhaust the server.
+    let slot = app.export_slot()?;
     let a = Arc::clone(&app);
     let bytes = blocking(move || {
+        let _slot = slot;
         let list = a.lead_list(&s.user, which)?;
         Ok(if pdf {
             fieldlead_forms::Forms::new(&fieldlead_forms::FormsConfig::default())?

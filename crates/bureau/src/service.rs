@@ -122,6 +122,8 @@ pub struct Bureau {
     login_global: RateLimiter<()>,
     /// Argon2 hashes running at once (each takes ~19 MiB and a core for ~50 ms).
     password_slots: Arc<tokio::sync::Semaphore>,
+    /// List exports built at once (each lays out the whole list in memory).
+    export_slots: Arc<tokio::sync::Semaphore>,
     analysis: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Sha256>>>,
     /// Held while this instance serves the data folder.
     _lock: Option<DataLock>,
@@ -248,6 +250,7 @@ impl Bureau {
             ),
             login_global: RateLimiter::new(10.0, 30),
             password_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
+            export_slots: Arc::new(tokio::sync::Semaphore::new(1)),
             config,
             uploads: Mutex::new(HashSet::new()),
             revoked: Mutex::new(HashSet::new()),
@@ -451,6 +454,10 @@ impl Bureau {
             EnrolOutcome::Enrolled(d) => {
                 // The printed QR code has done its job: it should not lie around.
                 let _ = std::fs::remove_file(self.paths.enrolment_png(&code_hash));
+                // A revoked tablet that came back with a fresh code uploads again.
+                if let Ok(mut set) = self.revoked.lock() {
+                    set.remove(&d.id);
+                }
                 Ok(EnrolmentResponse {
                 device_id: d.id,
                 token,
@@ -836,6 +843,13 @@ impl Bureau {
             Ok(Ok(permit)) => Ok(permit),
             _ => Err(BureauError::Busy),
         }
+    }
+
+    /// A slot to build a list export in, or 503 while another is being built.
+    pub fn export_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.export_slots)
+            .try_acquire_owned()
+            .map_err(|_| BureauError::Busy)
     }
 
     /// Checks a password; returns the session token and its CSRF token. Call it
