@@ -208,7 +208,10 @@ fn commands_beside_a_live_server_leave_its_work_alone_and_a_second_server_is_ref
     std::fs::write(&in_progress, b"half a thumbnail").unwrap();
     bureau(&["user", "list", "--data", d]);
     bureau(&["district", "list", "--data", d]);
-    assert!(in_progress.exists(), "a command cleared the server's temp file");
+    assert!(
+        in_progress.exists(),
+        "a command cleared the server's temp file"
+    );
 
     let second = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
         .args(["serve", "--data", d, "--listen", "127.0.0.1:0"])
