@@ -205,7 +205,7 @@ impl Bureau {
 
     fn open_with(data: &Path, config: Config, lock: Option<DataLock>) -> Result<Bureau> {
         let paths = DataPaths::new(data);
-        if !paths.database().exists() {
+        if config.database_url.is_none() && !paths.database().exists() {
             return Err(BureauError::invalid(
                 "not_initialised",
                 format!(
@@ -217,7 +217,7 @@ impl Bureau {
         }
         lock::check_private(&paths.key())?;
         let key = secrets::load_or_create_key(&paths.key())?;
-        let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&paths.database())?);
+        let storage = crate::storage::open(config.database_url.as_deref(), data)?;
         let owner = lock.is_some();
         if owner {
             lock::restrict(data, true)?;
