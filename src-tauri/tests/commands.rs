@@ -337,6 +337,19 @@ fn the_app_enrols_and_delivers_a_sealed_lead_by_itself() {
         )
         .unwrap_err();
     assert_eq!(err["code"], "invite_invalid");
+    // A QR code printed before invites carried the bureau's fingerprint: the
+    // sampler is told to ask for a new one.
+    let old = json!({
+        "kind": "fieldlead-enrolment", "version": 1, "server": server.url,
+        "code": "ABCD-EFGH-JKMN", "district": "渝中区市场监督管理局",
+    });
+    let err = t
+        .call(
+            "enrol",
+            json!({ "invite": old.to_string(), "code": null, "label": "平板 1" }),
+        )
+        .unwrap_err();
+    assert_eq!(err["code"], "invite_outdated", "{err}");
     // Address and code typed in, but no fingerprint: refused before anything is sent.
     let fingerprint = server.bureau.public_key().fingerprint().to_string();
     let err = t
