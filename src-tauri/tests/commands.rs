@@ -359,11 +359,13 @@ fn the_app_enrols_and_delivers_a_sealed_lead_by_itself() {
         )
         .unwrap_err();
     assert_eq!(err["code"], "fingerprint_missing", "{err}");
-    // Plain http to another machine: refused before any connection.
+    // Plain http to an address that is not loopback: refused before any connection.
+    // (0.0.0.0 is not loopback to the rule, yet would land on this machine were the
+    // rule ever broken: no packet can leave.)
     let err = t
         .call(
             "enrol",
-            json!({ "invite": "http://192.0.2.1:8470", "code": "ABCD-EFGH-JKMN", "fingerprint": fingerprint, "label": "平板 1" }),
+            json!({ "invite": "http://0.0.0.0:9", "code": "ABCD-EFGH-JKMN", "fingerprint": fingerprint, "label": "平板 1" }),
         )
         .unwrap_err();
     assert_eq!(err["code"], "bureau_url_insecure", "{err}");

@@ -957,13 +957,6 @@ async fn a_bundle_verifies_offline_names_what_fails_and_imports_once_with_a_rece
 /// anything (connecting a UDP socket only picks a route), or `None` without one.
 /// Connections to it stay inside this machine, like loopback, but the address is
 /// not a loopback one.
-fn own_non_loopback_ip() -> Option<std::net::IpAddr> {
-    let probe = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
-    probe.connect("192.0.2.1:9").ok()?;
-    let ip = probe.local_addr().ok()?.ip();
-    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_http_to_another_machine_is_refused_before_any_connection() {
     let data = tempfile::tempdir().unwrap();
@@ -972,16 +965,16 @@ async fn plain_http_to_another_machine_is_refused_before_any_connection() {
     let dir = tempfile::tempdir().unwrap();
     let mut dev = Device::open(dir.path()).unwrap();
 
-    // TEST-NET-1: refused at once with the typed error, nothing stored. (Opening a
-    // connection there would take the 10 s connect timeout or fail as offline.)
+    // A plain-http address that is not loopback, with a listener behind it. The
+    // unspecified address 0.0.0.0 is not loopback to the tablet's rule, yet a
+    // connection to it lands on this machine: were the rule ever broken, this test
+    // would see the connection here and no packet would leave the machine.
+    let listener = std::net::TcpListener::bind(("0.0.0.0", 0)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://0.0.0.0:{}", listener.local_addr().unwrap().port());
     let started = Instant::now();
     let err = dev
-        .enrol_with_code(
-            "http://192.0.2.1:8470",
-            &server.code("yuzhong"),
-            &fingerprint,
-            "平板 1",
-        )
+        .enrol_with_code(&url, &server.code("yuzhong"), &fingerprint, "平板 1")
         .await
         .unwrap_err();
     assert_eq!(err.code(), "bureau_url_insecure", "{err:?}");
@@ -989,32 +982,19 @@ async fn plain_http_to_another_machine_is_refused_before_any_connection() {
     assert!(started.elapsed() < Duration::from_millis(500));
     assert!(dev.enrolment().unwrap().is_none());
     assert!(dev.settings().unwrap().bureau_url.is_empty());
-
-    // This machine's own non-loopback address, with a listener on it: the refusal
-    // comes before any connection, so the listener never sees one.
-    if let Some(ip) = own_non_loopback_ip() {
-        let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let err = dev
-            .enrol_with_code(&url, &server.code("yuzhong"), &fingerprint, "平板 1")
-            .await
-            .unwrap_err();
-        assert_eq!(err.code(), "bureau_url_insecure", "{err:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let accepted = listener.accept();
-        assert!(
-            matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
-            "no connection was opened: {accepted:?}"
-        );
-        // Saving it as the bureau's address is refused the same way.
-        let mut s = dev.settings().unwrap();
-        s.bureau_url = url;
-        assert_eq!(
-            dev.save_settings(&s).unwrap_err().code(),
-            "bureau_url_insecure"
-        );
-    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let accepted = listener.accept();
+    assert!(
+        matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "no connection was opened: {accepted:?}"
+    );
+    // Saving it as the bureau's address is refused the same way.
+    let mut s = dev.settings().unwrap();
+    s.bureau_url = url.clone();
+    assert_eq!(
+        dev.save_settings(&s).unwrap_err().code(),
+        "bureau_url_insecure"
+    );
 
     // An http address stored by an older build is refused before every round, and
     // the round changes nothing: no attempt counted, no backoff, nothing sent.
@@ -1023,8 +1003,8 @@ async fn plain_http_to_another_machine_is_refused_before_any_connection() {
     assert_eq!(dev.outbox().unwrap().len(), 1);
     let db = rusqlite::Connection::open(dir.path().join(fieldlead_device::DB_FILE)).unwrap();
     db.execute(
-        "UPDATE settings SET settings_json = json_set(settings_json, '$.bureau_url', 'http://192.0.2.1:8470')",
-        [],
+        "UPDATE settings SET settings_json = json_set(settings_json, '$.bureau_url', ?1)",
+        [&url],
     )
     .unwrap();
     let before = dev.outbox().unwrap();

@@ -10,7 +10,7 @@ use fieldlead_bureau::storage::{
     NewUser, Role, Scope, Storage,
 };
 use fieldlead_bureau::StorageError;
-use fieldlead_domain::{BlobKind, BlobRef, DeviceId, LeadId, LeadState, SigningKey, Sha256};
+use fieldlead_domain::{BlobKind, BlobRef, DeviceId, LeadId, LeadState, Sha256, SigningKey};
 
 fn entry(action: &str) -> AuditEntry {
     AuditEntry {
@@ -47,8 +47,17 @@ fn lead(id: LeadId, district_id: i64, device: DeviceId, blobs: &[(Sha256, u64)])
 }
 
 fn enrol(s: &dyn Storage, district_id: i64, code: &str, seed: u8) -> EnrolOutcome {
-    s.create_enrolment_code(code, district_id, Utc::now() + Duration::hours(1), entry("code"))
-        .unwrap();
+    s.create_enrolment_code(
+        code,
+        district_id,
+        Utc::now() + Duration::hours(1),
+        entry("code"),
+    )
+    .unwrap();
+    use_code(s, code, seed)
+}
+
+fn use_code(s: &dyn Storage, code: &str, seed: u8) -> EnrolOutcome {
     s.enrol_device(
         code,
         NewDevice {
@@ -64,8 +73,12 @@ fn enrol(s: &dyn Storage, district_id: i64, code: &str, seed: u8) -> EnrolOutcom
 
 fn story(s: &dyn Storage) {
     // Districts: codes are unique, and a race for one is a conflict, not a crash.
-    let a = s.create_district("yuzhong", "渝中区市场监督管理局", entry("d")).unwrap();
-    let b = s.create_district("jiangbei", "江北区市场监督管理局", entry("d")).unwrap();
+    let a = s
+        .create_district("yuzhong", "渝中区市场监督管理局", entry("d"))
+        .unwrap();
+    let b = s
+        .create_district("jiangbei", "江北区市场监督管理局", entry("d"))
+        .unwrap();
     assert!(matches!(
         s.create_district("yuzhong", "again", entry("d")),
         Err(StorageError::Conflict(_))
@@ -108,7 +121,10 @@ fn story(s: &dyn Storage) {
         s.session("sess", now).unwrap().map(|(u, c)| (u.id, c)),
         Some((officer.id, "csrf".to_string()))
     );
-    assert!(s.session("sess", now + Duration::hours(2)).unwrap().is_none());
+    assert!(s
+        .session("sess", now + Duration::hours(2))
+        .unwrap()
+        .is_none());
     s.delete_session("sess").unwrap();
     assert!(s.session("sess", now).unwrap().is_none());
 
@@ -116,12 +132,15 @@ fn story(s: &dyn Storage) {
     let EnrolOutcome::Enrolled(dev_a) = enrol(s, a.id, "code-1", 1) else {
         panic!("enrolment")
     };
-    assert_eq!(enrol(s, a.id, "code-1", 9), EnrolOutcome::BadCode);
+    assert_eq!(use_code(s, "code-1", 9), EnrolOutcome::BadCode);
     assert_eq!(enrol(s, a.id, "code-2", 1), EnrolOutcome::KeyTaken);
     let EnrolOutcome::Enrolled(dev_b) = enrol(s, b.id, "code-3", 2) else {
         panic!("enrolment")
     };
-    assert_eq!(s.device_by_token("token-code-1").unwrap().unwrap().id, dev_a.id);
+    assert_eq!(
+        s.device_by_token("token-code-1").unwrap().unwrap().id,
+        dev_a.id
+    );
     assert_eq!(s.devices(Scope::District(a.id)).unwrap().len(), 1);
     assert_eq!(s.devices(Scope::All).unwrap().len(), 2);
 
@@ -129,26 +148,33 @@ fn story(s: &dyn Storage) {
     let photo = (Sha256::digest(b"photo"), 5);
     let id_a = LeadId::new();
     assert_eq!(
-        s.insert_lead(lead(id_a, a.id, dev_a.id, &[photo]), entry("lead")).unwrap(),
+        s.insert_lead(lead(id_a, a.id, dev_a.id, &[photo]), entry("lead"))
+            .unwrap(),
         LeadInsert::Created
     );
     assert!(matches!(
-        s.insert_lead(lead(id_a, a.id, dev_a.id, &[photo]), entry("lead")).unwrap(),
+        s.insert_lead(lead(id_a, a.id, dev_a.id, &[photo]), entry("lead"))
+            .unwrap(),
         LeadInsert::Same { .. }
     ));
     let mut other = lead(id_a, a.id, dev_a.id, &[photo]);
     other.manifest_hash = Sha256::digest(b"other");
-    assert_eq!(s.insert_lead(other, entry("lead")).unwrap(), LeadInsert::Conflict);
+    assert_eq!(
+        s.insert_lead(other, entry("lead")).unwrap(),
+        LeadInsert::Conflict
+    );
     assert_eq!(s.expected_blob(photo.0, a.id).unwrap(), Some(5));
     assert_eq!(s.expected_blob(photo.0, b.id).unwrap(), None);
     assert_eq!(
-        s.device_leads_since(dev_a.id, Utc::now() - Duration::hours(1)).unwrap(),
+        s.device_leads_since(dev_a.id, Utc::now() - Duration::hours(1))
+            .unwrap(),
         1
     );
 
     // District B names the same photo in a lead of its own.
     let id_b = LeadId::new();
-    s.insert_lead(lead(id_b, b.id, dev_b.id, &[photo]), entry("lead")).unwrap();
+    s.insert_lead(lead(id_b, b.id, dev_b.id, &[photo]), entry("lead"))
+        .unwrap();
     // A's upload makes A's lead complete, and nothing of B's.
     let done = s
         .blob_stored(
@@ -185,8 +211,12 @@ fn story(s: &dyn Storage) {
     assert_eq!(s.blob_uses(photo.0).unwrap().len(), 2);
 
     // Receipt: once.
-    assert!(s.complete_lead(id_a, "{\"receipt\":1}", entry("delivered")).unwrap());
-    assert!(!s.complete_lead(id_a, "{\"receipt\":2}", entry("delivered")).unwrap());
+    assert!(s
+        .complete_lead(id_a, "{\"receipt\":1}", entry("delivered"))
+        .unwrap());
+    assert!(!s
+        .complete_lead(id_a, "{\"receipt\":2}", entry("delivered"))
+        .unwrap());
     let row = s.lead(id_a).unwrap().unwrap();
     assert_eq!(row.handling.state, LeadState::Delivered);
     assert_eq!(row.receipt_json.as_deref(), Some("{\"receipt\":1}"));
@@ -195,8 +225,12 @@ fn story(s: &dyn Storage) {
     let before = row.handling.clone();
     let mut after = before.clone();
     after.state = LeadState::Acknowledged;
-    assert!(s.update_handling(id_a, &before, &after, entry("ack")).unwrap());
-    assert!(!s.update_handling(id_a, &before, &after, entry("ack")).unwrap());
+    assert!(s
+        .update_handling(id_a, &before, &after, entry("ack"))
+        .unwrap());
+    assert!(!s
+        .update_handling(id_a, &before, &after, entry("ack"))
+        .unwrap());
     assert_eq!(
         s.lead(id_a).unwrap().unwrap().handling.state,
         LeadState::Acknowledged

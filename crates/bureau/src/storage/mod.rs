@@ -27,13 +27,18 @@ pub use sqlite::SqliteStorage;
 
 /// Opens the storage a URL names. `sqlite:PATH` (relative to the data folder, or
 /// absolute) is the embedded default; `None` means `sqlite:bureau.sqlite3`.
-pub fn open(url: Option<&str>, data: &std::path::Path) -> StorageResult<std::sync::Arc<dyn Storage>> {
+pub fn open(
+    url: Option<&str>,
+    data: &std::path::Path,
+) -> StorageResult<std::sync::Arc<dyn Storage>> {
     let url = url.unwrap_or("sqlite:bureau.sqlite3");
     match url.split_once(':') {
         Some(("sqlite", path)) => {
             let path = path.trim_start_matches("//");
             if path.is_empty() {
-                return Err(StorageError::Backend(format!("数据库地址 {url} 缺少文件路径")));
+                return Err(StorageError::Backend(format!(
+                    "数据库地址 {url} 缺少文件路径"
+                )));
             }
             let path = data.join(path);
             Ok(std::sync::Arc::new(SqliteStorage::open(&path)?))
