@@ -29,8 +29,8 @@ mod store;
 
 pub use error::{IntakeError, StoreError};
 pub use intake::{
-    inspect_bytes, inspect_path, inspect_path_with_limits, Inspection, Intake, IntakeLimits, Thumbnail,
-    ThumbnailImage,
+    inspect_bytes, inspect_path, inspect_path_with_limits, Inspection, Intake, IntakeLimits,
+    Thumbnail, ThumbnailImage,
 };
 pub use metadata::ExifSummary;
 pub use phash::{hamming, perceptual_hash};

@@ -330,7 +330,10 @@ fn inspection_matches_intake_and_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let photo = camera_jpeg(dir.path(), "b.jpg", &["-Orientation=6", "-Model=iPad Air"]);
     let inspection = inspect_path(&photo).unwrap();
-    assert_eq!(inspect_bytes(&fs::read(&photo).unwrap()).unwrap(), inspection);
+    assert_eq!(
+        inspect_bytes(&fs::read(&photo).unwrap()).unwrap(),
+        inspection
+    );
     let store = EvidenceStore::open(&dir.path().join("store")).unwrap();
     let intake = store.intake_path(&photo).unwrap();
     assert_eq!(inspection.sha256, intake.sha256);
