@@ -91,6 +91,9 @@ async fn main() {
     Bureau::init(&data).unwrap();
     let config = Config {
         device_rate_per_sec: 10_000.0,
+        // Throughput is measured here, not the per-device quotas.
+        device_leads_per_day: u32::MAX,
+        max_concurrent_requests: 4096,
         device_burst: 10_000,
         ..Config::default()
     };

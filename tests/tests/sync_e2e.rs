@@ -46,6 +46,20 @@ fn config() -> Config {
     }
 }
 
+/// Bytes of a blob's partial upload held by the bureau, whichever device sends it
+/// (each uploader has its own folder under `uploads/`).
+fn partial_len(data: &Path, sha: &Sha256) -> u64 {
+    let Ok(folders) = std::fs::read_dir(DataPaths::new(data).uploads()) else {
+        return 0;
+    };
+    folders
+        .flatten()
+        .filter_map(|f| std::fs::metadata(f.path().join(format!("{}.part", sha.to_hex()))).ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0)
+}
+
 impl Server {
     fn start(data: &Path) -> Server {
         Bureau::init(data).unwrap();
@@ -134,10 +148,7 @@ impl Server {
     }
 
     fn partial_len(&self, sha: &Sha256) -> u64 {
-        let paths = DataPaths::new(&self.data);
-        std::fs::metadata(paths.uploads().join(format!("{}.part", sha.to_hex())))
-            .map(|m| m.len())
-            .unwrap_or(0)
+        partial_len(&self.data, sha)
     }
 
     fn holds(&self, sha: &Sha256) -> bool {
@@ -509,13 +520,11 @@ async fn server_killed_mid_blob_resumes_from_its_offset_without_resending() {
     let runtime = Arc::new(Mutex::new(server.runtime.take()));
     let killed = Arc::new(AtomicBool::new(false));
     let (rt, k) = (Arc::clone(&runtime), Arc::clone(&killed));
-    let part = DataPaths::new(data.path())
-        .uploads()
-        .join(format!("{}.part", big_sha.to_hex()));
+    let data_path = data.path().to_path_buf();
     let first = dev
         .sync_once(move |p| {
             // Kill once the bureau has written a good part of the big photo.
-            let held = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+            let held = partial_len(&data_path, &big_sha);
             if p.phase == SyncPhase::Blobs && held >= 1_000_000 && !k.swap(true, Ordering::SeqCst) {
                 if let Some(rt) = rt.lock().unwrap().take() {
                     rt.shutdown_background();

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, State};
@@ -14,18 +13,14 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::Utc;
 use fieldlead_domain::{
-    BlobStatus, EnrolmentRequest, ErrorBody, LeadId, PublicKey, Sha256, PROTOCOL_VERSION,
-    UPLOAD_OFFSET_HEADER,
+    EnrolmentRequest, ErrorBody, LeadId, PublicKey, Sha256, PROTOCOL_VERSION, UPLOAD_OFFSET_HEADER,
 };
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::BureauError;
 use crate::service::Bureau;
 use crate::storage::Device;
-
-/// Blob bytes are written to disk in pieces of about this size.
-const WRITE_CHUNK: usize = 1 << 20;
+use crate::uploads::{drain, DRAIN_MAX};
 
 /// An error as the API answers it.
 #[derive(Debug)]
@@ -40,16 +35,17 @@ impl<E: Into<BureauError>> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let e = self.0;
-        if matches!(e, BureauError::Storage(_) | BureauError::Internal(_)) {
-            tracing::error!(error = %e, "request failed");
-        }
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = ErrorBody {
             code: e.code().to_string(),
-            message: e.to_string(),
+            message: e.public_message(),
             detail: e.detail(),
         };
         let mut resp = (status, Json(body)).into_response();
+        if matches!(e, BureauError::Busy) {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         if let BureauError::RateLimited { retry_after_secs } = e {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
@@ -147,31 +143,16 @@ async fn device(app: &Arc<Bureau>, headers: &HeaderMap) -> Result<Device, Bureau
 async fn enrol(
     State(app): State<Arc<Bureau>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<impl IntoResponse> {
-    let request: EnrolmentRequest =
-        serde_json::from_slice(&body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => {
-                BureauError::invalid("invalid_fields", format!("注册请求字段无效：{e}"))
-            }
-            _ => BureauError::Malformed(format!("不是有效的 JSON：{e}")),
-        })?;
-    let response = blocking(move || app.enrol(&request, peer.ip())).await?;
+    let request: EnrolmentRequest = fieldlead_domain::parse_strict(&body).map_err(|e| match e {
+        fieldlead_domain::StrictJsonError::Syntax(_) => BureauError::Malformed(e.to_string()),
+        other => BureauError::invalid(other.code(), format!("注册请求{other}")),
+    })?;
+    let client = crate::server::client_ip(&app.config().trusted_proxies, peer.ip(), &headers);
+    let response = blocking(move || app.enrol(&request, client)).await?;
     Ok((StatusCode::CREATED, Json(response)))
-}
-
-/// A refused body this much over the limit is still read (and thrown away) before
-/// the 413 goes out. Closing a socket with unread data resets the connection, and the
-/// client would then see "connection reset" instead of the clear refusal.
-const DRAIN_MAX: u64 = 1024 * 1024;
-
-async fn drain(stream: &mut axum::body::BodyDataStream, mut budget: u64) {
-    while budget > 0 {
-        match tokio::time::timeout(Duration::from_secs(5), stream.next()).await {
-            Ok(Some(Ok(chunk))) => budget = budget.saturating_sub(chunk.len() as u64),
-            _ => return,
-        }
-    }
 }
 
 /// Reads a body up to `max` bytes; more is a 413 without reading it all.
@@ -252,136 +233,19 @@ pub(crate) async fn put_blob(
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| BureauError::Malformed("Upload-Offset 应为非负整数".into()))?,
     };
-    let expected = {
-        let (app, device) = (Arc::clone(&app), device.clone());
-        blocking(move || app.expected_blob(&device, sha)).await?
-    };
-    if app.blobs.contains(&sha) {
-        // Held already (another lead, or a retry after a lost answer): make sure it
-        // is recorded, and say so.
-        let a = Arc::clone(&app);
-        let completed = blocking(move || {
-            if a.storage.blob(sha)?.is_none() {
-                return a.blob_stored(sha, expected);
-            }
-            Ok(Vec::new())
-        })
+    let received = app
+        .receive_blob(
+            device,
+            sha,
+            start,
+            content_length(&headers),
+            body.into_data_stream(),
+        )
         .await?;
-        return Ok(Json(BlobStatus {
-            sha256: sha,
-            bytes: expected,
-            offset: expected,
-            complete: true,
-            completed_leads: completed,
-        })
-        .into_response());
-    }
-    let _slot = app.claim_upload(sha)?;
-    let upload = {
-        let blobs = Arc::clone(&app.blobs);
-        blocking(move || Ok(blobs.open_upload(&sha)?)).await?
+    let status = if received.completed_now {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
-    let held = upload.offset();
-    if start != held || held > expected {
-        blocking(move || Ok(upload.pause()?)).await?;
-        return Err(BureauError::OffsetMismatch { held }.into());
-    }
-    if let Some(n) = content_length(&headers).filter(|&n| held + n > expected) {
-        blocking(move || Ok(upload.pause()?)).await?;
-        if held + n - expected <= DRAIN_MAX {
-            drain(&mut body.into_data_stream(), n).await;
-        }
-        return Err(BureauError::TooLarge {
-            max: expected - held,
-        }
-        .into());
-    }
-    let idle = Duration::from_secs(app.config().upload_idle_timeout_secs);
-    // A blocking writer hashes and writes while the next chunks arrive.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
-    let writer = tokio::task::spawn_blocking(move || {
-        let mut upload = upload;
-        let mut result = Ok(());
-        while let Some(buf) = rx.blocking_recv() {
-            if let Err(e) = upload.write(&buf) {
-                result = Err(e);
-                break;
-            }
-        }
-        (upload, result)
-    });
-    let mut stream = body.into_data_stream();
-    let mut received = held;
-    let mut buf: Vec<u8> = Vec::with_capacity(WRITE_CHUNK + 64 * 1024);
-    let outcome: Result<(), BureauError> = loop {
-        match tokio::time::timeout(idle, stream.next()).await {
-            Err(_) => break Err(BureauError::Timeout(idle.as_secs())),
-            Ok(None) => break Ok(()),
-            Ok(Some(Err(e))) => break Err(BureauError::Malformed(format!("上传中断：{e}"))),
-            Ok(Some(Ok(chunk))) => {
-                received += chunk.len() as u64;
-                if received > expected {
-                    drain(&mut stream, DRAIN_MAX).await;
-                    break Err(BureauError::TooLarge {
-                        max: expected - held,
-                    });
-                }
-                buf.extend_from_slice(&chunk);
-                if buf.len() >= WRITE_CHUNK {
-                    let full =
-                        std::mem::replace(&mut buf, Vec::with_capacity(WRITE_CHUNK + 64 * 1024));
-                    if tx.send(full).await.is_err() {
-                        break Ok(());
-                    }
-                }
-            }
-        }
-    };
-    if !buf.is_empty() && !matches!(outcome, Err(BureauError::TooLarge { .. })) {
-        let _ = tx.send(buf).await;
-    }
-    drop(tx);
-    let (upload, written) = writer
-        .await
-        .map_err(|e| BureauError::Internal(format!("writer failed: {e}")))?;
-    written?;
-    if let Err(e @ BureauError::TooLarge { .. }) = outcome {
-        // Nothing of a refused request is kept.
-        blocking(move || Ok(upload.abandon_to(held)?)).await?;
-        return Err(e.into());
-    }
-    let offset = upload.offset();
-    if let Err(e) = outcome {
-        // Keep what arrived: the tablet resumes from here.
-        blocking(move || Ok(upload.pause()?)).await?;
-        return Err(e.into());
-    }
-    if offset < expected {
-        blocking(move || Ok(upload.pause()?)).await?;
-        return Ok(Json(BlobStatus {
-            sha256: sha,
-            bytes: expected,
-            offset,
-            complete: false,
-            completed_leads: Vec::new(),
-        })
-        .into_response());
-    }
-    let a = Arc::clone(&app);
-    let completed = blocking(move || {
-        upload.finish()?;
-        a.blob_stored(sha, expected)
-    })
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(BlobStatus {
-            sha256: sha,
-            bytes: expected,
-            offset: expected,
-            complete: true,
-            completed_leads: completed,
-        }),
-    )
-        .into_response())
+    Ok((status, Json(received.status)).into_response())
 }

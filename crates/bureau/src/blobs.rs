@@ -1,7 +1,11 @@
 //! Received blobs: a trait so an S3-compatible store can follow, and the local
 //! implementation over the evidence crate's content-addressed layout
-//! (`blobs/objects/ab/cdef...`). Partial uploads live in `uploads/{sha256}.part`
-//! and survive restarts, so an interrupted upload resumes where it stopped.
+//! (`blobs/objects/ab/cdef...`). Partial uploads live in
+//! `uploads/{uploader}/{sha256}.part`, one per uploader (a device, or an import),
+//! so one tablet's wrong size or junk bytes never stand in the way of another's
+//! upload of the same photo. They survive restarts, so an interrupted upload
+//! resumes where it stopped, until [`BlobStore::sweep_partials`] removes those
+//! abandoned for too long.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -24,10 +28,16 @@ pub struct Analysed {
 pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// Whether the whole, verified blob is held.
     fn contains(&self, sha256: &Sha256) -> bool;
-    /// Bytes of an unfinished upload held so far (0 if none).
-    fn partial_len(&self, sha256: &Sha256) -> Result<u64, StorageError>;
-    /// Opens the upload for appending at its current end.
-    fn open_upload(&self, sha256: &Sha256) -> Result<Box<dyn Upload>, StorageError>;
+    /// Bytes of `uploader`'s unfinished upload held so far (0 if none).
+    fn partial_len(&self, uploader: &str, sha256: &Sha256) -> Result<u64, StorageError>;
+    /// Bytes of all of `uploader`'s unfinished uploads (for its quota).
+    fn partial_bytes(&self, uploader: &str) -> Result<u64, StorageError>;
+    /// Opens `uploader`'s upload for appending at its current end.
+    fn open_upload(&self, uploader: &str, sha256: &Sha256)
+        -> Result<Box<dyn Upload>, StorageError>;
+    /// Deletes unfinished uploads untouched for longer than `max_age`; returns how
+    /// many went.
+    fn sweep_partials(&self, max_age: std::time::Duration) -> Result<usize, StorageError>;
     /// Reads a held blob.
     fn open(&self, sha256: &Sha256) -> Result<Box<dyn Read + Send>, StorageError>;
     /// Re-hashes a held blob: `false` if its bytes no longer match its name.
@@ -45,7 +55,8 @@ pub trait Upload: Send {
     fn pause(self: Box<Self>) -> Result<(), StorageError>;
     /// Cuts the partial file back to `len` bytes (what it held before a refused request).
     fn abandon_to(self: Box<Self>, len: u64) -> Result<(), StorageError>;
-    /// Checks the digest: on a match the blob becomes visible, on a mismatch the
+    /// Checks the digest: on a match the blob becomes visible (if the store already
+    /// held those bytes, the partial copy is simply dropped), on a mismatch the
     /// partial file is deleted and nothing is kept.
     fn finish(self: Box<Self>) -> Result<(), BureauError>;
 }
@@ -56,9 +67,30 @@ pub struct LocalBlobStore {
     uploads: PathBuf,
 }
 
+/// An uploader's name is a folder name: a device id or `import-PID`.
+fn check_uploader(uploader: &str) -> Result<(), StorageError> {
+    if uploader.is_empty()
+        || uploader.len() > 64
+        || !uploader
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(StorageError::Corrupt(format!("uploader name {uploader:?}")));
+    }
+    Ok(())
+}
+
 impl LocalBlobStore {
-    pub fn open(blobs: &Path, uploads: &Path) -> Result<Self, StorageError> {
-        let store = EvidenceStore::open(blobs).map_err(|e| StorageError::Io {
+    /// Opens the store. `owner` is true only for the process that holds the data
+    /// folder's lock (`serve`): it alone clears temp files left by a crash, so a
+    /// command run beside a live server never deletes the server's work in progress.
+    pub fn open(blobs: &Path, uploads: &Path, owner: bool) -> Result<Self, StorageError> {
+        let opened = if owner {
+            EvidenceStore::open(blobs)
+        } else {
+            EvidenceStore::open_shared(blobs)
+        };
+        let store = opened.map_err(|e| StorageError::Io {
             path: blobs.display().to_string(),
             source: std::io::Error::other(e.to_string()),
         })?;
@@ -74,8 +106,12 @@ impl LocalBlobStore {
         self.store.object_path(sha256)
     }
 
-    fn partial_path(&self, sha256: &Sha256) -> PathBuf {
-        self.uploads.join(format!("{}.part", sha256.to_hex()))
+    fn partial_path(&self, uploader: &str, sha256: &Sha256) -> Result<PathBuf, StorageError> {
+        check_uploader(uploader)?;
+        Ok(self
+            .uploads
+            .join(uploader)
+            .join(format!("{}.part", sha256.to_hex())))
     }
 }
 
@@ -84,8 +120,8 @@ impl BlobStore for LocalBlobStore {
         self.store.contains(sha256)
     }
 
-    fn partial_len(&self, sha256: &Sha256) -> Result<u64, StorageError> {
-        let path = self.partial_path(sha256);
+    fn partial_len(&self, uploader: &str, sha256: &Sha256) -> Result<u64, StorageError> {
+        let path = self.partial_path(uploader, sha256)?;
         match fs::metadata(&path) {
             Ok(m) => Ok(m.len()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
@@ -93,8 +129,58 @@ impl BlobStore for LocalBlobStore {
         }
     }
 
-    fn open_upload(&self, sha256: &Sha256) -> Result<Box<dyn Upload>, StorageError> {
-        let path = self.partial_path(sha256);
+    fn partial_bytes(&self, uploader: &str) -> Result<u64, StorageError> {
+        check_uploader(uploader)?;
+        let dir = self.uploads.join(uploader);
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(StorageError::io(dir.display())(e)),
+        };
+        let mut total = 0u64;
+        for entry in entries {
+            let entry = entry.map_err(StorageError::io(dir.display()))?;
+            if let Ok(m) = entry.metadata() {
+                total = total.saturating_add(m.len());
+            }
+        }
+        Ok(total)
+    }
+
+    fn sweep_partials(&self, max_age: std::time::Duration) -> Result<usize, StorageError> {
+        let now = std::time::SystemTime::now();
+        let io = |p: &Path| StorageError::io(p.display().to_string());
+        let mut removed = 0;
+        for folder in fs::read_dir(&self.uploads).map_err(io(&self.uploads))? {
+            let folder = folder.map_err(io(&self.uploads))?.path();
+            if !folder.is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(&folder).map_err(io(&folder))? {
+                let path = entry.map_err(io(&folder))?.path();
+                let old = fs::metadata(&path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| now.duration_since(t).ok())
+                    .is_some_and(|age| age > max_age);
+                if old && fs::remove_file(&path).is_ok() {
+                    removed += 1;
+                }
+            }
+            // An empty folder goes too; a folder in use again is simply not empty.
+            let _ = fs::remove_dir(&folder);
+        }
+        Ok(removed)
+    }
+
+    fn open_upload(
+        &self,
+        uploader: &str,
+        sha256: &Sha256,
+    ) -> Result<Box<dyn Upload>, StorageError> {
+        let path = self.partial_path(uploader, sha256)?;
+        let folder = path.parent().expect("partial path has a folder");
+        fs::create_dir_all(folder).map_err(StorageError::io(folder.display()))?;
         let io = |e| StorageError::io(path.display())(e);
         let mut file = OpenOptions::new()
             .read(true)
@@ -189,7 +275,9 @@ impl Upload for LocalUpload {
         let io = StorageError::io(self.path.display());
         if len == 0 {
             drop(self.file);
-            return fs::remove_file(&self.path).map_err(io);
+            fs::remove_file(&self.path).map_err(io)?;
+            remove_if_empty(&self.path);
+            return Ok(());
         }
         self.file
             .set_len(len)
@@ -210,7 +298,16 @@ impl Upload for LocalUpload {
         if digest != sha256 {
             drop(file);
             fs::remove_file(&path).map_err(StorageError::io(path.display()))?;
+            remove_if_empty(&path);
             return Err(BureauError::HashMismatch);
+        }
+        if target.exists() {
+            // The store holds these bytes already (another district's upload): the
+            // digest proved this copy identical, and one copy per hash is enough.
+            drop(file);
+            fs::remove_file(&path).map_err(StorageError::io(path.display()))?;
+            remove_if_empty(&path);
+            return Ok(());
         }
         file.sync_all().map_err(StorageError::io(path.display()))?;
         drop(file);
@@ -218,7 +315,16 @@ impl Upload for LocalUpload {
         fs::create_dir_all(fan_out).map_err(StorageError::io(fan_out.display()))?;
         fs::rename(&path, &target).map_err(StorageError::io(target.display()))?;
         sync_dir(fan_out)?;
+        remove_if_empty(&path);
         Ok(())
+    }
+}
+
+/// Removes an uploader's folder once its last partial file is gone (best effort:
+/// a folder in use again is simply not empty).
+fn remove_if_empty(partial: &Path) {
+    if let Some(folder) = partial.parent() {
+        let _ = fs::remove_dir(folder);
     }
 }
 
@@ -240,26 +346,49 @@ mod tests {
     #[test]
     fn upload_resumes_and_only_a_matching_digest_is_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let store = LocalBlobStore::open(&dir.path().join("b"), &dir.path().join("u")).unwrap();
+        let store =
+            LocalBlobStore::open(&dir.path().join("b"), &dir.path().join("u"), true).unwrap();
         let data = b"photo bytes that arrive in two parts".to_vec();
         let sha = Sha256::digest(&data);
-        let mut up = store.open_upload(&sha).unwrap();
+        let mut up = store.open_upload("dev-a", &sha).unwrap();
         up.write(&data[..10]).unwrap();
         up.pause().unwrap();
-        assert_eq!(store.partial_len(&sha).unwrap(), 10);
-        let mut up = store.open_upload(&sha).unwrap();
+        assert_eq!(store.partial_len("dev-a", &sha).unwrap(), 10);
+        // Another uploader's partial of the same hash is its own.
+        assert_eq!(store.partial_len("dev-b", &sha).unwrap(), 0);
+        let mut junk = store.open_upload("dev-b", &sha).unwrap();
+        junk.write(b"junk").unwrap();
+        junk.pause().unwrap();
+        let mut up = store.open_upload("dev-a", &sha).unwrap();
         assert_eq!(up.offset(), 10);
         up.write(&data[10..]).unwrap();
         up.finish().unwrap();
         assert!(store.contains(&sha));
         assert!(store.verify(&sha).unwrap());
-        assert_eq!(store.partial_len(&sha).unwrap(), 0);
+        assert_eq!(store.partial_len("dev-a", &sha).unwrap(), 0);
+        assert_eq!(store.partial_bytes("dev-b").unwrap(), 4);
+
+        // A second full, correct copy is accepted and dropped.
+        let mut again = store.open_upload("dev-c", &sha).unwrap();
+        again.write(&data).unwrap();
+        again.finish().unwrap();
+        assert_eq!(store.partial_bytes("dev-c").unwrap(), 0);
 
         let wrong = Sha256::digest(b"something else");
-        let mut up = store.open_upload(&wrong).unwrap();
+        let mut up = store.open_upload("dev-a", &wrong).unwrap();
         up.write(b"not it").unwrap();
         assert!(matches!(up.finish(), Err(BureauError::HashMismatch)));
         assert!(!store.contains(&wrong));
-        assert_eq!(store.partial_len(&wrong).unwrap(), 0);
+        assert_eq!(store.partial_len("dev-a", &wrong).unwrap(), 0);
+
+        assert_eq!(
+            store
+                .sweep_partials(std::time::Duration::from_secs(3600))
+                .unwrap(),
+            0
+        );
+        assert_eq!(store.sweep_partials(std::time::Duration::ZERO).unwrap(), 1);
+        assert_eq!(store.partial_bytes("dev-b").unwrap(), 0);
+        assert!(store.partial_path("../x", &sha).is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! The data folder and its configuration file, `bureau.toml`, with environment
 //! overrides: every key `some_key` can be set as `FIELDLEAD_BUREAU_SOME_KEY`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -64,8 +64,23 @@ pub struct Config {
     /// Sustained requests per second allowed to one device, and its burst.
     pub device_rate_per_sec: f64,
     pub device_burst: u32,
-    /// Failed logins allowed per user name in 15 minutes.
+    /// Leads one device may deliver in 24 hours.
+    pub device_leads_per_day: u32,
+    /// Bytes of unfinished uploads one device may hold at a time.
+    pub device_partial_quota_bytes: u64,
+    /// Unfinished uploads untouched for this long are deleted (the tablet starts over).
+    pub partial_upload_max_age_hours: u32,
+    /// Requests served at once; more get 503 with Retry-After at once.
+    pub max_concurrent_requests: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (the TLS proxy in front of
+    /// this server). Without any, the connection's own address counts.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Failed logins an account is allowed in 15 minutes before each further attempt
+    /// must wait (1 s, 2 s, 4 s, ... up to `login_max_delay_secs`). No hard lockout.
     pub login_failures_per_15min: u32,
+    pub login_max_delay_secs: u64,
+    /// Failed logins allowed from one client address per hour (any account names).
+    pub login_failures_per_address_per_hour: u32,
     /// EXIF capture time further than this from the record's time is flagged.
     pub exif_skew_minutes: i64,
     /// Photo GPS further than this from the declared place is flagged.
@@ -88,9 +103,16 @@ impl Default for Config {
             request_timeout_secs: 30,
             header_read_timeout_secs: 10,
             upload_idle_timeout_secs: 60,
-            device_rate_per_sec: 50.0,
-            device_burst: 200,
-            login_failures_per_15min: 10,
+            device_rate_per_sec: 10.0,
+            device_burst: 100,
+            device_leads_per_day: 500,
+            device_partial_quota_bytes: 1024 * 1024 * 1024,
+            partial_upload_max_age_hours: 168,
+            max_concurrent_requests: 256,
+            trusted_proxies: Vec::new(),
+            login_failures_per_15min: 5,
+            login_max_delay_secs: 60,
+            login_failures_per_address_per_hour: 30,
             exif_skew_minutes: 120,
             gps_distance_m: 1000.0,
             near_duplicate_bits: 10,
@@ -157,6 +179,20 @@ impl Config {
         positive("upload_idle_timeout_secs", self.upload_idle_timeout_secs)?;
         positive("session_hours", u64::from(self.session_hours))?;
         positive("device_burst", u64::from(self.device_burst))?;
+        positive("device_leads_per_day", u64::from(self.device_leads_per_day))?;
+        positive(
+            "partial_upload_max_age_hours",
+            u64::from(self.partial_upload_max_age_hours),
+        )?;
+        positive(
+            "max_concurrent_requests",
+            u64::from(self.max_concurrent_requests),
+        )?;
+        positive("login_max_delay_secs", self.login_max_delay_secs)?;
+        positive(
+            "login_failures_per_address_per_hour",
+            u64::from(self.login_failures_per_address_per_hour),
+        )?;
         if !(self.device_rate_per_sec.is_finite() && self.device_rate_per_sec > 0.0) {
             return Err(ConfigError::Value {
                 key: "device_rate_per_sec",
@@ -223,6 +259,14 @@ impl DataPaths {
     /// Partial uploads, kept across restarts so uploads resume.
     pub fn uploads(&self) -> PathBuf {
         self.root.join("uploads")
+    }
+    /// Where `enrol` writes an enrolment QR code by default. Named after a hash of
+    /// the code's stored hash, not the code, and removed once the code is used.
+    pub fn enrolment_png(&self, code_hash: &str) -> PathBuf {
+        let name = fieldlead_domain::Sha256::digest(code_hash.as_bytes()).to_hex();
+        self.root
+            .join("enrolment")
+            .join(format!("{}.png", &name[..16]))
     }
 }
 

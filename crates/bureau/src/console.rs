@@ -6,12 +6,15 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::{Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use fieldlead_domain::money::Fen;
 use fieldlead_domain::{DeviceId, LeadId, LeadState, Sha256};
 use minijinja::{context, Environment};
 use serde::Deserialize;
@@ -20,7 +23,7 @@ use crate::api::blocking;
 use crate::error::BureauError;
 use crate::exports::ListExport;
 use crate::secrets::{constant_time_eq, new_token};
-use crate::service::{format_wan, parse_upload, Bureau, HandlingStep};
+use crate::service::{parse_upload, Bureau, HandlingStep};
 use crate::storage::{LeadFilter, ReviewState, Role, User};
 
 pub const SESSION_COOKIE: &str = "fl_session";
@@ -47,7 +50,9 @@ fn templates() -> &'static Environment<'static> {
                 .expect("console templates parse");
         }
         env.add_filter("wan", |fen: Option<i64>| {
-            fen.map(format_wan).unwrap_or_default()
+            fen.and_then(|f| Fen::new(f).ok())
+                .map(|f| f.wan())
+                .unwrap_or_default()
         });
         env.add_filter("local", |t: Option<String>| {
             t.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
@@ -90,15 +95,13 @@ impl IntoResponse for PageError {
         if matches!(e, BureauError::Unauthenticated) {
             return Redirect::to("/login").into_response();
         }
-        if matches!(e, BureauError::Storage(_) | BureauError::Internal(_)) {
-            tracing::error!(error = %e, "console request failed");
-        }
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let message = e.public_message();
         let body = render(
             "error.html",
-            context! { status => status.as_u16(), code => e.code(), message => e.to_string() },
+            context! { status => status.as_u16(), code => e.code(), message => message.clone() },
         )
-        .unwrap_or_else(|_| Html(e.to_string()));
+        .unwrap_or(Html(message));
         (status, body).into_response()
     }
 }
@@ -123,6 +126,7 @@ pub fn routes() -> Router<Arc<Bureau>> {
         .route("/leads/{id}/blobs/{sha}", get(blob))
         .route("/leads/{id}/thumbs/{sha}", get(thumbnail))
         .route("/leads/{id}/review", post(review))
+        .route("/leads/{id}/reverify", post(reverify))
         .route("/leads/{id}/handling", post(handling))
         .route("/devices", get(devices))
         .route("/devices/enrol", post(enrol))
@@ -235,6 +239,7 @@ async fn login_page(State(app): State<Arc<Bureau>>) -> PageResult {
 
 async fn login(
     State(app): State<Arc<Bureau>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> PageResult {
@@ -243,8 +248,18 @@ async fn login(
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
         return Err(BureauError::Csrf.into());
     }
-    let a = Arc::clone(&app);
-    let result = blocking(move || a.login(&form.username, &form.password)).await;
+    let from = crate::server::client_ip(&app.config().trusted_proxies, peer.ip(), &headers);
+    let result = match app.password_slot().await {
+        Ok(slot) => {
+            let a = Arc::clone(&app);
+            blocking(move || {
+                let _slot = slot;
+                a.login(&form.username, &form.password, from)
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
     match result {
         Ok((token, _csrf, _user)) => {
             let mut resp = Redirect::to("/").into_response();
@@ -259,7 +274,9 @@ async fn login(
             );
             Ok(resp)
         }
-        Err(e @ (BureauError::BadCredentials | BureauError::RateLimited { .. })) => {
+        Err(
+            e @ (BureauError::BadCredentials | BureauError::RateLimited { .. } | BureauError::Busy),
+        ) => {
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED);
             let page = render(
                 "login.html",
@@ -423,8 +440,8 @@ async fn lead_page(
             can_decide => h.state.can_become(LeadState::CaseFiled),
             can_outcome => h.decision == Some(fieldlead_domain::Decision::CaseFiled) && h.state != LeadState::ReportedToCity,
             can_report => h.state.can_become(LeadState::ReportedToCity),
-            fine => h.fine_fen.map(format_wan),
-            confiscation => h.confiscation_fen.map(format_wan),
+            fine => h.fine_fen.and_then(|f| Fen::new(f).ok()).map(Fen::wan),
+            confiscation => h.confiscation_fen.and_then(|f| Fen::new(f).ok()).map(Fen::wan),
             today => Utc::now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("valid offset")).format("%Y-%m-%d").to_string(),
         },
     )?
@@ -441,6 +458,10 @@ fn content_type(bytes: &[u8]) -> &'static str {
     }
 }
 
+/// Evidence is personal data in a penalty case: never kept by a shared or
+/// proxy cache, nor left in an office PC's browser cache after the session.
+const EVIDENCE_CACHE: &str = "no-store";
+
 async fn blob(
     State(app): State<Arc<Bureau>>,
     headers: HeaderMap,
@@ -449,15 +470,62 @@ async fn blob(
     let s = session(&app, &headers).await?;
     let (id, sha) = (lead_id(&id)?, sha(&sha_text)?);
     let a = Arc::clone(&app);
-    let bytes = blocking(move || a.blob_for(&s.user, id, sha)).await?;
+    let (len, reader) = blocking(move || a.blob_for(&s.user, id, sha)).await?;
+    let (head, body) = stream_reader(reader).await?;
     Ok((
         [
-            (header::CONTENT_TYPE, content_type(&bytes)),
-            (header::CACHE_CONTROL, "private, max-age=86400, immutable"),
+            (header::CONTENT_TYPE, content_type(&head).to_string()),
+            (header::CONTENT_LENGTH, len.to_string()),
+            (header::CACHE_CONTROL, EVIDENCE_CACHE.to_string()),
         ],
-        bytes,
+        body,
     )
         .into_response())
+}
+
+/// Streams a blocking reader in 256 KiB pieces read on a blocking thread; returns
+/// the first piece too, to sniff the content type from.
+async fn stream_reader(
+    mut reader: Box<dyn std::io::Read + Send>,
+) -> Result<(Vec<u8>, axum::body::Body), BureauError> {
+    use std::io::Read;
+    const PIECE: usize = 256 * 1024;
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(2);
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel::<std::io::Result<Vec<u8>>>();
+    tokio::task::spawn_blocking(move || {
+        let mut first = Some(first_tx);
+        loop {
+            let mut buf = vec![0u8; PIECE];
+            let piece = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Ok(buf)
+                }
+                Err(e) => Err(e),
+            };
+            let failed = piece.is_err();
+            if let Some(f) = first.take() {
+                let copy = piece
+                    .as_ref()
+                    .map(Clone::clone)
+                    .map_err(|e| std::io::Error::new(e.kind(), e.to_string()));
+                let _ = f.send(copy);
+            }
+            if tx.blocking_send(piece).is_err() || failed {
+                break;
+            }
+        }
+    });
+    let head = match first_rx.await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => return Err(crate::error::StorageError::io("evidence")(e).into()),
+        Err(_) => Vec::new(),
+    };
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|piece| (piece, rx))
+    });
+    Ok((head, axum::body::Body::from_stream(stream)))
 }
 
 async fn thumbnail(
@@ -472,7 +540,7 @@ async fn thumbnail(
     Ok((
         [
             (header::CONTENT_TYPE, "image/jpeg"),
-            (header::CACHE_CONTROL, "private, max-age=86400, immutable"),
+            (header::CACHE_CONTROL, EVIDENCE_CACHE),
         ],
         bytes,
     )
@@ -503,6 +571,20 @@ async fn review(
     let a = Arc::clone(&app);
     blocking(move || a.review(&s.user, id, state, &form.comment)).await?;
     Ok(Redirect::to(&format!("/leads/{id}#review")).into_response())
+}
+
+async fn reverify(
+    State(app): State<Arc<Bureau>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let s = session(&app, &headers).await?;
+    check_csrf(&s, &form.csrf)?;
+    let id = lead_id(&id)?;
+    let a = Arc::clone(&app);
+    blocking(move || a.reverify_blobs(&s.user, id)).await?;
+    Ok(Redirect::to(&format!("/leads/{id}#verification")).into_response())
 }
 
 // Every field defaults, so a request without a session is sent to the login page
@@ -647,8 +729,12 @@ async fn export(
             .into())
         }
     };
+    // Lists are laid out whole in memory (Typst, the .xlsx writer): one at a time,
+    // so several large exports at once cannot exhaust the server.
+    let slot = app.export_slot()?;
     let a = Arc::clone(&app);
     let bytes = blocking(move || {
+        let _slot = slot;
         let list = a.lead_list(&s.user, which)?;
         Ok(if pdf {
             fieldlead_forms::Forms::new(&fieldlead_forms::FormsConfig::default())?

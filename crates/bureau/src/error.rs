@@ -1,7 +1,7 @@
 //! Typed errors with stable codes. The API turns each into an HTTP status and an
 //! `{code, message}` body; the console shows the message.
 
-use fieldlead_domain::{ChainError, ProtocolError, VerifyError};
+use fieldlead_domain::{ChainError, FieldProblem, ProtocolError, VerifyError};
 
 /// A failure of the storage layer itself (database or blob folder).
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +54,9 @@ pub enum BureauError {
     Malformed(String),
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
+    /// One field of a form or a record broke a rule of the domain.
+    #[error("{}", .0.message)]
+    Field(FieldProblem),
     #[error("{0}")]
     Protocol(#[from] ProtocolError),
     #[error("线索未通过校验：{0}")]
@@ -74,6 +77,10 @@ pub enum BureauError {
     TooLarge { max: u64 },
     #[error("请求过于频繁，请 {retry_after_secs} 秒后重试")]
     RateLimited { retry_after_secs: u64 },
+    #[error("{0}")]
+    Quota(String),
+    #[error("服务器繁忙，请稍后重试")]
+    Busy,
     #[error("操作与线索当前状态不符：{0}")]
     State(String),
     #[error("数据已被他人修改，请刷新页面后重试")]
@@ -97,7 +104,7 @@ impl BureauError {
     }
 
     /// Stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             BureauError::Unauthenticated => "unauthenticated",
             BureauError::BadToken => "bad_token",
@@ -109,6 +116,7 @@ impl BureauError {
             BureauError::MalformedId(_) => "malformed_id",
             BureauError::Malformed(_) => "malformed_body",
             BureauError::Invalid { code, .. } => code,
+            BureauError::Field(p) => &p.code,
             BureauError::Protocol(e) => e.code(),
             BureauError::Verify(e) => e.code(),
             BureauError::LeadConflict => "lead_conflict",
@@ -119,6 +127,8 @@ impl BureauError {
             BureauError::HashMismatch => "blob_hash_mismatch",
             BureauError::TooLarge { .. } => "too_large",
             BureauError::RateLimited { .. } => "rate_limited",
+            BureauError::Quota(_) => "quota_exceeded",
+            BureauError::Busy => "busy",
             BureauError::State(_) => "invalid_state",
             BureauError::Concurrent => "concurrent_change",
             BureauError::Timeout(_) => "timeout",
@@ -138,6 +148,7 @@ impl BureauError {
             BureauError::NotFound { .. } => 404,
             BureauError::MalformedId(_) | BureauError::Malformed(_) => 400,
             BureauError::Invalid { .. }
+            | BureauError::Field(_)
             | BureauError::Protocol(_)
             | BureauError::Verify(_)
             | BureauError::HashMismatch
@@ -149,7 +160,8 @@ impl BureauError {
             | BureauError::State(_)
             | BureauError::Concurrent => 409,
             BureauError::TooLarge { .. } => 413,
-            BureauError::RateLimited { .. } => 429,
+            BureauError::RateLimited { .. } | BureauError::Quota(_) => 429,
+            BureauError::Busy => 503,
             BureauError::Timeout(_) => 408,
             BureauError::Form(_) | BureauError::Storage(_) | BureauError::Internal(_) => 500,
         }
@@ -162,12 +174,39 @@ impl BureauError {
             BureauError::Verify(VerifyError::Chain(ChainError { index, .. })) => {
                 Some(serde_json::json!({ "entry_index": index }))
             }
+            BureauError::Verify(VerifyError::Fields(problems)) => {
+                Some(serde_json::json!({ "problems": problems }))
+            }
+            BureauError::Field(p) => Some(serde_json::json!({ "problems": [p] })),
             BureauError::TooLarge { max } => Some(serde_json::json!({ "max_bytes": max })),
             BureauError::RateLimited { retry_after_secs } => {
                 Some(serde_json::json!({ "retry_after_secs": retry_after_secs }))
             }
             _ => None,
         }
+    }
+}
+
+impl BureauError {
+    /// The message a client or a browser may see. A failure of the server itself
+    /// (database, disk, a bug) says only that, with an incident number to quote;
+    /// paths, SQL and other internals go to the server's log under that number.
+    pub fn public_message(&self) -> String {
+        if self.is_internal() {
+            let incident = hex::encode(crate::secrets::random_bytes::<4>());
+            tracing::error!(incident, error = %self, "request failed");
+            format!("服务器内部错误，请稍后重试；如仍失败请联系管理员（事件编号 {incident}）")
+        } else {
+            self.to_string()
+        }
+    }
+
+    /// A failure of the server rather than of the request.
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            BureauError::Storage(_) | BureauError::Internal(_) | BureauError::Form(_)
+        )
     }
 }
 

@@ -5,7 +5,7 @@
 //! path as `PUT /api/v1/blobs/{sha256}`, so the receipt is issued exactly as for
 //! a network delivery.
 
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::Path;
 
 use fieldlead_domain::{LeadId, LeadUpload, Receipt};
@@ -13,7 +13,7 @@ use fieldlead_evidence::bundle::{Bundle, BundleError};
 
 use crate::error::{BureauError, Result};
 use crate::service::Bureau;
-use crate::storage::Scope;
+use crate::storage::{BlobHolder, Scope};
 
 /// What an import did.
 #[derive(Debug, Clone)]
@@ -62,25 +62,26 @@ impl Bureau {
         .map_err(|e| BureauError::Internal(e.to_string()))?;
         let (created, response) = self.submit_lead(&device, id, &body)?;
         let mut written = 0;
+        // Bytes read from the bundle prove the device's district holds them, as an
+        // upload would. The import's partial files are its own (named after this
+        // process), so a running server's uploads are never touched.
+        let holder = BlobHolder {
+            district_id: device.district.id,
+            device_id: None,
+        };
+        let name = format!("import-{}", std::process::id());
         for b in &response.missing_blobs {
-            if self.blobs.contains(&b.sha256) {
-                self.blob_stored(b.sha256, b.bytes)?;
-                continue;
-            }
-            let _slot = self.claim_upload(b.sha256)?;
-            let mut upload = self.blobs.open_upload(&b.sha256)?;
-            if upload.offset() > b.bytes {
+            let _slot = self.claim_upload(&name, b.sha256)?;
+            let mut upload = self.blobs.open_upload(&name, &b.sha256)?;
+            if upload.offset() > 0 {
+                // Left by an earlier import that died: start that file over.
                 upload.abandon_to(0)?;
-                upload = self.blobs.open_upload(&b.sha256)?;
+                upload = self.blobs.open_upload(&name, &b.sha256)?;
             }
-            let held = upload.offset();
             let mut reader = bundle
                 .blob(&b.sha256)
                 .map_err(bundle_error)?
                 .ok_or_else(|| BureauError::invalid("bundle_blob_missing", "线索包缺少文件"))?;
-            // A partial network upload of the same bytes may be here already.
-            io::copy(&mut (&mut reader).take(held), &mut io::sink())
-                .map_err(|e| BureauError::Malformed(format!("线索包读取失败：{e}")))?;
             let mut buf = vec![0u8; 1 << 20];
             loop {
                 let n = reader
@@ -92,7 +93,7 @@ impl Bureau {
                 upload.write(&buf[..n])?;
             }
             upload.finish()?;
-            self.blob_stored(b.sha256, b.bytes)?;
+            self.blob_stored(b.sha256, b.bytes, holder)?;
             written += 1;
         }
         let status = self.lead_status(&device, id)?;

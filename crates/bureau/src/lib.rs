@@ -22,12 +22,14 @@ pub mod console;
 pub mod error;
 pub mod exports;
 pub mod import;
+pub mod lock;
 pub mod qr;
 pub mod ratelimit;
 pub mod secrets;
 pub mod server;
 pub mod service;
 pub mod storage;
+pub mod uploads;
 pub mod verification;
 
 pub use config::{Config, DataPaths};

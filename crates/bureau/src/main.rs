@@ -53,7 +53,8 @@ enum Command {
         /// District code, e.g. yuzhong.
         #[arg(long)]
         district: String,
-        /// Where to write the QR code PNG (default: DATA/enrol-CODE.png).
+        /// Where to write the QR code PNG (default: a file under DATA/enrolment/,
+        /// removed once the code is used).
         #[arg(long)]
         png: Option<PathBuf>,
     },
@@ -141,26 +142,36 @@ enum DeviceCommand {
     },
 }
 
+/// Opens the data folder for a command that may run beside a live server.
 fn open(data: &Path) -> anyhow::Result<Bureau> {
     let config = Config::load(&DataPaths::new(data), std::env::vars())?;
-    Ok(Bureau::open(data, config)?)
+    Ok(Bureau::open_beside(data, config)?)
 }
 
 fn new_password() -> String {
     std::env::var("FIELDLEAD_NEW_PASSWORD").unwrap_or_else(|_| secrets::new_password())
 }
 
-fn print_code(
-    bureau: &Bureau,
-    district: &str,
-    png: Option<PathBuf>,
-    data: &Path,
-) -> anyhow::Result<()> {
+fn print_code(bureau: &Bureau, district: &str, png: Option<PathBuf>) -> anyhow::Result<()> {
     let district = bureau.district(district)?;
     let issued = bureau.issue_enrolment_code(&district, &Actor::Cli)?;
     let text = issued.invite.to_qr_text();
-    let png = png.unwrap_or_else(|| data.join(format!("enrol-{}.png", issued.code.as_str())));
+    // By default under DATA/enrolment/, named after a hash (not the code) and
+    // removed by the server once the code is used.
+    let png = match png {
+        Some(p) => p,
+        None => {
+            let p = bureau
+                .paths()
+                .enrolment_png(&secrets::token_hash(issued.code.as_str()));
+            let dir = p.parent().expect("enrolment PNG has a folder");
+            std::fs::create_dir_all(dir)?;
+            fieldlead_bureau::lock::restrict(dir, true)?;
+            p
+        }
+    };
     qr::write_png(&text, &png)?;
+    fieldlead_bureau::lock::restrict(&png, false)?;
     println!("{}", qr::terminal(&text)?);
     println!("设备注册码（{}）：{}", district.name, issued.code);
     println!("服务器地址：{}", issued.invite.server);
@@ -200,9 +211,7 @@ fn main() -> anyhow::Result<()> {
             );
         }
         Command::Import { data, bundle } => {
-            let config = Config::load(&DataPaths::new(&data), std::env::vars())?;
-            let bureau = Bureau::open(&data, config)?;
-            let outcome = bureau.import_bundle(&bundle)?;
+            let outcome = open(&data)?.import_bundle(&bundle)?;
             println!(
                 "{} 线索 {}（写入 {} 个文件）",
                 if outcome.created {
@@ -289,7 +298,7 @@ fn main() -> anyhow::Result<()> {
             png,
         } => {
             let bureau = open(&data)?;
-            print_code(&bureau, &district, png, &data)?;
+            print_code(&bureau, &district, png)?;
         }
         Command::Device { command } => match command {
             DeviceCommand::List { data } => {
@@ -337,7 +346,7 @@ fn main() -> anyhow::Result<()> {
                 }
                 println!("用户 {username}（{}）密码：{password}", role.label_zh());
             }
-            print_code(&bureau, "demo", None, &data)?;
+            print_code(&bureau, "demo", None)?;
             tokio::runtime::Runtime::new()?.block_on(serve(bureau, listen))?;
         }
     }

@@ -1,6 +1,7 @@
-//! In-memory limits: a token bucket per device, and failed logins per user name.
+//! In-memory limits: token buckets (per device, per client address, global) and
+//! the login throttle of each console account. Every map here is bounded.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -28,12 +29,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     pub fn check(&self, key: &K) -> Result<(), u64> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() >= MAX_BUCKETS {
-            let (rate, burst) = (self.rate_per_sec, self.burst);
-            buckets.retain(|_, (tokens, at)| {
-                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
-            });
-        }
+        self.prune(&mut buckets, now);
         let (tokens, at) = buckets.entry(key.clone()).or_insert((self.burst, now));
         *tokens =
             (*tokens + now.duration_since(*at).as_secs_f64() * self.rate_per_sec).min(self.burst);
@@ -45,56 +41,115 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
             Err(((1.0 - *tokens) / self.rate_per_sec).ceil().max(1.0) as u64)
         }
     }
-}
 
-/// Counts failed logins per user name in a sliding window.
-#[derive(Debug)]
-pub struct LoginGuard {
-    limit: usize,
-    window: Duration,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
-}
-
-impl LoginGuard {
-    pub fn new(limit: u32, window: Duration) -> Self {
-        LoginGuard {
-            limit: limit.max(1) as usize,
-            window,
-            failures: Mutex::new(HashMap::new()),
+    /// Whether a token is free, without taking it: for limits that count only
+    /// failures (take one with [`check`](Self::check) after the failure).
+    pub fn peek(&self, key: &K) -> Result<(), u64> {
+        let now = Instant::now();
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((tokens, at)) = buckets.get(key) else {
+            return Ok(());
+        };
+        let tokens =
+            (tokens + now.duration_since(*at).as_secs_f64() * self.rate_per_sec).min(self.burst);
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(((1.0 - tokens) / self.rate_per_sec).ceil().max(1.0) as u64)
         }
     }
 
-    /// `Err(seconds)` while the name is locked out.
-    pub fn check(&self, username: &str) -> Result<(), u64> {
+    /// Keeps the map bounded: full (idle) buckets go first; if many keys are busy
+    /// at once (addresses of a spread-out attack), the least recently used half go.
+    fn prune(&self, buckets: &mut HashMap<K, (f64, Instant)>, now: Instant) {
+        if buckets.len() < MAX_BUCKETS {
+            return;
+        }
+        let (rate, burst) = (self.rate_per_sec, self.burst);
+        buckets.retain(|_, (tokens, at)| {
+            *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
+        });
+        if buckets.len() >= MAX_BUCKETS {
+            let mut ages: Vec<Instant> = buckets.values().map(|(_, at)| *at).collect();
+            ages.sort_unstable();
+            let cutoff = ages[ages.len() / 2];
+            buckets.retain(|_, (_, at)| *at > cutoff);
+        }
+    }
+}
+
+/// Guards each console account against password guessing without letting a
+/// stranger lock its owner out.
+///
+/// The first `free` failures in a window cost nothing; after that each attempt must
+/// wait twice as long as the one before (1 s, 2 s, 4 s, ... up to `max_delay`)
+/// since the last attempt. There is no hard lockout: the owner can always log in
+/// after at most `max_delay`, while a guesser gets a few dozen tries an hour. An
+/// attempt is counted when it starts, under the lock, so parallel requests cannot
+/// all slip in before the first failure is recorded. Only real accounts are kept
+/// here, so the map is bounded by the number of users.
+#[derive(Debug)]
+pub struct LoginThrottle {
+    free: u32,
+    max_delay: Duration,
+    window: Duration,
+    accounts: Mutex<HashMap<i64, Attempts>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Attempts {
+    /// Failures plus attempts still being checked.
+    counted: u32,
+    last: Instant,
+}
+
+impl LoginThrottle {
+    pub fn new(free: u32, max_delay: Duration, window: Duration) -> Self {
+        LoginThrottle {
+            free,
+            max_delay,
+            window,
+            accounts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn delay_after(&self, counted: u32) -> Duration {
+        if counted < self.free {
+            return Duration::ZERO;
+        }
+        let doublings = (counted - self.free).min(20);
+        Duration::from_secs(1u64 << doublings).min(self.max_delay)
+    }
+
+    /// Starts an attempt on an account, or says how many seconds to wait.
+    pub fn begin(&self, account: i64) -> Result<(), u64> {
         let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(q) = map.get_mut(username) else {
-            return Ok(());
-        };
-        while q
-            .front()
-            .is_some_and(|t| now.duration_since(*t) > self.window)
-        {
-            q.pop_front();
+        let mut map = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
+        let a = map.entry(account).or_insert(Attempts {
+            counted: 0,
+            last: now,
+        });
+        if a.counted > 0 && now.duration_since(a.last) > self.window {
+            a.counted = 0;
         }
-        if q.len() >= self.limit {
-            let oldest = *q.front().expect("non-empty at the limit");
-            let wait = self.window.saturating_sub(now.duration_since(oldest));
-            return Err(wait.as_secs().max(1));
+        let wait = self.delay_after(a.counted);
+        let since = now.duration_since(a.last);
+        if a.counted > 0 && since < wait {
+            let left = wait - since;
+            return Err(left.as_secs() + u64::from(left.subsec_nanos() > 0));
         }
+        a.counted += 1;
+        a.last = now;
         Ok(())
     }
 
-    pub fn failed(&self, username: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(username.to_string())
-            .or_default()
-            .push_back(Instant::now());
-    }
-
-    pub fn succeeded(&self, username: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(username);
+    /// Ends an attempt begun with [`begin`](Self::begin): a success forgets the
+    /// account's failures, a failure stays counted.
+    pub fn finish(&self, account: i64, success: bool) {
+        if success {
+            let mut map = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
+            map.remove(&account);
+        }
     }
 }
 
@@ -113,14 +168,26 @@ mod tests {
     }
 
     #[test]
-    fn login_locks_after_limit_and_success_clears() {
-        let g = LoginGuard::new(2, Duration::from_secs(900));
-        g.failed("a");
-        assert!(g.check("a").is_ok());
-        g.failed("a");
-        assert!(g.check("a").is_err());
-        assert!(g.check("b").is_ok());
-        g.succeeded("a");
-        assert!(g.check("a").is_ok());
+    fn an_account_gets_free_tries_then_growing_delays_and_a_success_clears() {
+        let t = LoginThrottle::new(2, Duration::from_secs(60), Duration::from_secs(900));
+        assert!(t.begin(1).is_ok());
+        t.finish(1, false);
+        assert!(t.begin(1).is_ok());
+        t.finish(1, false);
+        // The third try must wait, and parallel tries are counted as they start.
+        assert_eq!(t.begin(1), Err(1));
+        assert!(t.begin(2).is_ok(), "another account is not affected");
+        t.finish(1, true);
+        assert!(t.begin(1).is_ok());
+    }
+
+    #[test]
+    fn delays_double_up_to_the_cap_so_the_owner_is_never_locked_out_for_good() {
+        let t = LoginThrottle::new(5, Duration::from_secs(60), Duration::from_secs(900));
+        assert_eq!(t.delay_after(4), Duration::ZERO);
+        assert_eq!(t.delay_after(5), Duration::from_secs(1));
+        assert_eq!(t.delay_after(7), Duration::from_secs(4));
+        assert_eq!(t.delay_after(12), Duration::from_secs(60));
+        assert_eq!(t.delay_after(u32::MAX), Duration::from_secs(60));
     }
 }

@@ -5,8 +5,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
-use axum::http::{header, HeaderValue, StatusCode};
+use std::net::IpAddr;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -16,11 +20,56 @@ use tower::ServiceExt;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::error::BureauError;
 use crate::service::Bureau;
 use crate::{api, console};
 
+/// The client's address: the connection's, unless that is a trusted reverse proxy,
+/// in which case the right-most `X-Forwarded-For` entry that is not itself a
+/// trusted proxy (entries further left are whatever the client chose to send).
+pub fn client_ip(trusted: &[IpAddr], peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map_while(|part| part.trim().parse::<IpAddr>().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
+
+/// At most `max_concurrent_requests` requests are served at once; the next is
+/// answered 503 at once rather than queued, so a flood cannot pile up memory or
+/// threads, and a tablet retries later with backoff.
+async fn limit_concurrency(
+    State(slots): State<Arc<tokio::sync::Semaphore>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match slots.try_acquire_owned() {
+        Ok(permit) => {
+            let resp = next.run(req).await;
+            // Held until the handler is done; a streamed body may outlive it, but its
+            // work is bounded by the blob store's reads.
+            drop(permit);
+            resp
+        }
+        Err(_) => api::ApiError(BureauError::Busy).into_response(),
+    }
+}
+
 /// Every route of the bureau.
 pub fn router(app: Arc<Bureau>) -> Router {
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        app.config().max_concurrent_requests as usize,
+    ));
     let timeout = Duration::from_secs(app.config().request_timeout_secs);
     // Blob bodies are streamed with an idle timeout instead: a 200 MB photo on a
     // slow link may rightly take longer than any whole-request limit.
@@ -52,7 +101,26 @@ pub fn router(app: Arc<Bureau>) -> Router {
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
         ))
+        .layer(axum::middleware::from_fn_with_state(slots, limit_concurrency))
         .with_state(app)
+}
+
+/// Deletes abandoned partial uploads at start and every hour after.
+fn start_sweeper(app: Arc<Bureau>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let a = Arc::clone(&app);
+            match tokio::task::spawn_blocking(move || a.sweep_partials()).await {
+                Ok(Ok(n)) if n > 0 => {
+                    tracing::info!(removed = n, "abandoned partial uploads removed")
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "sweeping partial uploads failed"),
+                _ => {}
+            }
+        }
+    })
 }
 
 /// Serves until `shutdown` resolves, then lets requests in flight finish (for at
@@ -62,7 +130,9 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), crate::error::BureauError> {
-    app.start_analysis()?;
+    // Background work holds the bureau (and so the data folder's lock) until
+    // aborted at shutdown.
+    let workers = [app.start_analysis()?, start_sweeper(Arc::clone(&app))];
     let header_timeout = Duration::from_secs(app.config().header_read_timeout_secs);
     let router = router(app);
     let graceful = GracefulShutdown::new();
@@ -99,5 +169,31 @@ pub async fn serve(
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(Duration::from_secs(10)) => {}
     }
+    for w in workers {
+        w.abort();
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "6.6.6.6, 203.0.113.9".parse().unwrap());
+        // From the proxy: the address the proxy saw, not what the client wrote.
+        assert_eq!(
+            client_ip(&[proxy], proxy, &h),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        // From anyone else: the header is the client's own claim, ignored.
+        let direct: IpAddr = "198.51.100.7".parse().unwrap();
+        assert_eq!(client_ip(&[proxy], direct, &h), direct);
+        assert_eq!(client_ip(&[], proxy, &h), proxy);
+        // A proxy with no header, or a garbled one, counts as the client.
+        assert_eq!(client_ip(&[proxy], proxy, &HeaderMap::new()), proxy);
+    }
 }

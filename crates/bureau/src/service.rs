@@ -9,6 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use fieldlead_domain::canonical_json;
+use fieldlead_domain::money::Fen;
+use fieldlead_domain::text::FieldProblem;
 use fieldlead_domain::{
     manifest_blobs, verify_lead, BlobStatus, Decision, DeviceId, DistrictInfo, EnrolmentCode,
     EnrolmentInvite, EnrolmentRequest, EnrolmentResponse, LeadId, LeadState, LeadStatus,
@@ -20,12 +23,13 @@ use serde::{Deserialize, Serialize};
 use crate::blobs::{BlobStore, LocalBlobStore};
 use crate::config::{Config, DataPaths};
 use crate::error::{BureauError, Result};
-use crate::ratelimit::{LoginGuard, RateLimiter};
+use crate::lock::{self, DataLock};
+use crate::ratelimit::{LoginThrottle, RateLimiter};
 use crate::secrets;
 use crate::storage::{
-    AuditEntry, Device, District, EnrolOutcome, Handling, LeadFilter, LeadInsert, LeadRow,
-    LeadSummary, NewDevice, NewLead, NewUser, Review, ReviewState, Role, SqliteStorage, Storage,
-    User,
+    AuditEntry, BlobHolder, Device, District, EnrolOutcome, Handling, LeadFilter, LeadInsert,
+    LeadRow, LeadSummary, NewDevice, NewLead, NewUser, Review, ReviewState, Role, SqliteStorage,
+    Storage, User,
 };
 
 /// The server clock at the precision the database keeps (microseconds), so a time
@@ -42,6 +46,8 @@ pub enum Actor {
     Device(DeviceId),
     /// The operator at the server's command line.
     Cli,
+    /// Someone not signed in, known only by their address.
+    Anonymous(IpAddr),
 }
 
 impl Actor {
@@ -50,6 +56,7 @@ impl Actor {
             Actor::User(u) => format!("user:{u}"),
             Actor::Device(d) => format!("device:{d}"),
             Actor::Cli => "cli".into(),
+            Actor::Anonymous(ip) => format!("ip:{ip}"),
         }
     }
 }
@@ -101,11 +108,25 @@ pub struct Bureau {
     pub(crate) blobs: Arc<dyn BlobStore>,
     key: SigningKey,
     config: Config,
-    uploads: Mutex<HashSet<Sha256>>,
+    paths: DataPaths,
+    /// Uploads running in this process, by uploader and hash.
+    uploads: Mutex<HashSet<(String, Sha256)>>,
+    /// Devices revoked while this process runs: their uploads in flight stop.
+    revoked: Mutex<HashSet<DeviceId>>,
     device_limiter: RateLimiter<DeviceId>,
     enrol_limiter: RateLimiter<IpAddr>,
-    login_guard: LoginGuard,
+    /// All enrolment attempts together, whatever address they claim to come from.
+    enrol_global: RateLimiter<()>,
+    login_throttle: LoginThrottle,
+    login_by_address: RateLimiter<IpAddr>,
+    login_global: RateLimiter<()>,
+    /// Argon2 hashes running at once (each takes ~19 MiB and a core for ~50 ms).
+    password_slots: Arc<tokio::sync::Semaphore>,
+    /// List exports built at once (each lays out the whole list in memory).
+    export_slots: Arc<tokio::sync::Semaphore>,
     analysis: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Sha256>>>,
+    /// Held while this instance serves the data folder.
+    _lock: Option<DataLock>,
 }
 
 impl std::fmt::Debug for Bureau {
@@ -117,20 +138,21 @@ impl std::fmt::Debug for Bureau {
     }
 }
 
-/// Marks a blob's upload as running; cleared on drop.
+/// Marks an uploader's upload of a blob as running; cleared on drop.
 pub(crate) struct UploadSlot<'a> {
     bureau: &'a Bureau,
-    sha256: Sha256,
+    key: (String, Sha256),
 }
 
 impl Drop for UploadSlot<'_> {
     fn drop(&mut self) {
         if let Ok(mut set) = self.bureau.uploads.lock() {
-            set.remove(&self.sha256);
+            set.remove(&self.key);
         }
     }
 }
 
+/// A console text field by the domain's text rules, as a bureau error.
 pub(crate) fn check_text(
     field: &'static str,
     label: &str,
@@ -138,76 +160,50 @@ pub(crate) fn check_text(
     max: usize,
     required: bool,
 ) -> Result<Option<String>> {
-    let v = value.trim();
-    if v.is_empty() {
-        return if required {
-            Err(BureauError::invalid(field, format!("请填写{label}")))
-        } else {
-            Ok(None)
-        };
-    }
-    if v.chars().count() > max {
-        return Err(BureauError::invalid(
-            field,
-            format!("{label}最多 {max} 个字"),
-        ));
-    }
-    if v.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(BureauError::invalid(
-            field,
-            format!("{label}含有不可见的控制字符"),
-        ));
-    }
-    Ok(Some(v.to_string()))
+    fieldlead_domain::text::check_text(field, label, value, max, required)
+        .map_err(BureauError::Field)
 }
 
-/// Parses an amount in 万元 (up to 6 decimals, i.e. to the fen) into fen.
-pub fn parse_wan(field: &'static str, input: &str) -> Result<Option<i64>> {
-    let s = input.trim();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    let bad = || BureauError::invalid(field, "金额应为以万元计的非负数，最多 6 位小数，例如 1.25");
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if int.is_empty()
-        || (s.contains('.') && frac.is_empty())
-        || int.len() > 9
-        || frac.len() > 6
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let int: i64 = int.parse().map_err(|_| bad())?;
-    let frac_fen: i64 = format!("{frac:0<6}").parse().map_err(|_| bad())?;
-    Ok(Some(int * 1_000_000 + frac_fen))
-}
-
-/// Fen shown in 万元 without trailing zeros.
-pub fn format_wan(fen: i64) -> String {
-    let s = format!("{}.{:06}", fen / 1_000_000, fen % 1_000_000);
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+/// An optional amount in 万元 from a console form, in fen.
+pub(crate) fn parse_wan(field: &'static str, input: &str) -> Result<Option<i64>> {
+    Fen::parse_wan_opt(input)
+        .map(|f| f.map(Fen::get))
+        .map_err(|e| BureauError::Field(FieldProblem::new(field, e.code(), e.to_string())))
 }
 
 impl Bureau {
-    /// Creates the data folder's files if absent: config, key, database, blob folders.
+    /// Creates the data folder's files if absent: config, key, database, blob
+    /// folders; the folder is the bureau account's alone (0700, files 0600).
     pub fn init(data: &Path) -> Result<()> {
         std::fs::create_dir_all(data).map_err(crate::error::StorageError::io(data.display()))?;
+        lock::restrict(data, true)?;
         let paths = DataPaths::new(data);
         if !paths.config().exists() {
             std::fs::write(paths.config(), Config::default_file_text())
                 .map_err(crate::error::StorageError::io(paths.config().display()))?;
+            lock::restrict(&paths.config(), false)?;
         }
         secrets::load_or_create_key(&paths.key())?;
         SqliteStorage::open(&paths.database())?;
-        LocalBlobStore::open(&paths.blobs(), &paths.uploads())?;
+        lock::restrict(&paths.database(), false)?;
+        LocalBlobStore::open(&paths.blobs(), &paths.uploads(), false)?;
         Ok(())
     }
 
-    /// Opens an initialised data folder.
+    /// Opens an initialised data folder to serve it: takes the folder's lock (a
+    /// second server is refused), clears what a crash left in its temp folders.
     pub fn open(data: &Path, config: Config) -> Result<Bureau> {
+        let lock = DataLock::acquire(data, Duration::from_secs(10))?;
+        Self::open_with(data, config, Some(lock))
+    }
+
+    /// Opens a data folder for a command run beside a live server: no lock, and
+    /// nothing the server owns (its temp files) is touched.
+    pub fn open_beside(data: &Path, config: Config) -> Result<Bureau> {
+        Self::open_with(data, config, None)
+    }
+
+    fn open_with(data: &Path, config: Config, lock: Option<DataLock>) -> Result<Bureau> {
         let paths = DataPaths::new(data);
         if !paths.database().exists() {
             return Err(BureauError::invalid(
@@ -219,22 +215,53 @@ impl Bureau {
                 ),
             ));
         }
+        lock::check_private(&paths.key())?;
         let key = secrets::load_or_create_key(&paths.key())?;
         let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&paths.database())?);
-        let blobs: Arc<dyn BlobStore> =
-            Arc::new(LocalBlobStore::open(&paths.blobs(), &paths.uploads())?);
+        let owner = lock.is_some();
+        if owner {
+            lock::restrict(data, true)?;
+            lock::restrict(&paths.database(), false)?;
+        }
+        let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(
+            &paths.blobs(),
+            &paths.uploads(),
+            owner,
+        )?);
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Bureau {
             storage,
             blobs,
             key,
+            paths,
             device_limiter: RateLimiter::new(config.device_rate_per_sec, config.device_burst),
-            // Enrolment codes are guessable only by brute force: a handful a minute.
+            // Enrolment codes are guessable only by brute force: a handful a minute
+            // from one address, and a bound on all addresses together.
             enrol_limiter: RateLimiter::new(0.2, 10),
-            login_guard: LoginGuard::new(config.login_failures_per_15min, Duration::from_secs(900)),
+            enrol_global: RateLimiter::new(1.0, 30),
+            login_throttle: LoginThrottle::new(
+                config.login_failures_per_15min,
+                Duration::from_secs(config.login_max_delay_secs),
+                Duration::from_secs(900),
+            ),
+            login_by_address: RateLimiter::new(
+                f64::from(config.login_failures_per_address_per_hour) / 3600.0,
+                config.login_failures_per_address_per_hour,
+            ),
+            login_global: RateLimiter::new(10.0, 30),
+            password_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
+            export_slots: Arc::new(tokio::sync::Semaphore::new(1)),
             config,
             uploads: Mutex::new(HashSet::new()),
+            revoked: Mutex::new(HashSet::new()),
             analysis: Mutex::new(None),
+            _lock: lock,
         })
+    }
+
+    /// Where this bureau keeps its files.
+    pub fn paths(&self) -> &DataPaths {
+        &self.paths
     }
 
     pub fn config(&self) -> &Config {
@@ -411,9 +438,9 @@ impl Bureau {
     // Devices (API)
 
     pub fn enrol(&self, request: &EnrolmentRequest, from: IpAddr) -> Result<EnrolmentResponse> {
-        self.enrol_limiter
-            .check(&from)
-            .map_err(|retry_after_secs| BureauError::RateLimited { retry_after_secs })?;
+        let limited = |retry_after_secs| BureauError::RateLimited { retry_after_secs };
+        self.enrol_limiter.check(&from).map_err(limited)?;
+        self.enrol_global.check(&()).map_err(limited)?;
         request.validate()?;
         let token = secrets::new_token();
         let device = NewDevice {
@@ -422,12 +449,16 @@ impl Bureau {
             token_hash: secrets::token_hash(&token),
             label: request.label.trim().to_string(),
         };
-        match self.storage.enrol_device(
-            &secrets::token_hash(request.code.as_str()),
-            device,
-            now(),
-        )? {
-            EnrolOutcome::Enrolled(d) => Ok(EnrolmentResponse {
+        let code_hash = secrets::token_hash(request.code.as_str());
+        match self.storage.enrol_device(&code_hash, device, now())? {
+            EnrolOutcome::Enrolled(d) => {
+                // The printed QR code has done its job: it should not lie around.
+                let _ = std::fs::remove_file(self.paths.enrolment_png(&code_hash));
+                // A revoked tablet that came back with a fresh code uploads again.
+                if let Ok(mut set) = self.revoked.lock() {
+                    set.remove(&d.id);
+                }
+                Ok(EnrolmentResponse {
                 device_id: d.id,
                 token,
                 district: DistrictInfo {
@@ -436,9 +467,14 @@ impl Bureau {
                 },
                 bureau_key: self.key.public_key(),
                 server_time: now(),
-            }),
+            })
+            }
             EnrolOutcome::BadCode => Err(BureauError::EnrolmentCode),
             EnrolOutcome::KeyTaken => Err(BureauError::KeyTaken),
+            EnrolOutcome::OtherDistrict => Err(BureauError::invalid(
+                "device_other_district",
+                "该设备原属其他区县，不能用本区县的注册码恢复；如确需调往本区县，请在设备上清除注册并生成新密钥后再注册",
+            )),
         }
     }
 
@@ -468,11 +504,9 @@ impl Bureau {
         path_id: LeadId,
         body: &[u8],
     ) -> Result<(bool, PutLeadResponse)> {
-        let upload: LeadUpload = serde_json::from_slice(body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => {
-                BureauError::invalid("invalid_fields", format!("清单字段无效：{e}"))
-            }
-            _ => BureauError::Malformed(format!("不是有效的 JSON：{e}")),
+        let upload: LeadUpload = fieldlead_domain::parse_strict(body).map_err(|e| match e {
+            fieldlead_domain::StrictJsonError::Syntax(_) => BureauError::Malformed(e.to_string()),
+            other => BureauError::invalid(other.code(), format!("清单{other}")),
         })?;
         let m = &upload.manifest.manifest;
         if m.lead_id != path_id {
@@ -486,6 +520,23 @@ impl Bureau {
                 "device_key_mismatch",
                 "清单不是由本设备的密钥签名的",
             ));
+        }
+        // A retry is answered from what is stored, before any signature work: a
+        // tablet resending the same lead costs a lookup, not a verification.
+        if let Some(row) = self.storage.lead(path_id)? {
+            if parse_upload(&row)? != upload {
+                return Err(BureauError::LeadConflict);
+            }
+            return self.lead_answer(&row, false);
+        }
+        let since = now() - chrono::Duration::hours(24);
+        if self.storage.device_leads_since(device.id, since)?
+            >= u64::from(self.config.device_leads_per_day)
+        {
+            return Err(BureauError::Quota(format!(
+                "本设备 24 小时内已报送 {} 条线索，达到上限；如确有需要请联系区县局调整",
+                self.config.device_leads_per_day
+            )));
         }
         verify_lead(&upload.manifest, &upload.log)?;
         let blobs = manifest_blobs(m)?;
@@ -510,8 +561,12 @@ impl Bureau {
                 district_id: device.district.id,
                 device_id: device.id,
                 manifest_hash: upload.manifest.manifest_hash,
-                // Stored as received: the bytes that were verified.
-                upload_json: String::from_utf8_lossy(body).into_owned(),
+                // The canonical form of what was verified: one spelling of the signed
+                // content, whatever whitespace or key order the tablet sent.
+                upload_json: String::from_utf8(
+                    canonical_json(&upload).map_err(|e| BureauError::Internal(e.to_string()))?,
+                )
+                .map_err(|e| BureauError::Internal(e.to_string()))?,
                 business_name: m.record.business.name.clone(),
                 product_name: m.record.product.name.clone(),
                 sealed_at: m.sealed_at.with_timezone(&Utc),
@@ -530,33 +585,40 @@ impl Bureau {
                 })),
             ),
         )?;
-        let (created, received_at) = match insert {
-            LeadInsert::Created => (true, now),
-            LeadInsert::Same { received_at } => (false, received_at),
-            LeadInsert::Conflict => return Err(BureauError::LeadConflict),
-        };
-        // Blobs shared with an earlier lead may all be here already.
-        let missing: Vec<_> = self
-            .storage
-            .lead_blobs(path_id)?
-            .into_iter()
-            .filter(|b| !b.present)
-            .collect();
-        if missing.is_empty() {
+        if insert == LeadInsert::Conflict {
+            return Err(BureauError::LeadConflict);
+        }
+        // Blobs this district already holds (shared with an earlier lead of its own)
+        // may all be here already.
+        if self.storage.lead_blobs(path_id)?.iter().all(|b| b.present) {
             self.issue_receipt(path_id)?;
         }
         let row = self.load_lead(path_id)?;
+        self.lead_answer(&row, insert == LeadInsert::Created)
+    }
+
+    /// The answer to `PUT /api/v1/leads/{id}` for a stored lead.
+    fn lead_answer(&self, row: &LeadRow, created: bool) -> Result<(bool, PutLeadResponse)> {
+        let upload = parse_upload(row)?;
+        let blobs = manifest_blobs(&upload.manifest.manifest)?;
+        let missing: Vec<Sha256> = self
+            .storage
+            .lead_blobs(row.id)?
+            .into_iter()
+            .filter(|b| !b.present)
+            .map(|b| b.sha256)
+            .collect();
         Ok((
             created,
             PutLeadResponse {
-                lead_id: path_id,
-                manifest_hash: upload.manifest.manifest_hash,
-                received_at,
+                lead_id: row.id,
+                manifest_hash: row.manifest_hash,
+                received_at: row.received_at,
                 missing_blobs: blobs
                     .into_iter()
-                    .filter(|b| missing.iter().any(|x| x.sha256 == b.sha256))
+                    .filter(|b| missing.contains(&b.sha256))
                     .collect(),
-                receipt: receipt_of(&row)?,
+                receipt: receipt_of(row)?,
             },
         ))
     }
@@ -620,43 +682,63 @@ impl Bureau {
 
     pub fn blob_status(&self, device: &Device, sha256: Sha256) -> Result<BlobStatus> {
         let bytes = self.expected_blob(device, sha256)?;
-        let complete = self.blobs.contains(&sha256);
+        let complete = self.storage.district_holds(device.district.id, sha256)?;
         Ok(BlobStatus {
             sha256,
             bytes,
             offset: if complete {
                 bytes
             } else {
-                self.blobs.partial_len(&sha256)?
+                self.blobs
+                    .partial_len(&uploader(device.id), &sha256)?
+                    .min(bytes)
             },
             complete,
             completed_leads: Vec::new(),
         })
     }
 
-    pub(crate) fn claim_upload(&self, sha256: Sha256) -> Result<UploadSlot<'_>> {
+    pub(crate) fn claim_upload(&self, uploader: &str, sha256: Sha256) -> Result<UploadSlot<'_>> {
         let mut set = self
             .uploads
             .lock()
             .map_err(|_| BureauError::Internal("upload registry poisoned".into()))?;
-        if !set.insert(sha256) {
+        let key = (uploader.to_string(), sha256);
+        if !set.insert(key.clone()) {
             return Err(BureauError::UploadInProgress);
         }
-        Ok(UploadSlot {
-            bureau: self,
-            sha256,
-        })
+        Ok(UploadSlot { bureau: self, key })
     }
 
-    /// After a blob became visible: record it, issue the receipts it completes,
-    /// queue its analysis.
-    pub fn blob_stored(&self, sha256: Sha256, bytes: u64) -> Result<Vec<LeadId>> {
-        let completed = self.storage.blob_stored(sha256, bytes, now())?;
+    /// Whether a device was revoked while this process runs (checked between the
+    /// chunks of an upload; the database is asked again before the upload counts).
+    pub(crate) fn revoked_here(&self, id: DeviceId) -> bool {
+        self.revoked
+            .lock()
+            .map(|s| s.contains(&id))
+            .unwrap_or(false)
+    }
+
+    /// After `holder`'s district proved it holds a blob: record it, issue the
+    /// receipts it completes, queue its analysis.
+    pub fn blob_stored(
+        &self,
+        sha256: Sha256,
+        bytes: u64,
+        holder: BlobHolder,
+    ) -> Result<Vec<LeadId>> {
+        let completed = self.storage.blob_stored(sha256, bytes, holder, now())?;
         for id in &completed {
             self.issue_receipt(*id)?;
         }
         self.queue_analysis(sha256);
         Ok(completed)
+    }
+
+    /// Deletes partial uploads abandoned longer than the configured age.
+    pub fn sweep_partials(&self) -> Result<usize> {
+        let age = Duration::from_secs(u64::from(self.config.partial_upload_max_age_hours) * 3600);
+        Ok(self.blobs.sweep_partials(age)?)
     }
 
     pub fn lead_status(&self, device: &Device, id: LeadId) -> Result<LeadStatus> {
@@ -691,8 +773,9 @@ impl Bureau {
     // ------------------------------------------------------------------
     // Analysis of received photos (EXIF, perceptual hash, thumbnail)
 
-    /// Starts the background analysis worker and queues every blob not yet analysed.
-    pub fn start_analysis(self: &Arc<Self>) -> Result<()> {
+    /// Starts the background analysis worker and queues every blob not yet
+    /// analysed. The worker holds the bureau: abort it to let the bureau go.
+    pub fn start_analysis(self: &Arc<Self>) -> Result<tokio::task::JoinHandle<()>> {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Sha256>();
         for sha in self.storage.unanalysed_blobs()? {
             let _ = tx.send(sha);
@@ -702,7 +785,7 @@ impl Bureau {
             .lock()
             .map_err(|_| BureauError::Internal("analysis queue poisoned".into()))? = Some(tx);
         let bureau = Arc::clone(self);
-        tokio::spawn(async move {
+        Ok(tokio::spawn(async move {
             while let Some(sha) = rx.recv().await {
                 let b = Arc::clone(&bureau);
                 let result = tokio::task::spawn_blocking(move || b.analyse(sha)).await;
@@ -710,8 +793,7 @@ impl Bureau {
                     tracing::warn!(%sha, error = %e, "blob analysis failed");
                 }
             }
-        });
-        Ok(())
+        }))
     }
 
     fn queue_analysis(&self, sha256: Sha256) {
@@ -753,13 +835,44 @@ impl Bureau {
     // ------------------------------------------------------------------
     // Console: sessions
 
-    /// Checks a password; returns the session token and its CSRF token.
-    pub fn login(&self, username: &str, password: &str) -> Result<(String, String, User)> {
+    /// Waits (briefly) for a free password-hashing slot: Argon2 takes a core and
+    /// ~19 MiB for each check, so only as many run at once as there are cores.
+    pub async fn password_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        let slots = Arc::clone(&self.password_slots);
+        match tokio::time::timeout(Duration::from_secs(10), slots.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(BureauError::Busy),
+        }
+    }
+
+    /// A slot to build a list export in, or 503 while another is being built.
+    pub fn export_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.export_slots)
+            .try_acquire_owned()
+            .map_err(|_| BureauError::Busy)
+    }
+
+    /// Checks a password; returns the session token and its CSRF token. Call it
+    /// holding a [`password_slot`](Self::password_slot).
+    pub fn login(
+        &self,
+        username: &str,
+        password: &str,
+        from: IpAddr,
+    ) -> Result<(String, String, User)> {
+        let limited = |retry_after_secs| BureauError::RateLimited { retry_after_secs };
         let username = username.trim();
-        self.login_guard
-            .check(username)
-            .map_err(|retry_after_secs| BureauError::RateLimited { retry_after_secs })?;
+        // Names are at most 64 characters (see add_user): anything longer is no
+        // account, refused before any lookup, hashing or logging.
+        if username.is_empty() || username.chars().count() > 64 || password.len() > 1024 {
+            return Err(BureauError::BadCredentials);
+        }
+        self.login_global.check(&()).map_err(limited)?;
+        self.login_by_address.peek(&from).map_err(limited)?;
         let found = self.storage.user_credentials(username)?;
+        if let Some((user, _)) = &found {
+            self.login_throttle.begin(user.id).map_err(limited)?;
+        }
         // Hash even for an unknown name, so timing does not tell which names exist.
         let ok = match &found {
             Some((_, hash)) => secrets::verify_password(password, hash),
@@ -768,19 +881,28 @@ impl Bureau {
                 false
             }
         };
+        if let Some((user, _)) = &found {
+            self.login_throttle.finish(user.id, ok);
+        }
         let Some((user, _)) = found.filter(|_| ok) else {
-            self.login_guard.failed(username);
+            // Counts against the address; the bucket refills over the hour.
+            let _ = self.login_by_address.check(&from);
+            // Only an existing account's name goes into the append-only log: a
+            // stranger's typing (any length, any text) never does.
+            let (subject, district) = match self.storage.user_credentials(username)? {
+                Some((u, _)) => (format!("user:{}", u.username), u.district.map(|d| d.id)),
+                None => ("user:?".to_string(), None),
+            };
             self.storage.record_audit(audit(
-                &Actor::User(username.to_string()),
-                None,
+                &Actor::Anonymous(from),
+                district,
                 "login_failed",
-                format!("user:{username}"),
+                subject,
                 None,
                 None,
             ))?;
             return Err(BureauError::BadCredentials);
         };
-        self.login_guard.succeeded(username);
         let token = secrets::new_token();
         let csrf = secrets::new_token();
         let now = now();
@@ -883,6 +1005,9 @@ impl Bureau {
         )?;
         if !changed {
             return Err(BureauError::State("该设备已停用".into()));
+        }
+        if let Ok(mut set) = self.revoked.lock() {
+            set.insert(id);
         }
         self.storage
             .device(id)?
@@ -1043,18 +1168,23 @@ impl Bureau {
         Ok(self.storage.audit_events(user.scope(), subject, 500)?)
     }
 
-    /// A blob of a lead the user may see: its bytes are served only through the lead.
-    pub fn blob_for(&self, user: &User, id: LeadId, sha256: Sha256) -> Result<Vec<u8>> {
+    /// A blob of a lead the user may see, once the lead's district proved it holds
+    /// the bytes: evidence is served only through a lead, never across districts.
+    /// Returns a reader, so a 200 MB original is streamed, never held in memory.
+    pub fn blob_for(
+        &self,
+        user: &User,
+        id: LeadId,
+        sha256: Sha256,
+    ) -> Result<(u64, Box<dyn std::io::Read + Send>)> {
         self.lead_for(user, id)?;
-        let of_lead = self
+        let blob = self
             .storage
             .lead_blobs(id)?
             .into_iter()
-            .any(|b| b.sha256 == sha256 && b.present);
-        if !of_lead {
-            return Err(BureauError::NotFound { what: "文件" });
-        }
-        self.read_blob(&sha256)
+            .find(|b| b.sha256 == sha256 && b.present)
+            .ok_or(BureauError::NotFound { what: "文件" })?;
+        Ok((blob.bytes, self.blobs.open(&sha256)?))
     }
 
     fn read_blob(&self, sha256: &Sha256) -> Result<Vec<u8>> {
@@ -1064,14 +1194,14 @@ impl Bureau {
         Ok(out)
     }
 
-    /// The thumbnail of a lead's blob.
+    /// The thumbnail of a lead's blob (small: read whole).
     pub fn thumbnail_for(&self, user: &User, id: LeadId, sha256: Sha256) -> Result<Vec<u8>> {
         self.lead_for(user, id)?;
         if !self
             .storage
             .lead_blobs(id)?
             .iter()
-            .any(|b| b.sha256 == sha256)
+            .any(|b| b.sha256 == sha256 && b.present)
         {
             return Err(BureauError::NotFound { what: "文件" });
         }
@@ -1085,6 +1215,35 @@ impl Bureau {
             None => Err(BureauError::NotFound { what: "缩略图" }),
         }
     }
+
+    /// Re-hashes every held blob of a lead now and records the result: the lead
+    /// page shows the last check instead of re-reading every photo on each view.
+    pub fn reverify_blobs(&self, user: &User, id: LeadId) -> Result<usize> {
+        let row = self.lead_for(user, id)?;
+        let mut checked = 0;
+        for b in self
+            .storage
+            .lead_blobs(id)?
+            .into_iter()
+            .filter(|b| b.present)
+        {
+            let intact = self.blobs.verify(&b.sha256)?;
+            self.storage.set_blob_verified(
+                b.sha256,
+                intact,
+                audit(
+                    &Actor::User(user.username.clone()),
+                    Some(row.district.id),
+                    "blob_verified",
+                    format!("lead:{id}"),
+                    None,
+                    Some(serde_json::json!({"sha256": b.sha256, "intact": intact})),
+                ),
+            )?;
+            checked += 1;
+        }
+        Ok(checked)
+    }
 }
 
 /// A real Argon2id hash of a random password, verified against for unknown user
@@ -1092,6 +1251,11 @@ impl Bureau {
 fn dummy_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HASH.get_or_init(|| secrets::hash_password(&secrets::new_token()).unwrap_or_default())
+}
+
+/// The name a device's partial uploads are kept under.
+pub(crate) fn uploader(device: DeviceId) -> String {
+    device.to_string()
 }
 
 /// One step of a district officer's handling of a lead.
@@ -1127,23 +1291,4 @@ fn receipt_of(row: &LeadRow) -> Result<Option<Receipt>> {
                 .map_err(|e| BureauError::Internal(format!("stored receipt unreadable: {e}")))
         })
         .transpose()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wan_amounts_parse_to_fen_and_back() {
-        assert_eq!(parse_wan("f", "1.25").unwrap(), Some(1_250_000));
-        assert_eq!(parse_wan("f", "0.000001").unwrap(), Some(1));
-        assert_eq!(parse_wan("f", " 3 ").unwrap(), Some(3_000_000));
-        assert_eq!(parse_wan("f", "").unwrap(), None);
-        for bad in ["-1", "1.2345678", "1e3", "１", "1.", ".5", "abc"] {
-            assert!(parse_wan("f", bad).is_err(), "{bad}");
-        }
-        assert_eq!(format_wan(1_250_000), "1.25");
-        assert_eq!(format_wan(3_000_000), "3");
-        assert_eq!(format_wan(1), "0.000001");
-    }
 }

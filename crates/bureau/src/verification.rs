@@ -57,8 +57,9 @@ pub struct BlobCheck {
     pub caption: Option<String>,
     pub bytes: u64,
     pub present: bool,
-    /// Re-hashed now: the stored bytes still match their SHA-256.
+    /// The stored bytes matched their SHA-256 when last hashed (`verified_at`).
     pub intact: Option<bool>,
+    pub verified_at: Option<String>,
     pub format: Option<String>,
     pub dimensions: Option<String>,
     pub camera: Option<String>,
@@ -136,11 +137,10 @@ impl Bureau {
                 .as_ref()
                 .and_then(|i| i.analysis_json.as_deref())
                 .and_then(|j| serde_json::from_str(j).ok());
-            let intact = if b.present {
-                Some(self.blobs.verify(&b.sha256)?)
-            } else {
-                None
-            };
+            // The last recorded check (on arrival, or "re-verify" on the page):
+            // viewing a lead never re-reads every original.
+            let intact = info.as_ref().and_then(|i| i.intact);
+            let verified_at = info.as_ref().and_then(|i| i.verified_at);
             let mut check = BlobCheck {
                 sha256: b.sha256.to_hex(),
                 photo: b.kind == BlobKind::Photo,
@@ -148,6 +148,7 @@ impl Bureau {
                 bytes: b.bytes,
                 present: b.present,
                 intact,
+                verified_at: verified_at.map(|t| t.to_rfc3339()),
                 format: None,
                 dimensions: None,
                 camera: None,

@@ -64,12 +64,17 @@ fn init_district_user_enrol_and_revoke_from_the_command_line() {
         "{code}"
     );
     assert!(out.contains('█'), "QR code in the terminal");
-    let png = data.join(format!("enrol-{}.png", code.replace('-', "")));
+    let png_line = out.lines().find(|l| l.starts_with("二维码图片")).unwrap();
+    let png = std::path::PathBuf::from(png_line.rsplit('：').next().unwrap().trim());
     assert!(
         image::open(&png).is_ok(),
         "QR code PNG at {}",
         png.display()
     );
+    // The file's name does not give the live code away to anyone who lists the folder.
+    let name = png.file_name().unwrap().to_string_lossy().to_string();
+    assert!(!name.contains(&code.replace('-', "")), "{name}");
+    assert!(!name.contains(code), "{name}");
 
     // A wrong role or a missing district is refused with a clear message.
     let out = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))

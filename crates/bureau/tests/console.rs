@@ -517,7 +517,9 @@ async fn verification_panel_flags_reused_photos_tampering_and_missing_blobs() {
     assert!(page.contains("哈希一致"));
     assert!(page.contains("无 EXIF 拍摄时间"));
 
-    // The stored bytes changed on the server's disk: the panel says so.
+    // The stored bytes changed on the server's disk. Viewing the lead does not
+    // re-read every original (the check on arrival is recorded); re-verifying on
+    // demand finds it and says so.
     let sha = fieldlead_domain::Sha256::digest(&original);
     let object = tb
         .dir
@@ -528,6 +530,21 @@ async fn verification_panel_flags_reused_photos_tampering_and_missing_blobs() {
     let mut bytes = std::fs::read(&object).unwrap();
     bytes[200] ^= 0xff;
     std::fs::write(&object, bytes).unwrap();
+    let page = tb
+        .get(&format!("/leads/{}", reused.id()), Some(&s.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("存储内容与哈希不符"));
+    let r = tb
+        .post_form(
+            &format!("/leads/{}/reverify", reused.id()),
+            Some(&s.cookie),
+            &[("csrf", &s.csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
     let page = tb
         .get(&format!("/leads/{}", reused.id()), Some(&s.cookie))
         .await

@@ -18,10 +18,154 @@ pub fn canonical_hash<T: Serialize>(value: &T) -> Result<Sha256, CanonicalError>
     Ok(Sha256::digest(&canonical_json(value)?))
 }
 
+/// Why a JSON document was refused by [`parse_strict`].
+#[derive(Debug, thiserror::Error)]
+pub enum StrictJsonError {
+    /// Not JSON at all, or cut short.
+    #[error("不是有效的 JSON：{0}")]
+    Syntax(String),
+    /// An object names the same key twice: which of the two a reader takes differs
+    /// between parsers, so a signed document could be read two ways.
+    #[error("JSON 对象中键“{0}”出现了两次")]
+    DuplicateKey(String),
+    /// Valid JSON whose fields do not fit the expected type.
+    #[error("字段无效：{0}")]
+    Fields(String),
+}
+
+impl StrictJsonError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            StrictJsonError::Syntax(_) => "malformed_body",
+            StrictJsonError::DuplicateKey(_) => "duplicate_key",
+            StrictJsonError::Fields(_) => "invalid_fields",
+        }
+    }
+}
+
+/// Walks a document and fails on the first object with a repeated key.
+struct UniqueKeys;
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(UniqueKeys)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(DuplicateMarker(key)));
+            }
+            map.next_value_seed(UniqueKeys)?;
+        }
+        Ok(())
+    }
+}
+
+/// Carries the repeated key out through serde_json's error text.
+struct DuplicateMarker(String);
+
+impl std::fmt::Display for DuplicateMarker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{DUPLICATE_PREFIX}{}", self.0)
+    }
+}
+
+const DUPLICATE_PREFIX: &str = "duplicate key: ";
+
+/// Parses JSON received from outside strictly: refuses repeated keys anywhere in
+/// the document before the typed parse, which itself refuses unknown fields where
+/// the type says so.
+pub fn parse_strict<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StrictJsonError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    if let Err(e) =
+        serde::de::DeserializeSeed::deserialize(UniqueKeys, &mut de).and_then(|()| de.end())
+    {
+        let text = e.to_string();
+        return Err(match text.strip_prefix(DUPLICATE_PREFIX) {
+            Some(rest) => {
+                // serde_json appends " at line L column C".
+                let key = rest.rsplit_once(" at line ").map_or(rest, |(k, _)| k);
+                StrictJsonError::DuplicateKey(key.chars().take(80).collect())
+            }
+            None => StrictJsonError::Syntax(text),
+        });
+    }
+    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => StrictJsonError::Fields(e.to_string()),
+        _ => StrictJsonError::Syntax(e.to_string()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_repeated_key_anywhere_is_refused_before_the_typed_parse() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct T {
+            a: u32,
+            b: serde_json::Value,
+        }
+        assert!(parse_strict::<T>(br#"{"a": 1, "b": {"x": [1, {"y": 2}]}}"#).is_ok());
+        for doc in [
+            &br#"{"a": 1, "a": 2, "b": null}"#[..],
+            br#"{"a": 1, "b": {"x": 1, "x": 2}}"#,
+            br#"{"a": 1, "b": [{"y": 1, "z": 2, "y": 3}]}"#,
+        ] {
+            match parse_strict::<T>(doc) {
+                Err(StrictJsonError::DuplicateKey(k)) => {
+                    assert!(["a", "x", "y"].contains(&k.as_str()))
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse_strict::<T>(b"{\"a\": 1"),
+            Err(StrictJsonError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_strict::<T>(br#"{"a": "x", "b": 1}"#),
+            Err(StrictJsonError::Fields(_))
+        ));
+        assert!(matches!(
+            parse_strict::<T>(br#"{"a": 1, "b": 1} x"#),
+            Err(StrictJsonError::Syntax(_))
+        ));
+    }
 
     #[test]
     fn keys_sorted_by_utf16_and_no_whitespace() {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// A WGS-84 point in integer 1e-7 degrees (about 1 cm resolution).
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawPoint")]
 pub struct GeoPoint {
     pub lat_e7: i32,
     pub lon_e7: i32,
@@ -16,6 +17,22 @@ pub enum GeoError {
     Latitude,
     #[error("经度超出范围（-180 到 180 度）")]
     Longitude,
+}
+
+/// The wire form, checked by [`GeoPoint::new`] on the way in: a point from a file
+/// or the network is as valid as one built in code.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPoint {
+    lat_e7: i32,
+    lon_e7: i32,
+}
+
+impl TryFrom<RawPoint> for GeoPoint {
+    type Error = GeoError;
+    fn try_from(r: RawPoint) -> Result<Self, GeoError> {
+        GeoPoint::new(r.lat_e7, r.lon_e7)
+    }
 }
 
 impl GeoPoint {

@@ -12,13 +12,17 @@ pub mod geo;
 pub mod ids;
 pub mod lead;
 pub mod manifest;
+pub mod money;
 pub mod protocol;
 pub mod record;
 #[cfg(feature = "sample")]
 pub mod sample;
+pub mod text;
 
 pub use audit::{parse_log, verify_chain, ChainError, ChainFault, LogEntry, LogEvent, SignedEntry};
-pub use canonical::{canonical_hash, canonical_json, CanonicalError};
+pub use canonical::{
+    canonical_hash, canonical_json, parse_strict, CanonicalError, StrictJsonError,
+};
 pub use crypto::{KeyError, PublicKey, Signature, SigningKey};
 pub use geo::{GeoError, GeoPoint};
 pub use ids::{

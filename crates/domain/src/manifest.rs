@@ -14,12 +14,19 @@ use crate::canonical::{canonical_hash, CanonicalError};
 use crate::crypto::{PublicKey, Signature, SigningKey};
 use crate::geo::GeoPoint;
 use crate::ids::{LeadId, Sha256};
-use crate::record::Record;
+use crate::record::{Record, MAX_LINE_CHARS};
+use crate::text::{text_problems, FieldProblem};
 
 /// The version of the manifest layout; the bureau refuses versions it does not know.
 pub const MANIFEST_FORMAT: u32 = 1;
 /// Longest caption of a photo.
 pub const MAX_CAPTION_CHARS: usize = 200;
+/// Most photos one lead may carry. A visit that needs more is several records.
+pub const MAX_EVIDENCE: usize = 100;
+/// Most entries one record's audit log may hold (each save of the form adds one).
+pub const MAX_LOG_ENTRIES: usize = 10_000;
+/// Longest camera-written text (make, model, EXIF time fields) in an entry.
+const MAX_EXIF_TEXT_CHARS: usize = 200;
 
 /// One photo in the evidence list, as sealed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +125,81 @@ impl Manifest {
     pub fn hash(&self) -> Result<Sha256, CanonicalError> {
         canonical_hash(self)
     }
+
+    /// The content rules of a sealed lead, the same for the tablet before it signs
+    /// and the bureau on receipt: the record passes the form's field rules, a
+    /// terminated sampling has at least one photo, and no text anywhere in it
+    /// (captions, names, camera fields) holds control or bidi-override characters.
+    pub fn problems(&self) -> Vec<FieldProblem> {
+        let mut out = self.record.problems();
+        if self.record.outcome.is_lead() && self.evidence.is_empty() {
+            out.push(FieldProblem::new(
+                "evidence",
+                "no_evidence",
+                "终止抽样须至少附一张现场照片",
+            ));
+        }
+        for (i, e) in self.evidence.iter().enumerate() {
+            let n = i + 1;
+            let field = |name: &str| format!("evidence[{i}].{name}");
+            out.extend(text_problems(
+                &field("caption"),
+                &format!("第 {n} 张照片的说明"),
+                &e.caption,
+                MAX_CAPTION_CHARS,
+            ));
+            if !matches!(e.format.as_str(), "jpeg" | "png" | "webp" | "heic") {
+                out.push(FieldProblem::new(
+                    &field("format"),
+                    "format",
+                    format!(
+                        "第 {n} 张照片的格式“{}”不受支持",
+                        crate::text::strip_forbidden(&e.format)
+                    ),
+                ));
+            }
+            for (name, value) in [
+                ("exif_datetime", &e.exif_datetime),
+                ("exif_offset", &e.exif_offset),
+                ("make", &e.make),
+                ("model", &e.model),
+                ("phash", &e.phash),
+            ] {
+                if let Some(v) = value {
+                    out.extend(text_problems(
+                        &field(name),
+                        &format!("第 {n} 张照片的 {name}"),
+                        v,
+                        MAX_EXIF_TEXT_CHARS,
+                    ));
+                }
+            }
+        }
+        for s in &self.signoffs {
+            let field = format!(
+                "signoffs.{}",
+                serde_json::to_value(s.party)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            );
+            out.extend(text_problems(
+                &format!("{field}.name"),
+                &format!("{}姓名", s.party.label_zh()),
+                &s.name,
+                MAX_LINE_CHARS,
+            ));
+            if let SignoffKind::Refused { witness } = &s.signoff {
+                out.extend(text_problems(
+                    &format!("{field}.witness"),
+                    "见证人",
+                    witness,
+                    MAX_LINE_CHARS,
+                ));
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +250,17 @@ pub enum VerifyError {
     LogHead,
     #[error("审计日志未以封存条目结束，或封存条目与清单哈希不符")]
     SealEntry,
+    #[error("一条线索最多 {max} 张照片，本清单有 {found} 张")]
+    TooManyEvidence { found: usize, max: usize },
+    #[error("一条记录的审计日志最多 {max} 条，本清单有 {found} 条")]
+    TooManyLogEntries { found: usize, max: usize },
+    #[error("{}", problems_text(.0))]
+    Fields(Vec<FieldProblem>),
+}
+
+fn problems_text(problems: &[FieldProblem]) -> String {
+    let all: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+    format!("记录内容不符合填写规则：{}", all.join("；"))
 }
 
 impl VerifyError {
@@ -185,6 +278,9 @@ impl VerifyError {
             VerifyError::Chain(e) => e.fault.code(),
             VerifyError::LogHead => "log_head",
             VerifyError::SealEntry => "seal_entry",
+            VerifyError::TooManyEvidence { .. } => "too_many_evidence",
+            VerifyError::TooManyLogEntries { .. } => "too_many_log_entries",
+            VerifyError::Fields(_) => "invalid_fields",
         }
     }
 }
@@ -197,6 +293,19 @@ pub fn verify_lead(signed: &SignedManifest, log: &[SignedEntry]) -> Result<(), V
     let m = &signed.manifest;
     if m.format != MANIFEST_FORMAT {
         return Err(VerifyError::UnknownFormat(m.format));
+    }
+    // Bounds first, before any hashing or signature work scales with them.
+    if m.evidence.len() > MAX_EVIDENCE {
+        return Err(VerifyError::TooManyEvidence {
+            found: m.evidence.len(),
+            max: MAX_EVIDENCE,
+        });
+    }
+    if log.len() > MAX_LOG_ENTRIES {
+        return Err(VerifyError::TooManyLogEntries {
+            found: log.len(),
+            max: MAX_LOG_ENTRIES,
+        });
     }
     if m.record.id != m.lead_id {
         return Err(VerifyError::LeadIdMismatch);
@@ -225,6 +334,10 @@ pub fn verify_lead(signed: &SignedManifest, log: &[SignedEntry]) -> Result<(), V
         return Err(VerifyError::EvidenceCaption(i + 1));
     }
     check_signoffs(&m.signoffs)?;
+    let problems = m.problems();
+    if !problems.is_empty() {
+        return Err(VerifyError::Fields(problems));
+    }
     verify_chain(m.lead_id, log, &m.device_key)?;
     let head_index = usize::try_from(m.log_head.seq).map_err(|_| VerifyError::LogHead)?;
     match log.get(head_index) {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::geo::GeoPoint;
 use crate::ids::{CccCertificate, IdError, LeadId, ProductionLicence, Uscc};
+pub use crate::text::FieldProblem;
 
 /// Longest free-text field on the form (the situation description).
 pub const MAX_SITUATION_CHARS: usize = 4000;
@@ -235,26 +236,6 @@ pub enum OutcomeKind {
     RefusedOrObstructed,
 }
 
-/// One problem with one field of a draft.
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldProblem {
-    /// The draft field, e.g. `business_uscc`.
-    pub field: String,
-    pub code: String,
-    pub message: String,
-}
-
-impl FieldProblem {
-    fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
-        FieldProblem {
-            field: field.to_string(),
-            code: code.to_string(),
-            message: message.into(),
-        }
-    }
-}
-
 struct Checker {
     problems: Vec<FieldProblem>,
 }
@@ -285,21 +266,8 @@ impl Checker {
     }
 
     fn bounded(&mut self, field: &str, label: &str, v: &str, max: usize) {
-        let n = v.chars().count();
-        if n > max {
-            self.problems.push(FieldProblem::new(
-                field,
-                "too_long",
-                format!("{label}最多{max}个字，现有{n}个字"),
-            ));
-        }
-        if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-            self.problems.push(FieldProblem::new(
-                field,
-                "control_character",
-                format!("{label}含有不可见的控制字符，请重新输入"),
-            ));
-        }
+        self.problems
+            .extend(crate::text::text_problems(field, label, v, max));
     }
 
     fn id<T>(&mut self, field: &str, r: Result<T, IdError>) -> Option<T> {
@@ -316,6 +284,104 @@ impl Checker {
     fn missing(&mut self, field: &str, message: &str) {
         self.problems
             .push(FieldProblem::new(field, "required", message));
+    }
+}
+
+impl From<&Record> for RecordDraft {
+    /// The draft a record was validated from, so a record received from elsewhere
+    /// can be judged by exactly the rules the form applies.
+    fn from(r: &Record) -> Self {
+        let (outcome, grounds, situation, must_not_sample, refusal) = match &r.outcome {
+            Outcome::Terminated { grounds, situation } => (
+                OutcomeKind::Terminated,
+                grounds.clone(),
+                situation.clone(),
+                None,
+                None,
+            ),
+            Outcome::MustNotSample { ground, note } => (
+                OutcomeKind::MustNotSample,
+                Vec::new(),
+                note.clone(),
+                Some(*ground),
+                None,
+            ),
+            Outcome::RefusedOrObstructed {
+                refusal,
+                description,
+            } => (
+                OutcomeKind::RefusedOrObstructed,
+                Vec::new(),
+                description.clone(),
+                None,
+                Some(*refusal),
+            ),
+        };
+        let text = |o: &Option<String>| o.clone().unwrap_or_default();
+        let p = &r.nominal_producer;
+        RecordDraft {
+            sending_unit: r.sending_unit.clone(),
+            task_year: Some(r.task.year),
+            task_name: r.task.name.clone(),
+            task_number: r.task.number.clone(),
+            product_category: r.task.product_category.clone(),
+            business_name: r.business.name.clone(),
+            business_uscc: r.business.uscc.as_str().to_string(),
+            business_address: r.business.address.clone(),
+            business_person: r.business.person_in_charge.clone(),
+            business_phone: r.business.phone.clone(),
+            business_role: Some(r.business.role),
+            product_name: r.product.name.clone(),
+            product_brand: text(&r.product.brand),
+            product_spec_model: text(&r.product.spec_model),
+            product_batch: text(&r.product.batch_or_date),
+            production_licence: r
+                .product
+                .production_licence
+                .as_ref()
+                .map(|l| l.as_str().to_string())
+                .unwrap_or_default(),
+            ccc_certificate: r
+                .product
+                .ccc_certificate
+                .as_ref()
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_default(),
+            producer_none: p.name.is_none() && p.address.is_none(),
+            producer_name: text(&p.name),
+            producer_address: text(&p.address),
+            sampler1_name: r.samplers[0].name.clone(),
+            sampler1_credential: r.samplers[0].credential_no.clone(),
+            sampler2_name: r.samplers[1].name.clone(),
+            sampler2_credential: r.samplers[1].credential_no.clone(),
+            place_address: r.place.address.clone(),
+            place_gps: r.place.gps,
+            started_at: Some(r.started_at),
+            ended_at: r.ended_at,
+            outcome: Some(outcome),
+            grounds,
+            situation,
+            must_not_sample,
+            refusal,
+        }
+    }
+}
+
+impl Record {
+    /// Every problem the form's rules find in this record, as if it had been typed
+    /// in: the bureau's check of a record it received from a tablet. A record that
+    /// passes but is not in the form's normal shape (untrimmed text, unsorted or
+    /// repeated grounds) is refused too: only the tablet's own output is accepted.
+    pub fn problems(&self) -> Vec<FieldProblem> {
+        match RecordDraft::from(self).validate(self.id) {
+            Err(problems) => problems,
+            Ok(normal) if normal != *self => vec![FieldProblem::new(
+                "record",
+                "not_normalised",
+                "记录内容未按表单规则整理（如首尾空格、重复或未排序的情形），请在平板上重新生成",
+            )],
+            Ok(_) => Vec::new(),
+        }
     }
 }
 

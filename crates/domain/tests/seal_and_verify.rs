@@ -352,3 +352,126 @@ fn both_samplers_must_sign_and_only_the_business_may_refuse() {
         Err(VerifyError::Signoff(Party::Business))
     );
 }
+
+/// The codes of the field problems a re-signed manifest is refused with.
+fn field_codes(m: &SignedManifest, log: &[SignedEntry]) -> Vec<(String, String)> {
+    match verify_lead(m, log) {
+        Err(VerifyError::Fields(p)) => p.into_iter().map(|p| (p.field, p.code)).collect(),
+        other => panic!("expected field problems, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_terminated_lead_without_a_photo_is_refused_even_when_signed() {
+    let k = key();
+    let (m, log) = sealed(&k);
+    let mut mm = m.manifest.clone();
+    mm.evidence.clear();
+    let x = SignedManifest::sign(mm, &k).unwrap();
+    assert_eq!(
+        field_codes(&x, &log),
+        [("evidence".to_string(), "no_evidence".to_string())]
+    );
+}
+
+#[test]
+fn a_signed_record_is_held_to_the_form_rules() {
+    let k = key();
+    let (m, log) = sealed(&k);
+    let resign = |f: &dyn Fn(&mut Manifest)| {
+        let mut mm = m.manifest.clone();
+        f(&mut mm);
+        field_codes(&SignedManifest::sign(mm, &k).unwrap(), &log)
+    };
+    let has = |found: Vec<(String, String)>, field: &str, code: &str| {
+        assert!(
+            found.iter().any(|(f, c)| f == field && c == code),
+            "{field}/{code} not in {found:?}"
+        )
+    };
+    // A right-to-left override would show the business name reversed in the console.
+    has(
+        resign(&|m| m.record.business.name = "重庆\u{202E}部营经金五".into()),
+        "business_name",
+        "control_character",
+    );
+    has(
+        resign(&|m| m.record.product.name = "x".repeat(301)),
+        "product_name",
+        "too_long",
+    );
+    has(
+        resign(&|m| m.record.business.name = String::new()),
+        "business_name",
+        "required",
+    );
+    has(
+        resign(&|m| m.record.samplers[1] = m.record.samplers[0].clone()),
+        "sampler2_credential",
+        "same_sampler",
+    );
+    has(
+        resign(&|m| m.record.business.name = " 重庆某某 ".into()),
+        "record",
+        "not_normalised",
+    );
+    has(
+        resign(&|m| m.evidence[1].caption = "货架\u{0}".into()),
+        "evidence[1].caption",
+        "control_character",
+    );
+    has(
+        resign(&|m| m.evidence[0].make = Some("HUAWEI\u{2066}".into())),
+        "evidence[0].make",
+        "control_character",
+    );
+    has(
+        resign(&|m| m.evidence[0].format = "exe".into()),
+        "evidence[0].format",
+        "format",
+    );
+    has(
+        resign(&|m| m.signoffs[2].name = "张三\u{1b}[2J".into()),
+        "signoffs.business.name",
+        "control_character",
+    );
+}
+
+#[test]
+fn evidence_and_log_beyond_their_caps_are_refused_before_any_hashing() {
+    let k = key();
+    let (m, log) = sealed(&k);
+    let mut mm = m.manifest.clone();
+    let one = mm.evidence[0].clone();
+    mm.evidence = (0..=fieldlead_domain::manifest::MAX_EVIDENCE)
+        .map(|i| EvidenceEntry {
+            sha256: Sha256::digest(&(i as u32).to_be_bytes()),
+            ..one.clone()
+        })
+        .collect();
+    let x = SignedManifest {
+        manifest: mm,
+        ..m.clone()
+    };
+    assert!(matches!(
+        verify_lead(&x, &log),
+        Err(VerifyError::TooManyEvidence { .. })
+    ));
+    let long: Vec<SignedEntry> = std::iter::repeat_n(
+        log[0].clone(),
+        fieldlead_domain::manifest::MAX_LOG_ENTRIES + 1,
+    )
+    .collect();
+    assert!(matches!(
+        verify_lead(&m, &long),
+        Err(VerifyError::TooManyLogEntries { .. })
+    ));
+}
+
+#[test]
+fn a_point_off_the_globe_is_refused_on_the_way_in() {
+    let bad = r#"{"lat_e7": 900000001, "lon_e7": 0}"#;
+    assert!(serde_json::from_str::<fieldlead_domain::GeoPoint>(bad).is_err());
+    let good = r#"{"lat_e7": 295630000, "lon_e7": 1065510000}"#;
+    assert!(serde_json::from_str::<fieldlead_domain::GeoPoint>(good).is_ok());
+}

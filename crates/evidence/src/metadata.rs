@@ -59,7 +59,9 @@ fn ascii(exif: &Exif, tag: Tag, trim: bool) -> Option<String> {
         return None;
     };
     let raw = parts.first()?;
-    let s = String::from_utf8_lossy(raw);
+    // A camera's text is not a person's: control and bidi characters are dropped
+    // rather than refused, so the photo can still be sealed as evidence.
+    let s = fieldlead_domain::text::strip_forbidden(&String::from_utf8_lossy(raw));
     let s = s.trim_end_matches('\0');
     let s = if trim { s.trim() } else { s };
     (!s.is_empty()).then(|| s.to_string())

@@ -66,7 +66,7 @@ fn is_heif(bytes: &[u8]) -> bool {
         return false;
     }
     let size = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
-    if size < 16 || size > bytes.len() || size % 4 != 0 {
+    if size < 16 || size > bytes.len() || !size.is_multiple_of(4) {
         return false;
     }
     let major = &bytes[8..12];

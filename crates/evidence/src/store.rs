@@ -53,6 +53,20 @@ impl EvidenceStore {
         Ok(store)
     }
 
+    /// Opens the store without clearing temp files: for a process running beside the
+    /// store's owner (a command next to a live server), whose temp files are the
+    /// owner's work in progress.
+    pub fn open_shared(root: &Path) -> Result<Self, StoreError> {
+        let store = EvidenceStore {
+            root: root.to_path_buf(),
+            limits: IntakeLimits::default(),
+        };
+        fs::create_dir_all(store.objects_dir())
+            .map_err(StoreError::io("创建目录", store.objects_dir()))?;
+        fs::create_dir_all(store.tmp_dir()).map_err(StoreError::io("创建目录", store.tmp_dir()))?;
+        Ok(store)
+    }
+
     /// The same store with other intake limits.
     pub fn with_limits(mut self, limits: IntakeLimits) -> Self {
         self.limits = limits;

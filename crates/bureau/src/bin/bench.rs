@@ -185,6 +185,9 @@ async fn main() -> anyhow::Result<()> {
     Bureau::init(dir.path())?;
     let config = Config {
         device_rate_per_sec: 1e6,
+        // Throughput is measured here, not the per-device quotas.
+        device_leads_per_day: u32::MAX,
+        max_concurrent_requests: 4096,
         device_burst: 1_000_000,
         cookie_secure: false,
         ..Config::default()

@@ -269,6 +269,7 @@ pub struct LeadFilter {
     pub limit: Option<u32>,
 }
 
+/// A blob a lead names; `present` once the lead's district proved it holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct LeadBlob {
     pub sha256: Sha256,
@@ -284,6 +285,18 @@ pub struct BlobInfo {
     pub received_at: DateTime<Utc>,
     pub analysis_json: Option<String>,
     pub phash: Option<u64>,
+    /// When the stored bytes were last hashed and found to match (or not).
+    pub verified_at: Option<DateTime<Utc>>,
+    pub intact: Option<bool>,
+}
+
+/// Who proved they hold a blob's bytes: a district, through one of its devices'
+/// uploads or an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobHolder {
+    pub district_id: i64,
+    /// `None` for an import from a bundle.
+    pub device_id: Option<DeviceId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -369,14 +382,27 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// The size a lead of this district declared for the blob, if any lead did.
     fn expected_blob(&self, sha256: Sha256, district_id: i64) -> StorageResult<Option<u64>>;
     fn blob(&self, sha256: Sha256) -> StorageResult<Option<BlobInfo>>;
-    /// Records a blob held in full; returns the leads whose every blob is now
-    /// present and which have no receipt yet.
+    /// Records that `holder`'s district proved it holds a blob in full (its bytes
+    /// hashed to `sha256` on the way in); returns that district's leads whose every
+    /// blob is now present and which have no receipt yet.
     fn blob_stored(
         &self,
         sha256: Sha256,
         bytes: u64,
+        holder: BlobHolder,
         now: DateTime<Utc>,
     ) -> StorageResult<Vec<LeadId>>;
+    /// Whether the district proved it holds the blob.
+    fn district_holds(&self, district_id: i64, sha256: Sha256) -> StorageResult<bool>;
+    /// Records a re-check of a held blob's bytes against its hash.
+    fn set_blob_verified(
+        &self,
+        sha256: Sha256,
+        intact: bool,
+        audit: AuditEntry,
+    ) -> StorageResult<()>;
+    /// How many leads a device delivered since a time (per-device quota).
+    fn device_leads_since(&self, device: DeviceId, since: DateTime<Utc>) -> StorageResult<u64>;
     /// Stores the receipt and moves the lead to `delivered`, unless it has one.
     fn complete_lead(
         &self,
@@ -425,4 +451,7 @@ pub enum EnrolOutcome {
     /// Unknown, used or expired: indistinguishable to the caller on purpose.
     BadCode,
     KeyTaken,
+    /// A revoked device may come back only into the district it belonged to: a
+    /// code of another district would carry its old id and leads across.
+    OtherDistrict,
 }

@@ -17,15 +17,20 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::*;
 
 /// Append-only, in file-name (timestamp) order; `user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[include_str!(
-    "../../../../migrations/bureau/20261126000000_init.sql"
-)];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../../migrations/bureau/20261126000000_init.sql"),
+    include_str!("../../../../migrations/bureau/20261129000000_district_blobs.sql"),
+];
 /// Most jobs committed together.
 const MAX_BATCH: usize = 512;
 const MAX_IDLE_READERS: usize = 8;
 
-type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Job = Box<dyn FnOnce(Option<&Connection>) -> Reply + Send>;
+/// One write: `run` may be called more than once (a batch rolled back as a whole is
+/// run again job by job), `reply` exactly once, after the outcome of its commit.
+struct Job {
+    run: Box<dyn FnMut(&Connection) + Send>,
+    reply: Box<dyn FnOnce(Result<(), String>) + Send>,
+}
 
 #[derive(Debug)]
 pub struct SqliteStorage {
@@ -264,6 +269,12 @@ fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Group commit: jobs that arrive together share one transaction (one fsync), each
+/// inside its own savepoint, so a job that fails changes nothing and the others
+/// still commit. Some errors (a full disk, I/O, a trigger's `RAISE(ROLLBACK)`) make
+/// SQLite roll back the whole transaction, taking the earlier jobs' work with it:
+/// then every job of the batch runs again alone, so none is reported committed
+/// that was not, and none reported failed that was.
 fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
@@ -273,22 +284,43 @@ fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-            let msg = e.to_string();
-            for job in batch {
-                job(None)(Err(msg.clone()));
+        if let Err(again) = commit_together(&conn, batch) {
+            for job in again {
+                let _ = commit_together(&conn, vec![job]).map_err(|lost| {
+                    for job in lost {
+                        (job.reply)(Err("事务被数据库整体回滚".into()));
+                    }
+                });
             }
-            continue;
-        }
-        let replies: Vec<Reply> = batch.into_iter().map(|job| job(Some(&conn))).collect();
-        let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
-        if committed.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        for reply in replies {
-            reply(committed.clone());
         }
     }
+}
+
+/// Runs `batch` in one transaction and replies to every job; or, if SQLite rolled
+/// the transaction back part-way, replies to none and hands the batch back.
+fn commit_together(conn: &Connection, mut batch: Vec<Job>) -> Result<(), Vec<Job>> {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let msg = e.to_string();
+        for job in batch {
+            (job.reply)(Err(msg.clone()));
+        }
+        return Ok(());
+    }
+    for job in &mut batch {
+        (job.run)(conn);
+        if conn.is_autocommit() {
+            // The transaction is gone: nothing of this batch is in the database.
+            return Err(batch);
+        }
+    }
+    let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    if committed.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for job in batch {
+        (job.reply)(committed.clone());
+    }
+    Ok(())
 }
 
 impl SqliteStorage {
@@ -308,14 +340,18 @@ impl SqliteStorage {
         })
     }
 
-    /// Runs `f` in the next group commit, inside its own savepoint.
+    /// Runs `f` in the next group commit, inside its own savepoint. `f` may run
+    /// more than once (see [`run_writer`]); only the last run's result counts.
     fn write<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> StorageResult<R> + Send + 'static,
+        f: impl Fn(&Connection) -> StorageResult<R> + Send + 'static,
     ) -> StorageResult<R> {
         let (reply_tx, reply_rx) = mpsc::sync_channel::<StorageResult<R>>(1);
-        let job: Job = Box::new(move |conn: Option<&Connection>| {
-            let result = conn.map(|c| {
+        let slot: std::sync::Arc<Mutex<Option<StorageResult<R>>>> =
+            std::sync::Arc::new(Mutex::new(None));
+        let out = std::sync::Arc::clone(&slot);
+        let run = move |c: &Connection| {
+            let result = (|| {
                 c.execute_batch("SAVEPOINT job")?;
                 match f(c) {
                     Ok(v) => {
@@ -323,24 +359,33 @@ impl SqliteStorage {
                         Ok(v)
                     }
                     Err(e) => {
-                        c.execute_batch("ROLLBACK TO job; RELEASE job")?;
+                        // Fails only if SQLite already rolled back everything,
+                        // which the writer sees and handles.
+                        let _ = c.execute_batch("ROLLBACK TO job; RELEASE job");
                         Err(e)
                     }
                 }
-            });
-            Box::new(move |committed: Result<(), String>| {
-                let out = match (committed, result) {
-                    (Ok(()), Some(r)) => r,
-                    (Ok(()), None) => Err(StorageError::Commit("transaction did not start".into())),
-                    (Err(msg), _) => Err(StorageError::Commit(msg)),
-                };
-                let _ = reply_tx.send(out);
-            })
-        });
+            })();
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(result);
+            }
+        };
+        let reply = move |committed: Result<(), String>| {
+            let result = out.lock().ok().and_then(|mut s| s.take());
+            let answer = match (committed, result) {
+                (Ok(()), Some(r)) => r,
+                (Ok(()), None) => Err(StorageError::Commit("transaction did not start".into())),
+                (Err(msg), _) => Err(StorageError::Commit(msg)),
+            };
+            let _ = reply_tx.send(answer);
+        };
         self.jobs
             .lock()
             .map_err(|_| StorageError::WriterGone)?
-            .send(job)
+            .send(Job {
+                run: Box::new(run),
+                reply: Box::new(reply),
+            })
             .map_err(|_| StorageError::WriterGone)?;
         reply_rx.recv().map_err(|_| StorageError::WriterGone)?
     }
@@ -394,10 +439,14 @@ impl Storage for SqliteStorage {
                 c,
                 &AuditEntry {
                     district_id: Some(id),
-                    ..audit
+                    ..audit.clone()
                 },
             )?;
-            Ok(District { id, code, name })
+            Ok(District {
+                id,
+                code: code.clone(),
+                name: name.clone(),
+            })
         })
     }
 
@@ -559,7 +608,7 @@ impl Storage for SqliteStorage {
     fn delete_session(&self, token_hash: &str) -> StorageResult<()> {
         let token_hash = token_hash.to_string();
         self.write(move |c| {
-            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [&token_hash])?;
             Ok(())
         })
     }
@@ -615,6 +664,9 @@ impl Storage for SqliteStorage {
                 // A revoked tablet comes back only with a fresh code, which an
                 // administrator issued on purpose. It keeps its id, so the leads it
                 // delivered before stay linked to it; the old token stays dead.
+                Some((_, Some(_), old_district)) if old_district != district_id => {
+                    return Ok(Err(EnrolOutcome::OtherDistrict))
+                }
                 Some((old_id, Some(revoked_at), old_district)) => {
                     c.execute(
                         "UPDATE devices SET district_id = ?2, token_hash = ?3, label = ?4,
@@ -799,7 +851,8 @@ impl Storage for SqliteStorage {
             c.prepare_cached(
                 "SELECT l.id, d.id, d.code, d.name, l.business_name, l.product_name, l.sealed_at,
                         l.received_at, l.completed_at, l.state, l.review_state,
-                        (SELECT COUNT(*) FROM lead_blobs x LEFT JOIN blobs b ON b.sha256 = x.sha256
+                        (SELECT COUNT(*) FROM lead_blobs x LEFT JOIN district_blobs b
+                            ON b.sha256 = x.sha256 AND b.district_id = l.district_id
                           WHERE x.lead_id = l.id AND b.sha256 IS NULL)
                  FROM leads l JOIN districts d ON d.id = l.district_id
                  WHERE (?1 IS NULL OR l.district_id = ?1)
@@ -845,7 +898,9 @@ impl Storage for SqliteStorage {
         self.read(|c| {
             c.prepare_cached(
                 "SELECT x.sha256, x.bytes, x.kind, b.sha256 IS NOT NULL FROM lead_blobs x
-                 LEFT JOIN blobs b ON b.sha256 = x.sha256 WHERE x.lead_id = ?1 ORDER BY x.sha256",
+                 JOIN leads l ON l.id = x.lead_id
+                 LEFT JOIN district_blobs b ON b.sha256 = x.sha256 AND b.district_id = l.district_id
+                 WHERE x.lead_id = ?1 ORDER BY x.sha256",
             )?
             .query_map([id.to_string()], |r| {
                 Ok(LeadBlob {
@@ -876,7 +931,8 @@ impl Storage for SqliteStorage {
     fn blob(&self, sha256: Sha256) -> StorageResult<Option<BlobInfo>> {
         self.read(|c| {
             c.prepare_cached(
-                "SELECT sha256, bytes, received_at, analysis_json, phash FROM blobs WHERE sha256 = ?1",
+                "SELECT sha256, bytes, received_at, analysis_json, phash, verified_at, intact
+                 FROM blobs WHERE sha256 = ?1",
             )?
             .query_row([sha256.to_hex()], |r| {
                 Ok(BlobInfo {
@@ -885,6 +941,8 @@ impl Storage for SqliteStorage {
                     received_at: parse_time(&r.get::<_, String>(2)?)?,
                     analysis_json: r.get(3)?,
                     phash: parse_phash(r.get(4)?)?,
+                    verified_at: opt_time(r.get(5)?)?,
+                    intact: r.get(6)?,
                 })
             })
             .optional()
@@ -895,27 +953,78 @@ impl Storage for SqliteStorage {
         &self,
         sha256: Sha256,
         bytes: u64,
+        holder: BlobHolder,
         now: DateTime<Utc>,
     ) -> StorageResult<Vec<LeadId>> {
         self.write(move |c| {
             let hex = sha256.to_hex();
+            let at = fmt_time(now);
+            // The bytes were hashed on the way in: verified as they arrived.
             c.prepare_cached(
-                "INSERT INTO blobs (sha256, bytes, received_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (sha256) DO NOTHING",
+                "INSERT INTO blobs (sha256, bytes, received_at, verified_at, intact)
+                 VALUES (?1, ?2, ?3, ?3, 1) ON CONFLICT (sha256) DO NOTHING",
             )?
-            .execute(params![hex, bytes as i64, fmt_time(now)])?;
+            .execute(params![hex, bytes as i64, at])?;
+            c.prepare_cached(
+                "INSERT INTO district_blobs (district_id, sha256, received_at, device_id)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (district_id, sha256) DO NOTHING",
+            )?
+            .execute(params![
+                holder.district_id,
+                hex,
+                at,
+                holder.device_id.map(|d| d.to_string())
+            ])?;
             let ids: Vec<String> = c
                 .prepare_cached(
                     "SELECT l.id FROM leads l JOIN lead_blobs lb ON lb.lead_id = l.id
-                     WHERE lb.sha256 = ?1 AND l.receipt_json IS NULL
-                       AND NOT EXISTS (SELECT 1 FROM lead_blobs x LEFT JOIN blobs b ON b.sha256 = x.sha256
+                     WHERE lb.sha256 = ?1 AND l.district_id = ?2 AND l.receipt_json IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM lead_blobs x LEFT JOIN district_blobs b
+                                         ON b.sha256 = x.sha256 AND b.district_id = l.district_id
                                        WHERE x.lead_id = l.id AND b.sha256 IS NULL)",
                 )?
-                .query_map([hex], |r| r.get(0))?
+                .query_map(params![hex, holder.district_id], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             ids.iter()
                 .map(|s| s.parse().map_err(|e| StorageError::Corrupt(format!("{e}"))))
                 .collect()
+        })
+    }
+
+    fn district_holds(&self, district_id: i64, sha256: Sha256) -> StorageResult<bool> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM district_blobs WHERE district_id = ?1 AND sha256 = ?2)",
+            )?
+            .query_row(params![district_id, sha256.to_hex()], |r| r.get(0))
+        })
+    }
+
+    fn set_blob_verified(
+        &self,
+        sha256: Sha256,
+        intact: bool,
+        audit: AuditEntry,
+    ) -> StorageResult<()> {
+        self.write(move |c| {
+            c.execute(
+                "UPDATE blobs SET verified_at = ?2, intact = ?3 WHERE sha256 = ?1",
+                params![sha256.to_hex(), fmt_time(audit.at), intact],
+            )?;
+            insert_audit(c, &audit)?;
+            Ok(())
+        })
+    }
+
+    fn device_leads_since(&self, device: DeviceId, since: DateTime<Utc>) -> StorageResult<u64> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT COUNT(*) FROM leads WHERE device_id = ?1 AND received_at >= ?2",
+            )?
+            .query_row(params![device.to_string(), fmt_time(since)], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
         })
     }
 
@@ -1153,6 +1262,62 @@ mod tests {
             SqliteStorage::open(&path),
             Err(StorageError::NewerDatabase { found: 99, .. })
         ));
+    }
+
+    #[test]
+    fn a_job_that_rolls_back_the_whole_batch_fails_alone_and_the_others_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.sqlite3");
+        let s = std::sync::Arc::new(SqliteStorage::open(&path).unwrap());
+        // RAISE(ROLLBACK) ends the whole transaction, not just the job's savepoint,
+        // as a full disk or an I/O error would.
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE t (x TEXT);
+                 CREATE TRIGGER t_boom BEFORE INSERT ON t WHEN NEW.x = 'boom'
+                 BEGIN SELECT RAISE(ROLLBACK, 'boom'); END;",
+            )
+            .unwrap();
+        // The first job holds the writer, so the rest queue up into one batch.
+        let slow = {
+            let s = std::sync::Arc::clone(&s);
+            std::thread::spawn(move || {
+                s.write(|c| {
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    c.execute("INSERT INTO t VALUES ('slow')", [])?;
+                    Ok(())
+                })
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let jobs: Vec<_> = ["a", "b", "boom", "c", "d"]
+            .into_iter()
+            .map(|x| {
+                let s = std::sync::Arc::clone(&s);
+                std::thread::spawn(move || {
+                    s.write(move |c| {
+                        c.execute("INSERT INTO t VALUES (?1)", [x])?;
+                        Ok(())
+                    })
+                })
+            })
+            .collect();
+        let results: Vec<_> = jobs.into_iter().map(|j| j.join().unwrap()).collect();
+        assert!(slow.join().unwrap().is_ok());
+        let rows: Vec<String> = Connection::open(&path)
+            .unwrap()
+            .prepare("SELECT x FROM t ORDER BY x")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        // Every job reported committed is there exactly once; the failed one is not.
+        assert_eq!(rows, ["a", "b", "c", "d", "slow"]);
+        for (x, r) in ["a", "b", "boom", "c", "d"].iter().zip(&results) {
+            assert_eq!(r.is_ok(), *x != "boom", "{x}: {r:?}");
+        }
     }
 
     #[test]

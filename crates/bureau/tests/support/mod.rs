@@ -377,6 +377,18 @@ pub fn seal_as(
     photos: &[Vec<u8>],
     draft: RecordDraft,
 ) -> SealedLead {
+    seal_edited(lead, key, photos, draft, |_| {})
+}
+
+/// Seals a manifest changed by `edit` before signing: what a modified or
+/// malicious tablet could send, correctly signed.
+pub fn seal_edited(
+    lead: LeadId,
+    key: &SigningKey,
+    photos: &[Vec<u8>],
+    draft: RecordDraft,
+    edit: impl FnOnce(&mut Manifest),
+) -> SealedLead {
     let mut log: Vec<SignedEntry> = Vec::new();
     let mut push = |event, payload, time: &str| {
         let e = SignedEntry::next(log.last(), lead, t(time), event, payload, key).unwrap();
@@ -454,6 +466,8 @@ pub fn seal_as(
         },
         sealed_at: t("2026-11-20T10:30:00+08:00"),
     };
+    let mut manifest = manifest;
+    edit(&mut manifest);
     let signed = SignedManifest::sign(manifest, key).unwrap();
     let seal = SignedEntry::next(
         log.last(),
