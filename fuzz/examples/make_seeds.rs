@@ -13,11 +13,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use fieldlead_domain::{
-    BlobStatus, Decision, DeviceId, DistrictInfo, EnrolmentCode, EnrolmentInvite,
-    EnrolmentRequest, EnrolmentResponse, ErrorBody, EvidenceEntry, GeoPoint, LeadId, LeadState,
-    LeadStatus, LeadUpload, LogEvent, LogHead, Manifest, Party, PutLeadResponse, Receipt,
-    ReceiptBody, Sha256, SignedEntry, SignedManifest, SigningKey, Signoff, SignoffKind,
-    MANIFEST_FORMAT, RECEIPT_FORMAT,
+    BlobStatus, Decision, DeviceId, DistrictInfo, EnrolmentCode, EnrolmentInvite, EnrolmentRequest,
+    EnrolmentResponse, ErrorBody, EvidenceEntry, GeoPoint, LeadId, LeadState, LeadStatus,
+    LeadUpload, LogEvent, LogHead, Manifest, Party, PutLeadResponse, Receipt, ReceiptBody, Sha256,
+    SignedEntry, SignedManifest, SigningKey, Signoff, SignoffKind, MANIFEST_FORMAT, RECEIPT_FORMAT,
 };
 use image::{ImageEncoder, RgbImage};
 use serde_json::json;
@@ -36,7 +35,9 @@ fn bureau_key() -> SigningKey {
 }
 
 fn lead_id() -> LeadId {
-    "01937a4e-2b6c-7d8e-9f00-112233445566".parse().expect("a fixed id")
+    "01937a4e-2b6c-7d8e-9f00-112233445566"
+        .parse()
+        .expect("a fixed id")
 }
 
 fn device_id() -> DeviceId {
@@ -163,7 +164,12 @@ fn picture(w: u32, h: u32) -> RgbImage {
 fn png_bytes(img: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(img, img.width(), img.height(), image::ExtendedColorType::Rgb8)
+        .write_image(
+            img,
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgb8,
+        )
         .expect("encodes");
     out
 }
@@ -179,7 +185,12 @@ fn jpeg_bytes(img: &RgbImage) -> Vec<u8> {
 fn webp_bytes(img: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::webp::WebPEncoder::new_lossless(&mut out)
-        .write_image(img, img.width(), img.height(), image::ExtendedColorType::Rgb8)
+        .write_image(
+            img,
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgb8,
+        )
         .expect("encodes");
     out
 }
@@ -419,7 +430,12 @@ fn main() {
         reported_to_city_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 30),
         updated_at: Utc.with_ymd_and_hms(2026, 11, 30, 1, 0, 0).unwrap(),
     };
-    protocol_seed(&p, "5_lead_status", 5, &serde_json::to_vec(&status).unwrap());
+    protocol_seed(
+        &p,
+        "5_lead_status",
+        5,
+        &serde_json::to_vec(&status).unwrap(),
+    );
     let blob = BlobStatus {
         sha256: missing[0].sha256,
         bytes: missing[0].bytes,
@@ -452,11 +468,19 @@ fn main() {
     let mut check = fieldlead_evidence::bundle::Bundle::open(&out).unwrap();
     let report = check.verify(Some(&bureau_key().public_key())).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
-    write(&seeds.join("bundle"), "delivered.zip", &fs::read(&out).unwrap());
+    write(
+        &seeds.join("bundle"),
+        "delivered.zip",
+        &fs::read(&out).unwrap(),
+    );
     fs::remove_file(dir.path().join(Sha256::digest(&sig2).to_hex())).unwrap();
     fs::write(dir.path().join(Sha256::digest(&sig2).to_hex()), b"").unwrap();
     fieldlead_evidence::bundle::write_bundle(&out, &signed, &log, None, blob_path).unwrap();
-    write(&seeds.join("bundle"), "altered_blob.zip", &fs::read(&out).unwrap());
+    write(
+        &seeds.join("bundle"),
+        "altered_blob.zip",
+        &fs::read(&out).unwrap(),
+    );
 
     // photo: one small file per decoder, EXIF in JPEG and PNG.
     let ph = seeds.join("photo");

@@ -43,7 +43,10 @@ fn text(field: &str, value: &str, max: usize, required: bool) {
         Ok(Some(v)) => {
             assert!(!v.is_empty());
             assert_eq!(v.trim(), v, "accepted text is trimmed");
-            assert!(v.chars().count() <= max, "accepted text is within the limit");
+            assert!(
+                v.chars().count() <= max,
+                "accepted text is within the limit"
+            );
             assert!(!v.chars().any(is_forbidden_char), "{v:?}");
         }
         Ok(None) => assert!(!required, "a required field is never absent"),

@@ -1,15 +1,21 @@
 //! The body of `PUT /api/v1/leads/{id}`, as the bureau receives it from anyone who
-//! can reach it: parse, then every check the bureau runs before it trusts a lead.
-//! None of it may panic, whatever the bytes.
+//! can reach it: the strict parse the bureau uses (no repeated keys), then every
+//! check the bureau runs before it trusts a lead. None of it may panic, whatever
+//! the bytes.
 #![no_main]
 
-use fieldlead_domain::{check_signoffs, manifest_blobs, verify_chain, verify_lead, LeadUpload};
+use fieldlead_domain::{
+    check_signoffs, manifest_blobs, parse_strict, verify_chain, verify_lead, LeadUpload,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(upload) = serde_json::from_slice::<LeadUpload>(data) else {
+    let lenient = serde_json::from_slice::<LeadUpload>(data);
+    let Ok(upload) = parse_strict::<LeadUpload>(data) else {
         return;
     };
+    // The strict parse accepts a subset of what serde_json does, read the same way.
+    assert_eq!(lenient.as_ref().ok(), Some(&upload));
     let _ = verify_lead(&upload.manifest, &upload.log);
     let _ = manifest_blobs(&upload.manifest.manifest);
     // verify_lead stops at the manifest signature, which fuzzed bytes never get

@@ -52,7 +52,14 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         2 => {
-            if let Some(request) = json::<EnrolmentRequest>(rest) {
+            // The bureau parses an enrolment strictly (no repeated keys): a subset
+            // of what serde_json accepts, read the same way.
+            let strict = fieldlead_domain::parse_strict::<EnrolmentRequest>(rest).ok();
+            let lenient = json::<EnrolmentRequest>(rest);
+            if strict.is_some() {
+                assert_eq!(strict, lenient);
+            }
+            if let Some(request) = lenient {
                 let _ = request.validate();
             }
         }
