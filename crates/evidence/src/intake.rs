@@ -22,8 +22,9 @@ pub struct IntakeLimits {
     pub max_bytes: u64,
     /// Largest accepted picture, in pixels (width x height).
     pub max_pixels: u64,
-    /// Above `max_pixels`, a file declaring more pixels per byte than this is a
-    /// decompression bomb. No camera codec stores a megapixel in under a kilobyte.
+    /// A file declaring more than a megapixel and more pixels per byte than this
+    /// is a decompression bomb, whether or not it is over `max_pixels`. No camera
+    /// codec stores a megapixel in under a kilobyte.
     pub max_pixels_per_byte: u64,
     /// Most memory the decoder may allocate, in bytes.
     pub max_alloc: u64,
