@@ -168,6 +168,16 @@ mod tests {
     }
 
     #[test]
+    fn the_map_stays_bounded_when_many_addresses_are_busy_at_once() {
+        let l = RateLimiter::new(0.0001, 1);
+        for i in 0..(MAX_BUCKETS as u32 + 10) {
+            let _ = l.check(&i);
+        }
+        let n = l.buckets.lock().unwrap().len();
+        assert!(n <= MAX_BUCKETS, "{n}");
+    }
+
+    #[test]
     fn an_account_gets_free_tries_then_growing_delays_and_a_success_clears() {
         let t = LoginThrottle::new(2, Duration::from_secs(60), Duration::from_secs(900));
         assert!(t.begin(1).is_ok());

@@ -153,3 +153,73 @@ fn demo_starts_a_ready_district_and_serves_the_console() {
     // Plain-HTTP demo: the session cookie cannot be Secure or browsers drop it.
     assert!(!resp.contains("Secure"));
 }
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn the_data_folder_is_private_and_a_readable_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    bureau(&["init", "--data", d]);
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("bureau.sqlite3")), 0o600);
+    assert_eq!(mode(&data.join("bureau.key")), 0o600);
+    // Someone loosened the key file: the bureau will not sign receipts with it.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        data.join("bureau.key"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
+        .args(["district", "list", "--data", d])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("chmod 600"), "{err}");
+}
+
+#[test]
+fn commands_beside_a_live_server_leave_its_work_alone_and_a_second_server_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    bureau(&["init", "--data", d]);
+    let mut server = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
+        .args(["serve", "--data", d, "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("正在"), "{first}");
+    // A photo the live server is writing right now (named with its process id).
+    let in_progress = data
+        .join("blobs/tmp")
+        .join(format!("{}-7.part", server.id()));
+    std::fs::write(&in_progress, b"half a thumbnail").unwrap();
+    bureau(&["user", "list", "--data", d]);
+    bureau(&["district", "list", "--data", d]);
+    assert!(
+        in_progress.exists(),
+        "a command cleared the server's temp file"
+    );
+
+    let second = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
+        .args(["serve", "--data", d, "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("只能运行一个服务"), "{err}");
+}

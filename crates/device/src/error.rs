@@ -24,6 +24,8 @@ pub enum DeviceError {
     EvidenceNotFound(Sha256),
     #[error("这张照片已在本记录中")]
     EvidenceDuplicate(Sha256),
+    #[error("一条记录最多附 {max} 张照片；需要更多时请另建记录")]
+    TooManyEvidence { max: usize },
     #[error("照片 {0} 在存储中已缺失或被改动，不能封存")]
     EvidenceDamaged(Sha256),
     #[error("{}还没有签名", .0.label_zh())]
@@ -68,6 +70,7 @@ impl DeviceError {
             DeviceError::CaptionTooLong { .. } => "caption_too_long",
             DeviceError::EvidenceNotFound(_) => "evidence_not_found",
             DeviceError::EvidenceDuplicate(_) => "evidence_duplicate",
+            DeviceError::TooManyEvidence { .. } => "too_many_evidence",
             DeviceError::EvidenceDamaged(_) => "evidence_damaged",
             DeviceError::SignoffMissing(_) => "signoff_missing",
             DeviceError::SignatureImage(_) => "signature_image",

@@ -252,6 +252,17 @@ impl Device {
         if exists {
             return Err(DeviceError::EvidenceDuplicate(intake.sha256));
         }
+        // The bureau refuses a lead with more; say so now, not at sealing.
+        let count: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM evidence WHERE record_id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )?;
+        if count as usize >= fieldlead_domain::manifest::MAX_EVIDENCE {
+            return Err(DeviceError::TooManyEvidence {
+                max: fieldlead_domain::manifest::MAX_EVIDENCE,
+            });
+        }
         tx.execute(
             "INSERT INTO evidence (record_id, sha256, caption, intake_json, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![

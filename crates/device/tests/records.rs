@@ -563,3 +563,26 @@ fn seal_problems_lists_what_is_left_before_sealing() {
     d.business_uscc = "123".into();
     assert_eq!(codes(&dev, &d), vec!["uscc_length", "caption_missing"]);
 }
+
+#[test]
+fn a_record_takes_no_more_photos_than_the_bureau_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut dev = Device::open(dir.path()).unwrap();
+    let r = dev.create_record(valid_draft()).unwrap();
+    let max = fieldlead_domain::manifest::MAX_EVIDENCE;
+    for i in 0..max {
+        let img = image::RgbImage::from_fn(16, 16, |x, y| {
+            image::Rgb([i as u8, (i / 256) as u8, (x * 16 + y) as u8])
+        });
+        let mut png = Vec::new();
+        img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        dev.attach_evidence_reader(r.id, Cursor::new(png), None, "照片")
+            .unwrap();
+    }
+    let e = dev
+        .attach_evidence_reader(r.id, Cursor::new(jpeg(200)), None, "多一张")
+        .unwrap_err();
+    assert_eq!(e.code(), "too_many_evidence");
+    assert!(e.to_string().contains(&max.to_string()));
+}

@@ -1,0 +1,131 @@
+//! Devices and enrolment codes, the audit log, and the 附件7/附件8 exports.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect};
+use fieldlead_domain::DeviceId;
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{render, user_ctx, NoFields, PageResult, Posted, Session};
+use crate::api::blocking;
+use crate::error::BureauError;
+use crate::exports::ListExport;
+use crate::service::Bureau;
+use crate::storage::Role;
+
+pub(crate) async fn devices(State(app): State<Arc<Bureau>>, s: Session) -> PageResult {
+    let user = s.user.clone();
+    let a = Arc::clone(&app);
+    let (devices, districts) =
+        blocking(move || Ok((a.devices_for(&user)?, a.storage.districts()?))).await?;
+    Ok(render(
+        "devices.html",
+        context! { me => user_ctx(&s), devices => devices, districts => districts, city => s.user.role == Role::CityAdmin },
+    )?
+    .into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct EnrolForm {
+    district: String,
+}
+
+pub(crate) async fn enrol(
+    State(app): State<Arc<Bureau>>,
+    Posted(s, f): Posted<EnrolForm>,
+) -> PageResult {
+    let user = s.user.clone();
+    let a = Arc::clone(&app);
+    let issued = blocking(move || {
+        let district = Some(f.district.as_str()).filter(|d| !d.is_empty());
+        a.issue_code_for(&user, district)
+    })
+    .await?;
+    let svg = crate::qr::svg(&issued.invite.to_qr_text())?;
+    Ok(render(
+        "enrolment.html",
+        context! {
+            me => user_ctx(&s), code => issued.code.display_grouped(), district => issued.district.name,
+            expires_at => issued.expires_at, server => issued.invite.server,
+            qr_svg => minijinja::Value::from_safe_string(svg),
+        },
+    )?
+    .into_response())
+}
+
+pub(crate) async fn revoke(
+    State(app): State<Arc<Bureau>>,
+    Path(id): Path<String>,
+    Posted(s, NoFields {}): Posted<NoFields>,
+) -> PageResult {
+    let id: DeviceId = id
+        .parse()
+        .map_err(|_| BureauError::MalformedId("设备编号应为 UUID".into()))?;
+    let a = Arc::clone(&app);
+    blocking(move || a.revoke_device(Some(&s.user), id)).await?;
+    Ok(Redirect::to("/devices").into_response())
+}
+
+pub(crate) async fn audit(State(app): State<Arc<Bureau>>, s: Session) -> PageResult {
+    let user = s.user.clone();
+    let a = Arc::clone(&app);
+    let events = blocking(move || a.audit_for(&user, None)).await?;
+    Ok(render(
+        "audit.html",
+        context! { me => user_ctx(&s), events => events },
+    )?
+    .into_response())
+}
+
+/// `/exports/attachment7.xlsx` and the like: 附件7 or 附件8 as .xlsx or PDF.
+pub(crate) async fn export(
+    State(app): State<Arc<Bureau>>,
+    s: Session,
+    Path(name): Path<String>,
+) -> PageResult {
+    let (which, pdf) = match name.as_str() {
+        "attachment7.xlsx" => (ListExport::CaseResults, false),
+        "attachment7.pdf" => (ListExport::CaseResults, true),
+        "attachment8.xlsx" => (ListExport::Declined, false),
+        "attachment8.pdf" => (ListExport::Declined, true),
+        _ => {
+            return Err(BureauError::NotFound {
+                what: "导出文件"
+            }
+            .into())
+        }
+    };
+    // Lists are laid out whole in memory (Typst, the .xlsx writer): one at a time,
+    // so several large exports at once cannot exhaust the server.
+    let slot = app.export_slot()?;
+    let a = Arc::clone(&app);
+    let bytes = blocking(move || {
+        let _slot = slot;
+        let list = a.lead_list(&s.user, which)?;
+        Ok(if pdf {
+            fieldlead_forms::Forms::new(&fieldlead_forms::FormsConfig::default())?
+                .lead_list_pdf(&list)?
+        } else {
+            fieldlead_forms::lead_list_xlsx(&list)?
+        })
+    })
+    .await?;
+    let mime = if pdf {
+        "application/pdf"
+    } else {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    };
+    let disposition = format!("attachment; filename=\"{name}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,220 @@
+//! The inbox, the overdue list and a lead's page with its review and handling.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect};
+use chrono::{FixedOffset, NaiveDate, Utc};
+use fieldlead_domain::money::Fen;
+use fieldlead_domain::{LeadId, LeadState, Sha256};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{render, user_ctx, NoFields, PageResult, Posted, Session};
+use crate::api::blocking;
+use crate::error::BureauError;
+use crate::service::{parse_upload, Bureau, HandlingStep};
+use crate::storage::{LeadFilter, ReviewState, Role};
+
+#[derive(Deserialize)]
+pub(crate) struct InboxQuery {
+    state: Option<String>,
+}
+
+pub(crate) async fn inbox(
+    State(app): State<Arc<Bureau>>,
+    s: Session,
+    Query(q): Query<InboxQuery>,
+) -> PageResult {
+    let state = match q.state.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(v) => Some(
+            serde_json::from_value::<LeadState>(serde_json::Value::String(v.into()))
+                .map_err(|_| BureauError::invalid("state", "未知的线索状态"))?,
+        ),
+    };
+    let user = s.user.clone();
+    let a = Arc::clone(&app);
+    let leads = blocking(move || {
+        a.leads_for(
+            &user,
+            &LeadFilter {
+                state,
+                ..LeadFilter::default()
+            },
+        )
+    })
+    .await?;
+    let states: Vec<_> = [
+        LeadState::Sealed,
+        LeadState::Delivered,
+        LeadState::Acknowledged,
+        LeadState::CaseFiled,
+        LeadState::Declined,
+        LeadState::ReportedToCity,
+    ]
+    .iter()
+    .map(|s| (serde_json::to_value(s).unwrap_or_default(), s.label_zh()))
+    .collect();
+    Ok(render(
+        "inbox.html",
+        context! {
+            me => user_ctx(&s), leads => leads, title => "线索收件箱",
+            states => states, selected => q.state.unwrap_or_default(), overdue => false,
+            overdue_hours => app.config().overdue_hours,
+        },
+    )?
+    .into_response())
+}
+
+pub(crate) async fn overdue(State(app): State<Arc<Bureau>>, s: Session) -> PageResult {
+    let user = s.user.clone();
+    let a = Arc::clone(&app);
+    let leads = blocking(move || a.overdue_for(&user)).await?;
+    Ok(render(
+        "inbox.html",
+        context! {
+            me => user_ctx(&s), leads => leads, title => "超时未签收线索",
+            states => Vec::<(String, String)>::new(), selected => "", overdue => true,
+            overdue_hours => app.config().overdue_hours,
+        },
+    )?
+    .into_response())
+}
+
+pub(crate) fn lead_id(s: &str) -> Result<LeadId, BureauError> {
+    s.parse()
+        .map_err(|_| BureauError::MalformedId("线索编号应为 UUID".into()))
+}
+
+pub(crate) fn sha(s: &str) -> Result<Sha256, BureauError> {
+    s.parse()
+        .map_err(|_| BureauError::MalformedId("文件编号应为 SHA-256".into()))
+}
+
+pub(crate) async fn lead_page(
+    State(app): State<Arc<Bureau>>,
+    s: Session,
+    Path(id): Path<String>,
+) -> PageResult {
+    let id = lead_id(&id)?;
+    let user = s.user.clone();
+    let a = Arc::clone(&app);
+    let (row, upload, verification, reviews, history) = blocking(move || {
+        let row = a.lead_for(&user, id)?;
+        let upload = parse_upload(&row)?;
+        let verification = a.verification(&row, user.scope())?;
+        let reviews = a.storage.reviews(id)?;
+        let history = a.audit_for(&user, Some(&format!("lead:{id}")))?;
+        Ok((row, upload, verification, reviews, history))
+    })
+    .await?;
+    let record = &upload.manifest.manifest.record;
+    let grounds: Vec<String> = match &record.outcome {
+        fieldlead_domain::Outcome::Terminated { grounds, .. } => grounds
+            .iter()
+            .map(|g| match g {
+                fieldlead_domain::Ground::Other { text } => format!("{}：{text}", g.label_zh()),
+                _ => g.label_zh().to_string(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let h = &row.handling;
+    Ok(render(
+        "lead.html",
+        context! {
+            me => user_ctx(&s),
+            lead => row,
+            record => record,
+            manifest => upload.manifest.manifest,
+            grounds => grounds,
+            v => verification,
+            reviews => reviews,
+            history => history,
+            review_states => ReviewState::ALL.iter().map(|r| (r.as_str(), r.label_zh())).collect::<Vec<_>>(),
+            can_review => s.user.role == Role::Reviewer,
+            can_handle => s.user.role == Role::Officer,
+            can_ack => h.state.can_become(LeadState::Acknowledged),
+            can_decide => h.state.can_become(LeadState::CaseFiled),
+            can_outcome => h.decision == Some(fieldlead_domain::Decision::CaseFiled) && h.state != LeadState::ReportedToCity,
+            can_report => h.state.can_become(LeadState::ReportedToCity),
+            fine => h.fine_fen.and_then(|f| Fen::new(f).ok()).map(Fen::wan),
+            confiscation => h.confiscation_fen.and_then(|f| Fen::new(f).ok()).map(Fen::wan),
+            today => Utc::now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("valid offset")).format("%Y-%m-%d").to_string(),
+        },
+    )?
+    .into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ReviewForm {
+    state: String,
+    comment: String,
+}
+
+pub(crate) async fn review(
+    State(app): State<Arc<Bureau>>,
+    Path(id): Path<String>,
+    Posted(s, form): Posted<ReviewForm>,
+) -> PageResult {
+    let id = lead_id(&id)?;
+    let state = ReviewState::parse(&form.state)
+        .ok_or_else(|| BureauError::invalid("review_state", "请选择审核结论"))?;
+    let a = Arc::clone(&app);
+    blocking(move || a.review(&s.user, id, state, &form.comment)).await?;
+    Ok(Redirect::to(&format!("/leads/{id}#review")).into_response())
+}
+
+pub(crate) async fn reverify(
+    State(app): State<Arc<Bureau>>,
+    Path(id): Path<String>,
+    Posted(s, NoFields {}): Posted<NoFields>,
+) -> PageResult {
+    let id = lead_id(&id)?;
+    let a = Arc::clone(&app);
+    blocking(move || a.reverify_blobs(&s.user, id)).await?;
+    Ok(Redirect::to(&format!("/leads/{id}#verification")).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct HandlingForm {
+    step: String,
+    case_number: String,
+    reason: String,
+    fine_wan: String,
+    confiscation_wan: String,
+    remark: String,
+    reported_on: String,
+}
+
+pub(crate) async fn handling(
+    State(app): State<Arc<Bureau>>,
+    Path(id): Path<String>,
+    Posted(s, f): Posted<HandlingForm>,
+) -> PageResult {
+    let id = lead_id(&id)?;
+    let step = match f.step.as_str() {
+        "acknowledge" => HandlingStep::Acknowledge,
+        "file_case" => HandlingStep::FileCase {
+            case_number: f.case_number,
+        },
+        "decline" => HandlingStep::Decline { reason: f.reason },
+        "outcome" => HandlingStep::Outcome {
+            fine_wan: f.fine_wan,
+            confiscation_wan: f.confiscation_wan,
+            remark: f.remark,
+        },
+        "report" => HandlingStep::ReportToCity {
+            on: NaiveDate::parse_from_str(f.reported_on.trim(), "%Y-%m-%d").map_err(|_| {
+                BureauError::invalid("report_date", "报市局日期格式应为 YYYY-MM-DD")
+            })?,
+        },
+        _ => return Err(BureauError::invalid("step", "未知的办理操作").into()),
+    };
+    let a = Arc::clone(&app);
+    blocking(move || a.handle(&s.user, id, step)).await?;
+    Ok(Redirect::to(&format!("/leads/{id}#handling")).into_response())
+}
