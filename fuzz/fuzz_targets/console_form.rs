@@ -1,10 +1,11 @@
 //! The bureau console's form posts (application/x-www-form-urlencoded), parsed as
-//! axum's `Form` parses them (serde_urlencoded into a struct of Strings that all
-//! default) and then checked by the same domain rules the console applies: text
-//! fields by `fieldlead_domain::text::check_text`, amounts in 万元 by
-//! `Fen::parse_wan_opt`, the report date as YYYY-MM-DD. Does not depend on the
-//! bureau crate (Typst would make the instrumented build far too slow), so the
-//! two form structs are copied here field for field from crates/bureau/src/console.rs.
+//! the console parses them: axum's `Form` (serde_urlencoded) into the CSRF wrapper
+//! with the page's form flattened into it, every field a String that defaults; then
+//! the same domain rules the console applies: text fields by
+//! `fieldlead_domain::text::check_text`, amounts in 万元 by `Fen::parse_wan_opt`, the
+//! report date as YYYY-MM-DD. Does not depend on the bureau crate (Typst would make
+//! the instrumented build far too slow), so the structs are copied here field for
+//! field from crates/bureau/src/console/mod.rs (`WithCsrf`) and console/leads.rs.
 #![no_main]
 
 use chrono::NaiveDate;
@@ -13,11 +14,18 @@ use fieldlead_domain::text::{check_text, is_forbidden_char};
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
 
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct WithCsrf<T> {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    form: T,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-#[allow(dead_code)]
 struct HandlingForm {
-    csrf: String,
     step: String,
     case_number: String,
     reason: String,
@@ -31,7 +39,6 @@ struct HandlingForm {
 #[serde(default)]
 #[allow(dead_code)]
 struct ReviewForm {
-    csrf: String,
     state: String,
     comment: String,
 }
@@ -64,17 +71,34 @@ fn amount(value: &str) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(f) = serde_urlencoded::from_bytes::<HandlingForm>(data) {
-        text("case_number", &f.case_number, 100, false);
-        text("decline_reason", &f.reason, 1000, true);
-        text("remark", &f.remark, 1000, false);
-        amount(&f.fine_wan);
-        amount(&f.confiscation_wan);
-        let _ = NaiveDate::parse_from_str(f.reported_on.trim(), "%Y-%m-%d");
+    if let Ok(posted) = serde_urlencoded::from_bytes::<WithCsrf<HandlingForm>>(data) {
+        let f = posted.form;
+        match f.step.as_str() {
+            "file_case" => text("case_number", &f.case_number, 100, false),
+            "decline" => text("decline_reason", &f.reason, 1000, true),
+            "outcome" => {
+                amount(&f.fine_wan);
+                amount(&f.confiscation_wan);
+                text("remark", &f.remark, 1000, false);
+            }
+            "report" => {
+                let _ = NaiveDate::parse_from_str(f.reported_on.trim(), "%Y-%m-%d");
+            }
+            // Any other step is refused before a field is looked at; check them
+            // all anyway, so the rules see every field whatever the step says.
+            _ => {
+                text("case_number", &f.case_number, 100, false);
+                text("decline_reason", &f.reason, 1000, true);
+                text("remark", &f.remark, 1000, false);
+                amount(&f.fine_wan);
+                amount(&f.confiscation_wan);
+                let _ = NaiveDate::parse_from_str(f.reported_on.trim(), "%Y-%m-%d");
+            }
+        }
     }
-    if let Ok(f) = serde_urlencoded::from_bytes::<ReviewForm>(data) {
+    if let Ok(posted) = serde_urlencoded::from_bytes::<WithCsrf<ReviewForm>>(data) {
         // Required unless the review approves.
-        text("comment", &f.comment, 2000, false);
-        text("comment", &f.comment, 2000, true);
+        let required = posted.form.state != "approved";
+        text("comment", &posted.form.comment, 2000, required);
     }
 });
