@@ -266,16 +266,19 @@ pub async fn sync_now(state: State<'_, AppState>) -> CmdResult<()> {
     Ok(())
 }
 
-/// Enrols with the bureau's QR text, or with its address and a code from paper.
+/// Enrols with the bureau's QR text, or with its address, a code and the bureau's
+/// key fingerprint from paper.
 #[tauri::command]
 pub async fn enrol(
     state: State<'_, AppState>,
     invite: String,
     code: Option<String>,
+    fingerprint: Option<String>,
     label: String,
 ) -> CmdResult<Enrolment> {
     let sync = Arc::clone(state.sync()?);
-    sync.enrol(&invite, code.as_deref(), &label).await
+    sync.enrol(&invite, code.as_deref(), fingerprint.as_deref(), &label)
+        .await
 }
 
 // ----------------------------------------------------------------------

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use fieldlead_device::Device;
+use fieldlead_device::{Device, ALLOW_INSECURE_HTTP_ENV};
 use fieldlead_forms::{Forms, FormsConfig};
 
 use crate::error::CommandError;
@@ -21,13 +21,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the tablet's data in `dir` (the app data dir).
+    /// Opens the tablet's data in `dir` (the app data dir). Plain http to hosts
+    /// other than this machine is allowed only if the app was started with
+    /// `FIELDLEAD_ALLOW_INSECURE_HTTP=1` (development).
     pub fn open(dir: &Path) -> Self {
-        let device = Device::open(dir).map_err(CommandError::from);
+        let insecure_http = std::env::var(ALLOW_INSECURE_HTTP_ENV).as_deref() == Ok("1");
+        if insecure_http {
+            eprintln!("{ALLOW_INSECURE_HTTP_ENV}=1: plain http allowed to any bureau address (development only)");
+        }
+        let device = Device::open(dir)
+            .map(|d| d.allow_insecure_http(insecure_http))
+            .map_err(CommandError::from);
         // Opened second: the first open created the key and ran the migrations.
         let sync = match &device {
             Ok(_) => Device::open(dir)
-                .map(|d| Arc::new(SyncService::new(d)))
+                .map(|d| Arc::new(SyncService::new(d.allow_insecure_http(insecure_http))))
                 .map_err(CommandError::from),
             Err(e) => Err(e.clone()),
         };

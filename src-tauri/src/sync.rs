@@ -115,26 +115,34 @@ impl SyncService {
         self.kick.notify_one();
     }
 
-    /// Enrols with the text of the bureau's QR code, or with its address and a
-    /// code typed from paper; a revoked enrolment may be replaced this way.
+    /// Enrols with the text of the bureau's QR code, or with its address, a code
+    /// and the bureau's key fingerprint typed from paper; a revoked enrolment may be
+    /// replaced this way.
     pub async fn enrol(
         &self,
         invite_or_url: &str,
         code: Option<&str>,
+        fingerprint: Option<&str>,
         label: &str,
     ) -> Result<Enrolment, CommandError> {
+        use fieldlead_domain::{EnrolmentInvite, ProtocolError};
         let text = invite_or_url.trim();
         let mut dev = self.device.lock().await;
         let enrolment = match code.map(str::trim).filter(|c| !c.is_empty()) {
-            Some(code) => dev.enrol_with_code(text, code, label).await,
+            Some(code) => {
+                dev.enrol_with_code(text, code, fingerprint.unwrap_or(""), label)
+                    .await
+            }
             None => {
-                let invite =
-                    fieldlead_domain::EnrolmentInvite::parse_qr_text(text).map_err(|e| {
-                        CommandError::new(
-                            "invite_invalid",
-                            format!("不是区局的注册二维码：{e}；也可以填写服务器地址和注册码"),
-                        )
-                    })?;
+                let invite = EnrolmentInvite::parse_qr_text(text).map_err(|e| match e {
+                    ProtocolError::InviteOutdated => CommandError::new(e.code(), e.to_string()),
+                    _ => CommandError::new(
+                        "invite_invalid",
+                        format!(
+                            "不是区局的注册二维码：{e}；也可以填写服务器地址、注册码和区局密钥指纹"
+                        ),
+                    ),
+                })?;
                 dev.enrol(&invite, label).await
             }
         }?;

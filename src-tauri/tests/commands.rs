@@ -337,11 +337,43 @@ fn the_app_enrols_and_delivers_a_sealed_lead_by_itself() {
         )
         .unwrap_err();
     assert_eq!(err["code"], "invite_invalid");
+    // A QR code printed before invites carried the bureau's fingerprint: the
+    // sampler is told to ask for a new one.
+    let old = json!({
+        "kind": "fieldlead-enrolment", "version": 1, "server": server.url,
+        "code": "ABCD-EFGH-JKMN", "district": "渝中区市场监督管理局",
+    });
+    let err = t
+        .call(
+            "enrol",
+            json!({ "invite": old.to_string(), "code": null, "label": "平板 1" }),
+        )
+        .unwrap_err();
+    assert_eq!(err["code"], "invite_outdated", "{err}");
+    // Address and code typed in, but no fingerprint: refused before anything is sent.
+    let fingerprint = server.bureau.public_key().fingerprint().to_string();
+    let err = t
+        .call(
+            "enrol",
+            json!({ "invite": server.url, "code": "ABCD-EFGH-JKMN", "fingerprint": "", "label": "平板 1" }),
+        )
+        .unwrap_err();
+    assert_eq!(err["code"], "fingerprint_missing", "{err}");
+    // Plain http to an address that is not loopback: refused before any connection.
+    // (0.0.0.0 is not loopback to the rule, yet would land on this machine were the
+    // rule ever broken: no packet can leave.)
+    let err = t
+        .call(
+            "enrol",
+            json!({ "invite": "http://0.0.0.0:9", "code": "ABCD-EFGH-JKMN", "fingerprint": fingerprint, "label": "平板 1" }),
+        )
+        .unwrap_err();
+    assert_eq!(err["code"], "bureau_url_insecure", "{err}");
     // A bureau that is not there: offline, no enrolment.
     let err = t
         .call(
             "enrol",
-            json!({ "invite": "http://127.0.0.1:9", "code": "ABCD-EFGH-JKMN", "label": "平板 1" }),
+            json!({ "invite": "http://127.0.0.1:9", "code": "ABCD-EFGH-JKMN", "fingerprint": fingerprint, "label": "平板 1" }),
         )
         .unwrap_err();
     assert_eq!(err["code"], "offline", "{err}");
@@ -350,11 +382,17 @@ fn the_app_enrols_and_delivers_a_sealed_lead_by_itself() {
     let b = &server.bureau;
     let district = b.district("yuzhong").unwrap();
     let code = b.issue_enrolment_code(&district, &Actor::Cli).unwrap().code;
-    let invite = EnrolmentInvite::new(&server.url, code, "渝中区市场监督管理局");
+    let invite = EnrolmentInvite::new(
+        &server.url,
+        code,
+        "渝中区市场监督管理局",
+        b.public_key().fingerprint(),
+    );
     let enrolment = t.ok(
         "enrol",
         json!({ "invite": invite.to_qr_text(), "code": null, "label": "平板 1" }),
     );
+    assert_eq!(enrolment["bureau_key_fingerprint"], fingerprint);
     assert_eq!(enrolment["district_code"], "yuzhong");
 
     // Sealing is enough: the sync task delivers it with no further tap.

@@ -115,6 +115,7 @@ async fn main() {
             &url,
             b.issue_enrolment_code(&d, &Actor::Cli).unwrap().code,
             "渝中区市场监督管理局",
+            b.public_key().fingerprint(),
         )
     };
     let mut noise = vec![0u8; 1024 * 1024 * 3];

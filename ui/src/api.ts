@@ -81,8 +81,12 @@ export const api = {
   uiReady: () => call<null>("ui_ready"),
   syncStatus: () => call<SyncStatus>("sync_status"),
   syncNow: () => call<null>("sync_now"),
-  /** `invite` is the QR text, or the bureau's address when `code` is typed from paper. */
-  enrol: (invite: string, code: string | null, label: string) => call<Enrolment>("enrol", { invite, code, label }),
+  /**
+   * `invite` is the QR text, or the bureau's address when `code` and the bureau's
+   * key `fingerprint` are typed from paper.
+   */
+  enrol: (invite: string, code: string | null, fingerprint: string | null, label: string) =>
+    call<Enrolment>("enrol", { invite, code, fingerprint, label }),
 };
 
 /** URL of a stored blob (thumbnail, signature image) served by the core. */

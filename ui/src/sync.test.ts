@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyProgress, isOffline, percentOf } from "./sync";
+import { applyProgress, enrolmentRequest, isOffline, percentOf } from "./sync";
 import type { SyncRuntime } from "./bindings/SyncRuntime";
 import type { SyncStatus } from "./bindings/SyncStatus";
 
@@ -38,6 +38,7 @@ describe("sync progress", () => {
         district_code: "yuzhong",
         district_name: "渝中区",
         bureau_key: "k",
+        bureau_key_fingerprint: "3F2A-91C0-0000-0000-0000-0000-0000-0000",
         enrolled_at: "2026-11-25T00:00:00Z",
         revoked_at: null,
       },
@@ -49,5 +50,28 @@ describe("sync progress", () => {
     expect(isOffline({ ...status, runtime }, false)).toBe(true);
     expect(isOffline({ ...status, enrolment: null }, true)).toBe(false);
     expect(isOffline(null, true)).toBe(false);
+  });
+});
+
+describe("enrolment from Settings", () => {
+  it("takes the QR text alone", () => {
+    expect(enrolmentRequest(' {"kind":"fieldlead-enrolment"} ', "", "")).toEqual({
+      invite: '{"kind":"fieldlead-enrolment"}',
+      code: null,
+      fingerprint: null,
+    });
+  });
+
+  it("needs the bureau key fingerprint when the code is typed from paper", () => {
+    expect(enrolmentRequest("https://lead.example.gov.cn", "ABCD-EFGH-JKMN", " ")).toBeNull();
+    expect(enrolmentRequest("https://lead.example.gov.cn", "ABCD-EFGH-JKMN", "3f2a 91c0")).toEqual({
+      invite: "https://lead.example.gov.cn",
+      code: "ABCD-EFGH-JKMN",
+      fingerprint: "3f2a 91c0",
+    });
+  });
+
+  it("needs something to enrol with", () => {
+    expect(enrolmentRequest("  ", "", "")).toBeNull();
   });
 });

@@ -42,6 +42,26 @@ export function isOffline(status: SyncStatus | null, navigatorOnline: boolean): 
   return status?.enrolment != null && status.runtime.online === false;
 }
 
+/**
+ * How the Settings screen enrols: with the scanned QR text alone, or, when a code
+ * is typed, with the address, the code and the bureau key's fingerprint, all three
+ * required (the core refuses the typed path without a fingerprint too). `null`
+ * while something required is missing. Pure, for tests.
+ */
+export function enrolmentRequest(
+  invite: string,
+  code: string,
+  fingerprint: string,
+): { invite: string; code: string | null; fingerprint: string | null } | null {
+  const i = invite.trim();
+  const c = code.trim();
+  const f = fingerprint.trim();
+  if (!i) return null;
+  if (!c) return { invite: i, code: null, fingerprint: null };
+  if (!f) return null;
+  return { invite: i, code: c, fingerprint: f };
+}
+
 let started = false;
 export function startSyncListeners() {
   if (started) return;

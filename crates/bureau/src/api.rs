@@ -200,7 +200,7 @@ async fn lead_status(
 ) -> ApiResult<Response> {
     let id = parse_lead_id(&id)?;
     let device = device(&app, &headers).await?;
-    let status = blocking(move || app.lead_status(&device, id)).await?;
+    let status = blocking(move || app.signed_lead_status(&device, id)).await?;
     Ok(Json(status).into_response())
 }
 

@@ -45,6 +45,9 @@ pub struct Config {
     /// The address tablets use to reach this server (put in enrolment QR codes);
     /// defaults to `http://{listen}`.
     pub public_url: Option<String>,
+    /// Where the records live: `sqlite:FILE` (relative to the data folder). Unset:
+    /// `sqlite:bureau.sqlite3`.
+    pub database_url: Option<String>,
     /// Mark session cookies `Secure`. Turn off only for plain-HTTP trials on one machine.
     pub cookie_secure: bool,
     pub session_hours: u32,
@@ -94,6 +97,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8470)),
             public_url: None,
+            database_url: None,
             cookie_secure: true,
             session_hours: 12,
             overdue_hours: 24,

@@ -3,11 +3,16 @@
 
 use fieldlead_domain::{ChainError, FieldProblem, ProtocolError, VerifyError};
 
-/// A failure of the storage layer itself (database or blob folder).
+/// A failure of the storage layer itself (database or blob folder), the same for
+/// every backend: no backend's own error type leaks through it.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
+    /// The backend failed (SQL error, lost connection): its own words, for the log.
     #[error("数据库错误：{0}")]
-    Database(#[from] rusqlite::Error),
+    Backend(String),
+    /// A uniqueness rule refused the write: someone else got there first.
+    #[error("数据已存在或已被他人修改：{0}")]
+    Conflict(String),
     #[error("文件存储错误（{path}）：{source}")]
     Io {
         path: String,
@@ -133,6 +138,7 @@ impl BureauError {
             BureauError::Concurrent => "concurrent_change",
             BureauError::Timeout(_) => "timeout",
             BureauError::Form(e) => e.code(),
+            BureauError::Storage(StorageError::Conflict(_)) => "conflict",
             BureauError::Storage(_) => "storage",
             BureauError::Internal(_) => "internal",
         }
@@ -163,6 +169,7 @@ impl BureauError {
             BureauError::RateLimited { .. } | BureauError::Quota(_) => 429,
             BureauError::Busy => 503,
             BureauError::Timeout(_) => 408,
+            BureauError::Storage(StorageError::Conflict(_)) => 409,
             BureauError::Form(_) | BureauError::Storage(_) | BureauError::Internal(_) => 500,
         }
     }
@@ -192,6 +199,9 @@ impl BureauError {
     /// (database, disk, a bug) says only that, with an incident number to quote;
     /// paths, SQL and other internals go to the server's log under that number.
     pub fn public_message(&self) -> String {
+        if let BureauError::Storage(StorageError::Conflict(_)) = self {
+            return "数据已存在或刚被他人修改，请刷新页面后重试".into();
+        }
         if self.is_internal() {
             let incident = hex::encode(crate::secrets::random_bytes::<4>());
             tracing::error!(incident, error = %self, "request failed");
@@ -203,10 +213,11 @@ impl BureauError {
 
     /// A failure of the server rather than of the request.
     pub fn is_internal(&self) -> bool {
-        matches!(
-            self,
-            BureauError::Storage(_) | BureauError::Internal(_) | BureauError::Form(_)
-        )
+        match self {
+            BureauError::Storage(StorageError::Conflict(_)) => false,
+            BureauError::Storage(_) | BureauError::Internal(_) | BureauError::Form(_) => true,
+            _ => false,
+        }
     }
 }
 

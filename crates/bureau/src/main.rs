@@ -175,6 +175,7 @@ fn print_code(bureau: &Bureau, district: &str, png: Option<PathBuf>) -> anyhow::
     println!("{}", qr::terminal(&text)?);
     println!("设备注册码（{}）：{}", district.name, issued.code);
     println!("服务器地址：{}", issued.invite.server);
+    println!("区局密钥指纹：{}", issued.invite.bureau_key_fingerprint);
     println!(
         "有效期至：{}（只能使用一次）",
         issued.expires_at.to_rfc3339()

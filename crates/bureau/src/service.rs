@@ -205,7 +205,7 @@ impl Bureau {
 
     fn open_with(data: &Path, config: Config, lock: Option<DataLock>) -> Result<Bureau> {
         let paths = DataPaths::new(data);
-        if !paths.database().exists() {
+        if config.database_url.is_none() && !paths.database().exists() {
             return Err(BureauError::invalid(
                 "not_initialised",
                 format!(
@@ -217,7 +217,7 @@ impl Bureau {
         }
         lock::check_private(&paths.key())?;
         let key = secrets::load_or_create_key(&paths.key())?;
-        let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&paths.database())?);
+        let storage = crate::storage::open(config.database_url.as_deref(), data)?;
         let owner = lock.is_some();
         if owner {
             lock::restrict(data, true)?;
@@ -427,7 +427,14 @@ impl Bureau {
             ),
         )?;
         Ok(IssuedCode {
-            invite: EnrolmentInvite::new(&self.config.public_url(), code.clone(), &district.name),
+            // The fingerprint lets the tablet check that the key it is answered
+            // with is this bureau's.
+            invite: EnrolmentInvite::new(
+                &self.config.public_url(),
+                code.clone(),
+                &district.name,
+                self.key.public_key().fingerprint(),
+            ),
             code,
             district: district.clone(),
             expires_at,
@@ -768,6 +775,18 @@ impl Bureau {
             reported_to_city_on: row.handling.reported_to_city_on,
             updated_at: row.updated_at,
         })
+    }
+
+    /// [`Bureau::lead_status`] signed with the bureau key, as the API answers it:
+    /// the tablet shows nothing of a status it cannot verify.
+    pub fn signed_lead_status(
+        &self,
+        device: &Device,
+        id: LeadId,
+    ) -> Result<fieldlead_domain::SignedLeadStatus> {
+        let status = self.lead_status(device, id)?;
+        fieldlead_domain::SignedLeadStatus::sign(status, &self.key)
+            .map_err(|e| BureauError::Internal(e.to_string()))
     }
 
     // ------------------------------------------------------------------

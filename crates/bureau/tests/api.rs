@@ -4,7 +4,7 @@
 mod support;
 
 use fieldlead_domain::{
-    BlobStatus, EnrolmentRequest, ErrorBody, LeadStatus, PublicKey, PutLeadResponse, Sha256,
+    BlobStatus, EnrolmentRequest, ErrorBody, PublicKey, PutLeadResponse, Sha256, SignedLeadStatus,
     SigningKey,
 };
 use support::*;
@@ -107,15 +107,18 @@ async fn lead_is_created_then_idempotent_then_delivered_with_a_verifiable_receip
     assert_eq!(again.received_at, first.received_at);
     assert_eq!(again.missing_blobs, first.missing_blobs);
 
-    let status: LeadStatus = tb
+    // Signed with the bureau's key, for this lead.
+    let status = tb
         .client
         .get(format!("{}/api/v1/leads/{}", tb.url, lead.id()))
         .bearer_auth(&tab.token)
         .send()
         .await
         .unwrap()
-        .json()
+        .json::<SignedLeadStatus>()
         .await
+        .unwrap()
+        .verify(&tab.enrolment.bureau_key, lead.id())
         .unwrap();
     assert_eq!(status.state, fieldlead_domain::LeadState::Sealed);
     assert_eq!(status.missing_blobs.len(), 4);
@@ -134,15 +137,18 @@ async fn lead_is_created_then_idempotent_then_delivered_with_a_verifiable_receip
     }
     assert_eq!(completed, vec![lead.id()]);
 
-    let status: LeadStatus = tb
+    // Signed with the bureau's key, for this lead.
+    let status = tb
         .client
         .get(format!("{}/api/v1/leads/{}", tb.url, lead.id()))
         .bearer_auth(&tab.token)
         .send()
         .await
         .unwrap()
-        .json()
+        .json::<SignedLeadStatus>()
         .await
+        .unwrap()
+        .verify(&tab.enrolment.bureau_key, lead.id())
         .unwrap();
     assert_eq!(status.state, fieldlead_domain::LeadState::Delivered);
     assert!(status.missing_blobs.is_empty());

@@ -3,7 +3,7 @@
 
 mod support;
 
-use fieldlead_domain::{LeadState, LeadStatus};
+use fieldlead_domain::{LeadState, SignedLeadStatus};
 use support::*;
 
 struct World {
@@ -151,7 +151,10 @@ async fn authorization_matrix_every_role_against_every_console_endpoint() {
     assert_eq!(enrol("reviewer_a", "").await.status(), 403);
     let page = enrol("officer_a", "").await;
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("渝中区市场监督管理局"));
+    let page = page.text().await.unwrap();
+    assert!(page.contains("渝中区市场监督管理局"));
+    // The bureau key's fingerprint, for the tablet to check the key it is sent.
+    assert!(page.contains(&tb.bureau.public_key().fingerprint().to_string()));
     assert_eq!(enrol("city", "").await.status(), 422);
     assert_eq!(enrol("city", "jiangbei").await.status(), 200);
 
@@ -360,15 +363,17 @@ async fn handling_moves_forward_only_and_the_tablet_sees_it() {
     );
 
     // The tablet polls its lead's status.
-    let status: LeadStatus = tb
+    let status = tb
         .client
         .get(format!("{}/api/v1/leads/{lead}", tb.url))
         .bearer_auth(&w.tablet_a_token)
         .send()
         .await
         .unwrap()
-        .json()
+        .json::<SignedLeadStatus>()
         .await
+        .unwrap()
+        .verify(&tb.bureau.public_key(), lead)
         .unwrap();
     assert_eq!(status.state, LeadState::ReportedToCity);
     assert_eq!(status.decision, Some(fieldlead_domain::Decision::CaseFiled));

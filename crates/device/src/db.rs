@@ -12,6 +12,7 @@ use crate::error::DeviceError;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/device/20261125000000_init.sql"),
     include_str!("../../../migrations/device/20261126000000_enrolment_revoked.sql"),
+    include_str!("../../../migrations/device/20261127000000_status_refused.sql"),
 ];
 
 /// The newest schema this build knows.

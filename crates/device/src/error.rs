@@ -4,6 +4,8 @@ use fieldlead_domain::{FieldProblem, LeadId, Party, Sha256, VerifyError};
 use fieldlead_evidence::bundle::BundleError;
 use fieldlead_evidence::{IntakeError, StoreError};
 
+use crate::bureau_url::BureauUrlError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
     #[error("数据库由更新版本的 fieldlead 创建（结构版本 {found}，本程序支持到 {supported}），请先升级应用，数据未作任何改动")]
@@ -38,6 +40,8 @@ pub enum DeviceError {
     WitnessRequired,
     #[error("{0}")]
     Settings(String),
+    #[error(transparent)]
+    BureauUrl(#[from] BureauUrlError),
     #[error("{0}")]
     Intake(#[from] IntakeError),
     #[error("证据存储出错：{0}")]
@@ -77,6 +81,7 @@ impl DeviceError {
             DeviceError::OnlyBusinessMayRefuse => "only_business_may_refuse",
             DeviceError::WitnessRequired => "witness_required",
             DeviceError::Settings(_) => "settings",
+            DeviceError::BureauUrl(e) => e.code(),
             DeviceError::Intake(e) => e.code(),
             DeviceError::Store(e) => e.code(),
             DeviceError::SelfCheck(e) => e.code(),

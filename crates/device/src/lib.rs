@@ -2,9 +2,10 @@
 //! records (drafts saved as edited, sealed records read-only), the content-addressed
 //! evidence store, the hash-chained audit log of every change, sealing with the
 //! device's Ed25519 key, and the key itself; the sync client that delivers sealed
-//! leads to the district bureau from a durable outbox ([`Device::sync_once`]). The
-//! Tauri shell is a thin layer over [`Device`].
+//! leads to the district bureau from a durable outbox ([`Device::sync_once`]), over
+//! https only ([`BureauUrl`]). The Tauri shell is a thin layer over [`Device`].
 
+mod bureau_url;
 mod db;
 mod error;
 mod key;
@@ -19,13 +20,14 @@ use chrono::{DateTime, FixedOffset};
 use fieldlead_domain::{PublicKey, SigningKey};
 use fieldlead_evidence::EvidenceStore;
 
+pub use bureau_url::{BureauUrl, BureauUrlError, ALLOW_INSECURE_HTTP_ENV};
 pub use error::DeviceError;
 pub use records::{EvidenceItem, ListQuery, RecordSummary, RecordView, MAX_CAPTION_CHARS};
 pub use settings::Settings;
 pub use signoffs::{SignoffView, MAX_SIGNATURE_BYTES};
 pub use sync::{
     backoff, Enrolment, LeadFailure, OutboxItem, OutboxState, SyncError, SyncPhase, SyncProgress,
-    SyncReport, BACKOFF_BASE_SECS, BACKOFF_CAP_SECS, CLOCK_SKEW_FLAG_SECS,
+    SyncReport, BACKOFF_BASE_SECS, BACKOFF_CAP_SECS, CLOCK_SKEW_FLAG_SECS, MAX_ANSWER_BYTES,
 };
 
 /// File name of the database inside the app data dir.
@@ -40,6 +42,8 @@ pub struct Device {
     key: SigningKey,
     dir: PathBuf,
     clock: fn() -> DateTime<FixedOffset>,
+    /// Plain http to any host (development only); see [`Device::allow_insecure_http`].
+    insecure_http: bool,
 }
 
 impl std::fmt::Debug for Device {
@@ -47,6 +51,7 @@ impl std::fmt::Debug for Device {
         f.debug_struct("Device")
             .field("dir", &self.dir)
             .field("key", &self.key)
+            .field("insecure_http", &self.insecure_http)
             .finish_non_exhaustive()
     }
 }
@@ -68,7 +73,16 @@ impl Device {
             key,
             dir: dir.to_path_buf(),
             clock: local_now,
+            insecure_http: false,
         })
+    }
+
+    /// Development only: lets the sync client use plain `http://` to any host, not
+    /// only to this machine. Off unless the app shell is started with
+    /// [`ALLOW_INSECURE_HTTP_ENV`]`=1`; a tablet in the field never has it.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.insecure_http = allow;
+        self
     }
 
     /// Replaces the clock, for tests of a tablet whose time is wrong.

@@ -5,6 +5,7 @@ use fieldlead_domain::RecordDraft;
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use crate::bureau_url::BureauUrl;
 use crate::error::DeviceError;
 use crate::records::RecordView;
 use crate::Device;
@@ -27,17 +28,10 @@ pub struct Settings {
 }
 
 impl Settings {
-    fn check(&self) -> Result<(), DeviceError> {
-        let url = self.bureau_url.trim();
-        if !url.is_empty()
-            && !((url.starts_with("https://") || url.starts_with("http://"))
-                && url.len() > "https://".len()
-                && !url.contains(char::is_whitespace))
-        {
-            return Err(DeviceError::Settings(
-                "区局服务器地址应以 https:// 或 http:// 开头，例如 https://lead.example.gov.cn"
-                    .into(),
-            ));
+    fn check(&self, allow_insecure_http: bool) -> Result<(), DeviceError> {
+        // An address the sync client would refuse is refused here already.
+        if !self.bureau_url.trim().is_empty() {
+            BureauUrl::parse(&self.bureau_url, allow_insecure_http)?;
         }
         if !matches!(self.locale.as_str(), "" | "zh-CN" | "en") {
             return Err(DeviceError::Settings("界面语言只能是 zh-CN 或 en".into()));
@@ -78,7 +72,7 @@ impl Device {
     pub fn save_settings(&mut self, settings: &Settings) -> Result<Settings, DeviceError> {
         let mut s = settings.clone();
         s.bureau_url = s.bureau_url.trim().trim_end_matches('/').to_string();
-        s.check()?;
+        s.check(self.insecure_http)?;
         self.conn.execute(
             "INSERT INTO settings (id, settings_json) VALUES (1, ?1)
              ON CONFLICT (id) DO UPDATE SET settings_json = excluded.settings_json",

@@ -1,7 +1,8 @@
 //! Delivering sealed leads to the district bureau over sync protocol v1.
 //!
 //! Enrolment stores the device id, bearer token, district and bureau key in the
-//! tablet database (the token never leaves it). Every sealed lead enters a durable
+//! tablet database (the token never leaves it); the key is kept only if it matches
+//! the fingerprint on the bureau's invite. Every sealed lead enters a durable
 //! outbox; [`Device::sync_once`] sends each due lead's manifest, then the blobs the
 //! bureau is missing (streamed from the evidence files, resumed from the offset the
 //! bureau holds), verifies the signed receipt with the bureau key and keeps it: its
@@ -9,6 +10,11 @@
 //! next starts, and each step is safe to repeat, so a kill at any point loses
 //! nothing and duplicates nothing. Failed attempts back off exponentially with
 //! jitter, per lead.
+//!
+//! What the tablet trusts: it talks only to https addresses (or this machine,
+//! [`crate::BureauUrl`]), follows no redirect, reads every answer with a size cap
+//! ([`MAX_ANSWER_BYTES`]), and takes receipts and lead statuses only with the
+//! bureau's signature.
 
 use std::io::{Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,13 +25,14 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use fieldlead_domain::{
     manifest_blobs, BlobKind, BlobRef, BlobStatus, DeviceId, EnrolmentCode, EnrolmentInvite,
-    EnrolmentRequest, EnrolmentResponse, ErrorBody, LeadId, LeadState, LeadStatus, LeadUpload,
-    PublicKey, PutLeadResponse, Receipt, ReceiptError, Sha256, SignedManifest,
-    UPLOAD_OFFSET_HEADER,
+    EnrolmentRequest, EnrolmentResponse, ErrorBody, KeyError, KeyFingerprint, LeadId, LeadState,
+    LeadStatus, LeadUpload, PublicKey, PutLeadResponse, Receipt, ReceiptError, Sha256,
+    SignedLeadStatus, SignedManifest, StatusError, UPLOAD_OFFSET_HEADER,
 };
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use crate::bureau_url::{BureauUrl, BureauUrlError};
 use crate::error::DeviceError;
 use crate::Device;
 
@@ -41,6 +48,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often progress is reported while a blob streams.
 const PROGRESS_TICK: Duration = Duration::from_millis(200);
+/// Largest body the tablet reads from the bureau, answer or refusal. The biggest
+/// real one, a status with its receipt and missing-blob list, is a few kilobytes;
+/// a larger body is an error, read no further, never a large allocation.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
 /// What went wrong while enrolling or syncing. `code()` is stable for the UI; the
 /// message says, in Chinese, what to do.
@@ -48,6 +59,21 @@ const PROGRESS_TICK: Duration = Duration::from_millis(200);
 pub enum SyncError {
     #[error("本设备尚未向区局注册，请先扫描区局的注册二维码")]
     NotEnrolled,
+    #[error(transparent)]
+    BureauUrl(#[from] BureauUrlError),
+    #[error("请填写注册码旁印的区局密钥指纹（32位十六进制）：没有它，本机无法确认回应的是区局")]
+    FingerprintMissing,
+    #[error(transparent)]
+    Fingerprint(#[from] KeyError),
+    #[error("服务器的密钥指纹是 {got}，与注册单上印的 {expected} 不符：回应的不是发放注册码的区局，注册未保存；请核对服务器地址，或向区局索取新的注册码")]
+    BureauKeyMismatch {
+        expected: KeyFingerprint,
+        got: KeyFingerprint,
+    },
+    #[error("区局服务器的回应超过 {} KB，已停止读取；稍后将自动重试", MAX_ANSWER_BYTES / 1024)]
+    AnswerTooLarge,
+    #[error(transparent)]
+    Status(#[from] StatusError),
     #[error("本设备已注册到 {0}，不能重复注册")]
     AlreadyEnrolled(String),
     #[error("无法连接区局服务器（{0}）；线索已保存在本机，联网后会自动报送")]
@@ -102,6 +128,12 @@ impl SyncError {
     pub fn code(&self) -> &str {
         match self {
             SyncError::NotEnrolled => "not_enrolled",
+            SyncError::BureauUrl(e) => e.code(),
+            SyncError::FingerprintMissing => "fingerprint_missing",
+            SyncError::Fingerprint(e) => e.code(),
+            SyncError::BureauKeyMismatch { .. } => "bureau_key_mismatch",
+            SyncError::AnswerTooLarge => "answer_too_large",
+            SyncError::Status(e) => e.code(),
             SyncError::AlreadyEnrolled(_) => "already_enrolled",
             SyncError::Offline(_) => "offline",
             SyncError::Timeout => "timeout",
@@ -127,6 +159,7 @@ impl SyncError {
         matches!(
             self,
             SyncError::Offline(_)
+                | SyncError::BureauUrl(_)
                 | SyncError::DeviceRevoked
                 | SyncError::NotRecognised
                 | SyncError::NotEnrolled
@@ -158,8 +191,11 @@ pub struct Enrolment {
     pub device_id: DeviceId,
     pub district_code: String,
     pub district_name: String,
-    /// The bureau's Ed25519 public key, hex: receipts are checked against it.
+    /// The bureau's Ed25519 public key, hex: receipts and statuses are checked
+    /// against it.
     pub bureau_key: String,
+    /// Its fingerprint as printed on the bureau's invite (`3F2A-91C0-…`).
+    pub bureau_key_fingerprint: String,
     pub enrolled_at: DateTime<Utc>,
     /// When the bureau first answered that this tablet is revoked. A fresh code
     /// may then replace this enrolment ([`Device::enrol`]).
@@ -216,9 +252,13 @@ pub struct OutboxItem {
     pub clock_skew_secs: Option<i64>,
     /// The device clock was off by more than [`CLOCK_SKEW_FLAG_SECS`].
     pub clock_skew_flagged: bool,
-    /// What the bureau did with the lead, as last polled.
+    /// What the bureau did with the lead, as last polled and verified.
     pub bureau_state: Option<LeadState>,
     pub bureau_state_label: Option<String>,
+    /// Why the last status answer was refused (a signature that did not check
+    /// with the bureau key): `bureau_state` is then the last one that did.
+    pub status_error_code: Option<String>,
+    pub status_error: Option<String>,
 }
 
 /// What the sync is doing for one lead.
@@ -275,9 +315,15 @@ pub struct SyncReport {
     pub clock_skew_flagged: bool,
 }
 
+/// What the tablet reads of `GET /api/v1/server` before it enrols.
+#[derive(Deserialize)]
+struct ServerKey {
+    bureau_key: PublicKey,
+}
+
 /// The enrolment as stored, token included; never leaves this module.
 struct Credentials {
-    url: String,
+    url: BureauUrl,
     token: String,
     district_code: String,
     bureau_key: PublicKey,
@@ -287,9 +333,10 @@ impl Device {
     // ------------------------------------------------------------------
     // Enrolment
 
-    /// Enrols with the invite scanned from the bureau's QR code. The district the
-    /// bureau answers with must be the one printed on the invite; if not, or on any
-    /// error, nothing is stored on the tablet.
+    /// Enrols with the invite scanned from the bureau's QR code. The bureau's key
+    /// must match the invite's fingerprint and the district it answers with must be
+    /// the one printed on the invite; if not, or on any error, nothing is stored on
+    /// the tablet.
     pub async fn enrol(
         &mut self,
         invite: &EnrolmentInvite,
@@ -298,27 +345,37 @@ impl Device {
         self.enrol_inner(
             &invite.server,
             invite.code.clone(),
+            invite.bureau_key_fingerprint,
             label,
             Some(&invite.district),
         )
         .await
     }
 
-    /// Enrols with a code typed from paper and the bureau's address.
+    /// Enrols with the bureau's address, code and key fingerprint typed from paper.
+    /// The fingerprint is required: it is what tells the bureau from a server at a
+    /// mistyped address.
     pub async fn enrol_with_code(
         &mut self,
         bureau_url: &str,
         code: &str,
+        fingerprint: &str,
         label: &str,
     ) -> Result<Enrolment, SyncError> {
         let code = EnrolmentCode::parse(code).map_err(|e| SyncError::Enrolment(e.to_string()))?;
-        self.enrol_inner(bureau_url, code, label, None).await
+        if fingerprint.trim().is_empty() {
+            return Err(SyncError::FingerprintMissing);
+        }
+        let fingerprint = KeyFingerprint::parse(fingerprint)?;
+        self.enrol_inner(bureau_url, code, fingerprint, label, None)
+            .await
     }
 
     async fn enrol_inner(
         &mut self,
         bureau_url: &str,
         code: EnrolmentCode,
+        fingerprint: KeyFingerprint,
         label: &str,
         expected_district: Option<&str>,
     ) -> Result<Enrolment, SyncError> {
@@ -329,12 +386,30 @@ impl Device {
             Some(_) => true,
             None => false,
         };
-        let url = bureau_url.trim().trim_end_matches('/').to_string();
+        // Before anything is sent: not even the code goes over plain http.
+        let url = BureauUrl::parse(bureau_url, self.insecure_http)?;
         let request = EnrolmentRequest::new(code, label, &self.key);
         request
             .validate()
             .map_err(|e| SyncError::Enrolment(e.to_string()))?;
         let http = http_client()?;
+        // Before the code and the key go anywhere: is this the bureau the invite
+        // names? A mistyped address or fingerprint is refused here, and the
+        // one-time code stays unused.
+        let resp = http
+            .get(format!("{url}/api/v1/server"))
+            .timeout(REQUEST_TIMEOUT)
+            .send()
+            .await
+            .map_err(transport)?;
+        let (_, body, _) = answer(resp).await?;
+        let server: ServerKey = parse_json(&body)?;
+        if !fingerprint.matches(&server.bureau_key) {
+            return Err(SyncError::BureauKeyMismatch {
+                expected: fingerprint,
+                got: server.bureau_key.fingerprint(),
+            });
+        }
         let resp = http
             .post(format!("{url}/api/v1/enrol"))
             .timeout(REQUEST_TIMEOUT)
@@ -344,6 +419,13 @@ impl Device {
             .map_err(transport)?;
         let (_, body, _) = answer(resp).await?;
         let response: EnrolmentResponse = parse_json(&body)?;
+        // The key kept is the one in this answer: it must match too.
+        if !fingerprint.matches(&response.bureau_key) {
+            return Err(SyncError::BureauKeyMismatch {
+                expected: fingerprint,
+                got: response.bureau_key.fingerprint(),
+            });
+        }
         if let Some(expected) = expected_district {
             if response.district.name != expected && response.district.code != expected {
                 return Err(SyncError::WrongDistrict {
@@ -367,7 +449,7 @@ impl Device {
             "INSERT INTO enrolment (id, bureau_url, device_id, token, district_code, district_name, bureau_key, enrolled_at)
              VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
-                url,
+                url.as_str(),
                 response.device_id.to_string(),
                 response.token,
                 response.district.code,
@@ -387,7 +469,7 @@ impl Device {
         }
         tx.commit().map_err(DeviceError::from)?;
         let mut settings = self.settings()?;
-        settings.bureau_url = url;
+        settings.bureau_url = url.as_str().to_string();
         self.save_settings(&settings)?;
         Ok(self.enrolment()?.expect("just stored"))
     }
@@ -415,6 +497,9 @@ impl Device {
             .optional()?;
         row.map(
             |(bureau_url, device_id, district_code, district_name, bureau_key, at, revoked)| {
+                let key: PublicKey = bureau_key
+                    .parse()
+                    .map_err(|e| DeviceError::Corrupt(format!("bureau key: {e}")))?;
                 Ok(Enrolment {
                     bureau_url,
                     device_id: device_id
@@ -423,6 +508,7 @@ impl Device {
                     district_code,
                     district_name,
                     bureau_key,
+                    bureau_key_fingerprint: key.fingerprint().display_grouped(),
                     enrolled_at: parse_time(&at)?,
                     revoked_at: revoked.as_deref().map(parse_time).transpose()?,
                 })
@@ -450,13 +536,16 @@ impl Device {
             .map_err(DeviceError::from)?
             .ok_or(SyncError::NotEnrolled)?;
         let settings_url = self.settings()?.bureau_url;
+        // The address in the settings wins: a bureau may move. Either may have been
+        // stored by an older build that allowed plain http: checked again here,
+        // before every round.
+        let url = if settings_url.is_empty() {
+            row.0
+        } else {
+            settings_url
+        };
         Ok(Credentials {
-            // The address in the settings wins: a bureau may move.
-            url: if settings_url.is_empty() {
-                row.0
-            } else {
-                settings_url
-            },
+            url: BureauUrl::parse(&url, self.insecure_http)?,
             token: row.1,
             district_code: row.2,
             bureau_key: row
@@ -517,7 +606,8 @@ impl Device {
         self.enqueue_sealed()?;
         let mut stmt = self.conn.prepare(
             "SELECT lead_id, state, bytes_total, bytes_sent, attempts, next_attempt_at, last_error_code,
-                    last_error, received_at, clock_skew_secs, status_json
+                    last_error, received_at, clock_skew_secs, status_json, status_error_code,
+                    status_error
              FROM outbox ORDER BY enqueued_at, lead_id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -533,12 +623,27 @@ impl Device {
                 r.get::<_, Option<String>>(8)?,
                 r.get::<_, Option<i64>>(9)?,
                 r.get::<_, Option<String>>(10)?,
+                r.get::<_, Option<String>>(11)?,
+                r.get::<_, Option<String>>(12)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, state, total, sent, attempts, next, code, error, received, skew, status) =
-                row?;
+            let (
+                id,
+                state,
+                total,
+                sent,
+                attempts,
+                next,
+                code,
+                error,
+                received,
+                skew,
+                status,
+                status_error_code,
+                status_error,
+            ) = row?;
             let status: Option<LeadStatus> =
                 status.map(|s| serde_json::from_str(&s)).transpose()?;
             out.push(OutboxItem {
@@ -557,6 +662,8 @@ impl Device {
                 clock_skew_flagged: skew.is_some_and(|s| s.abs() > CLOCK_SKEW_FLAG_SECS),
                 bureau_state: status.as_ref().map(|s| s.state),
                 bureau_state_label: status.map(|s| s.state_label),
+                status_error_code,
+                status_error,
             });
         }
         Ok(out)
@@ -843,7 +950,7 @@ impl Device {
             .await
             .map_err(transport)?;
         let (_, body, date) = answer(resp).await?;
-        let status: LeadStatus = parse_json(&body)?;
+        let status = verified_status(&body, creds, id)?;
         self.store_status(id, &status)?;
         match status.receipt {
             Some(receipt) => self.accept_receipt(creds, &signed, receipt, date, progress, report),
@@ -1088,7 +1195,9 @@ impl Device {
 
     fn store_status(&self, id: LeadId, status: &LeadStatus) -> Result<(), DeviceError> {
         self.conn.execute(
-            "UPDATE outbox SET status_json = ?2, status_checked_at = ?3 WHERE lead_id = ?1",
+            "UPDATE outbox SET status_json = ?2, status_checked_at = ?3, status_error_code = NULL,
+                    status_error = NULL
+             WHERE lead_id = ?1",
             params![
                 id.to_string(),
                 serde_json::to_string(status)?,
@@ -1137,12 +1246,29 @@ impl Device {
             let Ok((_, body, _)) = answer(resp).await else {
                 continue;
             };
-            let status: LeadStatus = parse_json(&body)?;
             let id: LeadId = id
                 .parse()
                 .map_err(|_| DeviceError::Corrupt(format!("lead id {id}")))?;
-            self.store_status(id, &status)?;
+            match verified_status(&body, creds, id) {
+                Ok(status) => self.store_status(id, &status)?,
+                // Kept out, and said so beside the last status that did verify.
+                Err(e) => self.store_status_refusal(id, &e)?,
+            }
         }
+        Ok(())
+    }
+
+    fn store_status_refusal(&self, id: LeadId, e: &SyncError) -> Result<(), DeviceError> {
+        self.conn.execute(
+            "UPDATE outbox SET status_error_code = ?2, status_error = ?3, status_checked_at = ?4
+             WHERE lead_id = ?1",
+            params![
+                id.to_string(),
+                e.code(),
+                e.to_string(),
+                Utc::now().to_rfc3339()
+            ],
+        )?;
         Ok(())
     }
 }
@@ -1196,9 +1322,22 @@ pub fn backoff(attempts: u32) -> chrono::Duration {
     chrono::Duration::milliseconds((ceiling * (0.5 + 0.5 * unit) * 1000.0) as i64)
 }
 
+/// A status answer, taken only if the bureau key stored at enrolment signed it and
+/// it is about `lead`.
+fn verified_status(
+    body: &[u8],
+    creds: &Credentials,
+    lead: LeadId,
+) -> Result<LeadStatus, SyncError> {
+    let signed: SignedLeadStatus = parse_json(body)?;
+    Ok(signed.verify(&creds.bureau_key, lead)?)
+}
+
 fn http_client() -> Result<reqwest::Client, SyncError> {
     reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
+        // The bureau API never redirects; following one could lead off https.
+        .redirect(reqwest::redirect::Policy::none())
         .use_rustls_tls()
         .build()
         .map_err(|e| SyncError::Network(e.to_string()))
@@ -1231,7 +1370,7 @@ async fn answer(resp: reqwest::Response) -> Result<(u16, Bytes, Option<DateTime<
         .and_then(|v| v.to_str().ok())
         .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
         .map(|t| t.with_timezone(&Utc));
-    let body = resp.bytes().await.map_err(transport)?;
+    let body = read_capped(resp).await?;
     if (200..300).contains(&status) {
         return Ok((status, body, date));
     }
@@ -1264,6 +1403,25 @@ async fn answer(resp: reqwest::Response) -> Result<(u16, Bytes, Option<DateTime<
             message,
         },
     })
+}
+
+/// The body, piece by piece as it arrives, up to [`MAX_ANSWER_BYTES`]: a longer
+/// one (declared or actual) is refused and the connection dropped unread.
+async fn read_capped(mut resp: reqwest::Response) -> Result<Bytes, SyncError> {
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(SyncError::AnswerTooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(SyncError::AnswerTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, SyncError> {
@@ -1341,5 +1499,15 @@ mod tests {
         assert!(altered.is_final_for_lead());
         assert!(altered.to_string().contains("货架"));
         assert!(!SyncError::Network("reset".into()).is_final_for_lead());
+        // An address the tablet will not use ends the round before anything is sent.
+        let insecure = SyncError::from(BureauUrlError::Insecure("http://192.0.2.1".into()));
+        assert_eq!(insecure.code(), "bureau_url_insecure");
+        assert!(insecure.stops_round());
+        assert_eq!(SyncError::AnswerTooLarge.code(), "answer_too_large");
+        assert!(SyncError::AnswerTooLarge.to_string().contains("1024 KB"));
+        // A status that does not verify is retried, not a verdict on the lead.
+        let forged = SyncError::from(StatusError::Signature);
+        assert_eq!(forged.code(), "status_signature");
+        assert!(!forged.is_final_for_lead());
     }
 }

@@ -1,4 +1,5 @@
-//! Ed25519 keys and signatures, with hex encodings for JSON.
+//! Ed25519 keys and signatures, with hex encodings for JSON, and the fingerprint
+//! by which a person compares a key read from paper with the one a server sent.
 
 use std::fmt;
 use std::str::FromStr;
@@ -6,12 +7,26 @@ use std::str::FromStr;
 use ed25519_dalek::Signer;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::ids::Sha256;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     #[error("公钥应为64位十六进制（32字节 Ed25519 公钥）")]
     PublicKeyFormat,
     #[error("签名应为128位十六进制（64字节 Ed25519 签名）")]
     SignatureFormat,
+    #[error("区局密钥指纹应为32位十六进制（0-9、A-F），可按原样带空格或连字符，例如 3F2A-91C0-…")]
+    FingerprintFormat,
+}
+
+impl KeyError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            KeyError::PublicKeyFormat => "public_key_format",
+            KeyError::SignatureFormat => "signature_format",
+            KeyError::FingerprintFormat => "fingerprint_format",
+        }
+    }
 }
 
 /// A device's or the bureau's Ed25519 public key.
@@ -30,6 +45,14 @@ impl PublicKey {
     }
     pub fn as_bytes(&self) -> &[u8; 32] {
         self.0.as_bytes()
+    }
+    /// The key's fingerprint: what an enrolment invite carries so the tablet can
+    /// tell the bureau it meant from any other server.
+    pub fn fingerprint(&self) -> KeyFingerprint {
+        let digest = Sha256::digest(self.0.as_bytes());
+        let mut out = [0u8; FINGERPRINT_BYTES];
+        out.copy_from_slice(&digest.as_bytes()[..FINGERPRINT_BYTES]);
+        KeyFingerprint(out)
     }
 }
 
@@ -57,6 +80,73 @@ impl FromStr for PublicKey {
             return Err(KeyError::PublicKeyFormat);
         }
         Ok(PublicKey(key))
+    }
+}
+
+/// Bytes of a fingerprint: 128 bits, so finding another key with the same
+/// fingerprint (a second preimage) takes about 2^128 tries.
+pub const FINGERPRINT_BYTES: usize = 16;
+
+/// The first 128 bits of the SHA-256 of a public key's 32 bytes, written as eight
+/// groups of four upper-case hex digits (`3F2A-91C0-…`) so it can be read aloud,
+/// printed beside a QR code and typed on a tablet.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyFingerprint([u8; FINGERPRINT_BYTES]);
+
+impl KeyFingerprint {
+    /// Whether `key` is the key this fingerprint was taken of.
+    pub fn matches(&self, key: &PublicKey) -> bool {
+        key.fingerprint() == *self
+    }
+
+    /// Accepts either case, and spaces, hyphens or colons anywhere, as typed from
+    /// a printout.
+    pub fn parse(input: &str) -> Result<Self, KeyError> {
+        let hex_digits: String = input
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | ':'))
+            .collect();
+        if hex_digits.len() != 2 * FINGERPRINT_BYTES {
+            return Err(KeyError::FingerprintFormat);
+        }
+        let mut b = [0u8; FINGERPRINT_BYTES];
+        hex::decode_to_slice(&hex_digits, &mut b).map_err(|_| KeyError::FingerprintFormat)?;
+        Ok(KeyFingerprint(b))
+    }
+
+    /// `3F2A-91C0-…`: eight groups of four.
+    pub fn display_grouped(&self) -> String {
+        let hex = hex::encode_upper(self.0);
+        let groups: Vec<&str> = (0..hex.len()).step_by(4).map(|i| &hex[i..i + 4]).collect();
+        groups.join("-")
+    }
+}
+
+impl fmt::Debug for KeyFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyFingerprint({})", self.display_grouped())
+    }
+}
+impl fmt::Display for KeyFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display_grouped())
+    }
+}
+impl FromStr for KeyFingerprint {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, KeyError> {
+        KeyFingerprint::parse(s)
+    }
+}
+impl Serialize for KeyFingerprint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.display_grouped())
+    }
+}
+impl<'de> Deserialize<'de> for KeyFingerprint {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -152,5 +242,42 @@ mod tests {
             .to_uppercase()
             .parse::<PublicKey>()
             .is_err());
+    }
+
+    #[test]
+    fn fingerprint_is_128_bits_of_sha256_grouped_and_typed_back_in_any_form() {
+        let key = SigningKey::from_seed(&[7u8; 32]).public_key();
+        let fp = key.fingerprint();
+        let grouped = fp.display_grouped();
+        // Eight groups of four upper-case hex digits: 128 bits.
+        assert_eq!(grouped.len(), 8 * 4 + 7);
+        assert_eq!(grouped.split('-').count(), 8);
+        let expected = hex::encode_upper(&Sha256::digest(key.as_bytes()).as_bytes()[..16]);
+        assert_eq!(grouped.replace('-', ""), expected);
+        // As typed from paper: lower case, spaces, no separators at all.
+        for typed in [
+            grouped.to_lowercase(),
+            grouped.replace('-', " "),
+            grouped.replace('-', ""),
+        ] {
+            assert_eq!(KeyFingerprint::parse(&typed), Ok(fp), "{typed}");
+        }
+        assert!(fp.matches(&key));
+        let other = SigningKey::from_seed(&[8u8; 32]).public_key();
+        assert!(!fp.matches(&other));
+        // One digit short, or a letter that is not hex (O for 0): refused.
+        let short = &grouped[..grouped.len() - 1];
+        assert_eq!(
+            KeyFingerprint::parse(short),
+            Err(KeyError::FingerprintFormat)
+        );
+        let typo = grouped.replacen(|c: char| c.is_ascii_digit(), "O", 1);
+        assert_eq!(
+            KeyFingerprint::parse(&typo).unwrap_err().code(),
+            "fingerprint_format"
+        );
+        let json = serde_json::to_string(&fp).unwrap();
+        assert_eq!(json, format!("\"{grouped}\""));
+        assert_eq!(serde_json::from_str::<KeyFingerprint>(&json).unwrap(), fp);
     }
 }

@@ -23,7 +23,7 @@ pub use audit::{parse_log, verify_chain, ChainError, ChainFault, LogEntry, LogEv
 pub use canonical::{
     canonical_hash, canonical_json, parse_strict, CanonicalError, StrictJsonError,
 };
-pub use crypto::{KeyError, PublicKey, Signature, SigningKey};
+pub use crypto::{KeyError, KeyFingerprint, PublicKey, Signature, SigningKey};
 pub use geo::{GeoError, GeoPoint};
 pub use ids::{
     CccCertificate, DeviceId, IdError, LeadId, LicenceKind, ProductionLicence, Sha256, Uscc,
@@ -36,8 +36,8 @@ pub use manifest::{
 pub use protocol::{
     manifest_blobs, BlobKind, BlobRef, BlobStatus, Decision, DistrictInfo, EnrolmentCode,
     EnrolmentInvite, EnrolmentRequest, EnrolmentResponse, ErrorBody, LeadStatus, LeadUpload,
-    ProtocolError, PutLeadResponse, Receipt, ReceiptBody, ReceiptError, PROTOCOL_VERSION,
-    RECEIPT_FORMAT, UPLOAD_OFFSET_HEADER,
+    ProtocolError, PutLeadResponse, Receipt, ReceiptBody, ReceiptError, SignedLeadStatus,
+    StatusError, LEAD_STATUS_FORMAT, PROTOCOL_VERSION, RECEIPT_FORMAT, UPLOAD_OFFSET_HEADER,
 };
 pub use record::{
     Business, BusinessRole, FieldProblem, Ground, MustNotSampleGround, NominalProducer, Outcome,

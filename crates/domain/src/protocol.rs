@@ -3,12 +3,15 @@
 //! verifies it.
 //!
 //! The flow: enrol once with a one-time code ([`EnrolmentRequest`] ->
-//! [`EnrolmentResponse`]); `PUT /api/v1/leads/{id}` with a [`LeadUpload`] ->
+//! [`EnrolmentResponse`]), taken from an [`EnrolmentInvite`] that also carries the
+//! fingerprint of the bureau's key, so the tablet knows the answer came from that
+//! bureau; `PUT /api/v1/leads/{id}` with a [`LeadUpload`] ->
 //! [`PutLeadResponse`] naming the missing blobs; `PUT /api/v1/blobs/{sha256}` for
 //! each, resumable from the [`BlobStatus::offset`] the bureau reports (send the
 //! offset in [`UPLOAD_OFFSET_HEADER`]); once every blob is present the bureau
 //! returns a [`Receipt`] signed with its key; `GET /api/v1/leads/{id}` gives the
-//! [`LeadStatus`]. Every refusal carries an [`ErrorBody`] with a stable code.
+//! [`LeadStatus`], signed the same way ([`SignedLeadStatus`]). Every refusal
+//! carries an [`ErrorBody`] with a stable code.
 
 use std::fmt;
 use std::str::FromStr;
@@ -18,7 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::audit::SignedEntry;
 use crate::canonical::{canonical_hash, CanonicalError};
-use crate::crypto::{PublicKey, Signature, SigningKey};
+use crate::crypto::{KeyFingerprint, PublicKey, Signature, SigningKey};
 use crate::ids::{DeviceId, LeadId, Sha256};
 use crate::lead::LeadState;
 use crate::manifest::{Manifest, SignedManifest, SignoffKind};
@@ -27,6 +30,8 @@ use crate::manifest::{Manifest, SignedManifest, SignoffKind};
 pub const PROTOCOL_VERSION: u32 = 1;
 /// The version of the receipt layout.
 pub const RECEIPT_FORMAT: u32 = 1;
+/// The version of the signed lead status layout.
+pub const LEAD_STATUS_FORMAT: u32 = 1;
 /// Request header with the byte offset a blob upload body starts at (0 if absent).
 pub const UPLOAD_OFFSET_HEADER: &str = "upload-offset";
 /// Longest device label accepted at enrolment.
@@ -39,6 +44,8 @@ pub enum ProtocolError {
     EnrolmentCodeFormat,
     #[error("二维码内容不是 fieldlead 设备注册码")]
     InviteFormat,
+    #[error("这是旧版的注册二维码，没有区局密钥指纹，不能用来注册；请向区局索取新的注册二维码")]
+    InviteOutdated,
     #[error("设备名称不能为空，且最多 {MAX_DEVICE_LABEL_CHARS} 个字")]
     DeviceLabel,
     #[error("注册请求的密钥证明无效：请在本机重新生成密钥后再注册")]
@@ -52,6 +59,7 @@ impl ProtocolError {
         match self {
             ProtocolError::EnrolmentCodeFormat => "enrolment_code_format",
             ProtocolError::InviteFormat => "invite_format",
+            ProtocolError::InviteOutdated => "invite_outdated",
             ProtocolError::DeviceLabel => "device_label",
             ProtocolError::EnrolmentProof => "enrolment_proof",
             ProtocolError::BlobSizeConflict(_) => "blob_size_conflict",
@@ -138,7 +146,9 @@ impl<'de> Deserialize<'de> for EnrolmentCode {
     }
 }
 
-/// What the enrolment QR code carries: where the bureau is and the code to send it.
+/// What the enrolment QR code carries: where the bureau is, the code to send it,
+/// and the fingerprint of the bureau's key. The same three are printed beside the
+/// QR code for typing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnrolmentInvite {
@@ -150,18 +160,29 @@ pub struct EnrolmentInvite {
     pub code: EnrolmentCode,
     /// The district's name, shown on the tablet before it enrols.
     pub district: String,
+    /// [`PublicKey::fingerprint`] of the bureau's key: the tablet keeps the key the
+    /// bureau answers with only if it matches, so a server at a mistyped or
+    /// hijacked address cannot pose as the bureau.
+    pub bureau_key_fingerprint: KeyFingerprint,
 }
 
 impl EnrolmentInvite {
     pub const KIND: &'static str = "fieldlead-enrolment";
+    const FINGERPRINT_FIELD: &'static str = "bureau_key_fingerprint";
 
-    pub fn new(server: &str, code: EnrolmentCode, district: &str) -> Self {
+    pub fn new(
+        server: &str,
+        code: EnrolmentCode,
+        district: &str,
+        bureau_key_fingerprint: KeyFingerprint,
+    ) -> Self {
         EnrolmentInvite {
             kind: Self::KIND.to_string(),
             version: PROTOCOL_VERSION,
             server: server.trim_end_matches('/').to_string(),
             code,
             district: district.to_string(),
+            bureau_key_fingerprint,
         }
     }
 
@@ -170,10 +191,22 @@ impl EnrolmentInvite {
         serde_json::to_string(self).expect("an invite always serialises")
     }
 
+    /// Reads a scanned QR text. An invite printed before invites carried the
+    /// bureau's fingerprint is refused as outdated, so the sampler asks for a new
+    /// one rather than enrolling with nothing to check the bureau against.
     pub fn parse_qr_text(text: &str) -> Result<Self, ProtocolError> {
-        let invite: EnrolmentInvite =
+        let value: serde_json::Value =
             serde_json::from_str(text).map_err(|_| ProtocolError::InviteFormat)?;
-        if invite.kind != Self::KIND || invite.version != PROTOCOL_VERSION {
+        let fields = value.as_object().ok_or(ProtocolError::InviteFormat)?;
+        if fields.get("kind").and_then(|k| k.as_str()) != Some(Self::KIND) {
+            return Err(ProtocolError::InviteFormat);
+        }
+        if !fields.contains_key(Self::FINGERPRINT_FIELD) {
+            return Err(ProtocolError::InviteOutdated);
+        }
+        let invite: EnrolmentInvite =
+            serde_json::from_value(value).map_err(|_| ProtocolError::InviteFormat)?;
+        if invite.version != PROTOCOL_VERSION {
             return Err(ProtocolError::InviteFormat);
         }
         Ok(invite)
@@ -475,7 +508,7 @@ impl Decision {
     }
 }
 
-/// What `GET /api/v1/leads/{id}` tells the tablet about its lead.
+/// What the bureau says about a lead: the body of [`SignedLeadStatus`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LeadStatus {
@@ -493,6 +526,85 @@ pub struct LeadStatus {
     pub decline_reason: Option<String>,
     pub reported_to_city_on: Option<NaiveDate>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The answer to `GET /api/v1/leads/{id}`: the lead's status signed with the
+/// bureau's key, because what it says (delivered, declined, reported to the city)
+/// changes what the sampler sees and whether the tablet keeps asking. The signature
+/// is over the SHA-256 of the RFC 8785 canonical JSON of this object without its
+/// `signature`, i.e. of `{"format", "status"}`, like the receipt's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedLeadStatus {
+    /// Always [`LEAD_STATUS_FORMAT`].
+    pub format: u32,
+    pub status: LeadStatus,
+    pub signature: Signature,
+}
+
+/// What the signature covers: every field but the signature.
+#[derive(Serialize)]
+struct SignedStatusBody<'a> {
+    format: u32,
+    status: &'a LeadStatus,
+}
+
+/// Why a status answer is not taken as the bureau's word.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatusError {
+    #[error("区局状态的格式版本 {0} 不受支持，未采用；请升级应用")]
+    Format(u32),
+    #[error("区局状态的签名无效（不是本区局签发，或在途中被改动），未采用")]
+    Signature,
+    #[error("区局回应的是另一条线索的状态，未采用")]
+    Lead,
+    #[error("{0}")]
+    Canonical(String),
+}
+
+impl StatusError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            StatusError::Format(_) => "status_format",
+            StatusError::Signature => "status_signature",
+            StatusError::Lead => "status_lead",
+            StatusError::Canonical(_) => "status_canonical",
+        }
+    }
+}
+
+impl SignedLeadStatus {
+    pub fn sign(status: LeadStatus, key: &SigningKey) -> Result<Self, CanonicalError> {
+        let digest = canonical_hash(&SignedStatusBody {
+            format: LEAD_STATUS_FORMAT,
+            status: &status,
+        })?;
+        Ok(SignedLeadStatus {
+            format: LEAD_STATUS_FORMAT,
+            signature: key.sign(digest.as_bytes()),
+            status,
+        })
+    }
+
+    /// The status, once the bureau's signature checks and it is about `lead`:
+    /// what the tablet does before it stores or shows anything of it.
+    pub fn verify(self, bureau_key: &PublicKey, lead: LeadId) -> Result<LeadStatus, StatusError> {
+        if self.format != LEAD_STATUS_FORMAT {
+            return Err(StatusError::Format(self.format));
+        }
+        let digest = canonical_hash(&SignedStatusBody {
+            format: self.format,
+            status: &self.status,
+        })
+        .map_err(|e| StatusError::Canonical(e.to_string()))?;
+        if !bureau_key.verify(digest.as_bytes(), &self.signature) {
+            return Err(StatusError::Signature);
+        }
+        if self.status.lead_id != lead {
+            return Err(StatusError::Lead);
+        }
+        Ok(self.status)
+    }
 }
 
 /// Every refusal's body: a stable code for programs and a Chinese message that
@@ -550,13 +662,96 @@ mod tests {
     }
 
     #[test]
-    fn invite_qr_roundtrip() {
+    fn invite_qr_roundtrip_carries_the_bureau_fingerprint() {
         let code = EnrolmentCode::parse("ABCD-EFGH-JKMN").unwrap();
-        let inv = EnrolmentInvite::new("http://127.0.0.1:8080/", code, "渝中区");
-        let parsed = EnrolmentInvite::parse_qr_text(&inv.to_qr_text()).unwrap();
+        let fp = SigningKey::from_seed(&[5u8; 32]).public_key().fingerprint();
+        let inv = EnrolmentInvite::new("http://127.0.0.1:8080/", code, "渝中区", fp);
+        let text = inv.to_qr_text();
+        assert!(text.contains(&fp.display_grouped()), "{text}");
+        let parsed = EnrolmentInvite::parse_qr_text(&text).unwrap();
         assert_eq!(parsed.server, "http://127.0.0.1:8080");
+        assert_eq!(parsed.bureau_key_fingerprint, fp);
         assert_eq!(parsed, inv);
-        assert!(EnrolmentInvite::parse_qr_text(r#"{"kind":"wifi"}"#).is_err());
+        assert_eq!(
+            EnrolmentInvite::parse_qr_text(r#"{"kind":"wifi"}"#),
+            Err(ProtocolError::InviteFormat)
+        );
+        // A damaged fingerprint is not a usable invite.
+        let damaged = text.replace(&fp.display_grouped(), "3F2A-91C0");
+        assert_eq!(
+            EnrolmentInvite::parse_qr_text(&damaged),
+            Err(ProtocolError::InviteFormat)
+        );
+    }
+
+    #[test]
+    fn an_invite_printed_before_fingerprints_is_refused_as_outdated() {
+        let old = r#"{"kind":"fieldlead-enrolment","version":1,"server":"https://lead.example.gov.cn","code":"ABCD-EFGH-JKMN","district":"渝中区"}"#;
+        let err = EnrolmentInvite::parse_qr_text(old).unwrap_err();
+        assert_eq!(err, ProtocolError::InviteOutdated);
+        assert_eq!(err.code(), "invite_outdated");
+        assert!(err.to_string().contains("新的注册二维码"), "{err}");
+    }
+
+    fn status(lead_id: LeadId, state: LeadState) -> LeadStatus {
+        let at = Utc.with_ymd_and_hms(2026, 11, 20, 2, 30, 0).unwrap();
+        LeadStatus {
+            lead_id,
+            manifest_hash: Sha256::digest(b"m"),
+            state,
+            state_label: state.label_zh().into(),
+            received_at: at,
+            missing_blobs: vec![],
+            receipt: None,
+            acknowledged_at: None,
+            decision: None,
+            decided_at: None,
+            decline_reason: None,
+            reported_to_city_on: None,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn a_signed_status_verifies_only_unchanged_for_its_lead_and_key() {
+        let key = SigningKey::from_seed(&[9u8; 32]);
+        let lead = LeadId::new();
+        let signed = SignedLeadStatus::sign(status(lead, LeadState::Delivered), &key).unwrap();
+        // Through JSON, as it travels.
+        let wire: SignedLeadStatus =
+            serde_json::from_str(&serde_json::to_string(&signed).unwrap()).unwrap();
+        assert_eq!(
+            wire.clone().verify(&key.public_key(), lead).unwrap().state,
+            LeadState::Delivered
+        );
+        // Declined in transit: the signature no longer covers it.
+        let mut forged = wire.clone();
+        forged.status.state = LeadState::Declined;
+        assert_eq!(
+            forged.verify(&key.public_key(), lead),
+            Err(StatusError::Signature)
+        );
+        // Signed by another key.
+        let other = SigningKey::from_seed(&[10u8; 32]);
+        assert_eq!(
+            wire.clone()
+                .verify(&other.public_key(), lead)
+                .unwrap_err()
+                .code(),
+            "status_signature"
+        );
+        // Another lead's genuine status in place of this one's.
+        assert_eq!(
+            wire.clone().verify(&key.public_key(), LeadId::new()),
+            Err(StatusError::Lead)
+        );
+        // A layout this build does not know is not guessed at.
+        let mut unknown = wire;
+        unknown.format = 2;
+        assert_eq!(
+            unknown.verify(&key.public_key(), lead),
+            Err(StatusError::Format(2))
+        );
     }
 
     #[test]

@@ -6,9 +6,14 @@ import type { DeviceId } from "./DeviceId";
  */
 export type Enrolment = { bureau_url: string, device_id: DeviceId, district_code: string, district_name: string, 
 /**
- * The bureau's Ed25519 public key, hex: receipts are checked against it.
+ * The bureau's Ed25519 public key, hex: receipts and statuses are checked
+ * against it.
  */
-bureau_key: string, enrolled_at: string, 
+bureau_key: string, 
+/**
+ * Its fingerprint as printed on the bureau's invite (`3F2A-91C0-…`).
+ */
+bureau_key_fingerprint: string, enrolled_at: string, 
 /**
  * When the bureau first answered that this tablet is revoked. A fresh code
  * may then replace this enrolment ([`Device::enrol`]).

@@ -28,6 +28,11 @@ clock_skew_secs: number | null,
  */
 clock_skew_flagged: boolean, 
 /**
- * What the bureau did with the lead, as last polled.
+ * What the bureau did with the lead, as last polled and verified.
  */
-bureau_state: LeadState | null, bureau_state_label: string | null, };
+bureau_state: LeadState | null, bureau_state_label: string | null, 
+/**
+ * Why the last status answer was refused (a signature that did not check
+ * with the bureau key): `bureau_state` is then the last one that did.
+ */
+status_error_code: string | null, status_error: string | null, };

@@ -51,6 +51,7 @@ pub(crate) async fn enrol(
         context! {
             me => user_ctx(&s), code => issued.code.display_grouped(), district => issued.district.name,
             expires_at => issued.expires_at, server => issued.invite.server,
+            fingerprint => issued.invite.bureau_key_fingerprint.display_grouped(),
             qr_svg => minijinja::Value::from_safe_string(svg),
         },
     )?

@@ -1,6 +1,19 @@
-//! Storage behind a trait, so a PostgreSQL implementation can follow the embedded
-//! SQLite one ([`SqliteStorage`]). Every method that changes state takes the
-//! [`AuditEntry`] describing the change and writes both in one transaction.
+//! The bureau's records behind a backend-neutral trait, [`Storage`]: the embedded
+//! SQLite one ([`SqliteStorage`]) today, PostgreSQL for a city next. [`open`] picks
+//! the backend from a URL in the config. Every method that changes state takes the
+//! [`AuditEntry`] describing the change and writes both in one transaction. Errors
+//! are [`StorageError`]s whatever the backend: a uniqueness race is `Conflict`
+//! (409), never a backend's own error type.
+//!
+//! **Synchronous, on purpose.** Every caller already runs off the async threads
+//! (`api::blocking`, the CLI, the analysis worker), SQLite is a synchronous
+//! library, and a blocking trait needs no boxed futures or `async_trait`. A
+//! PostgreSQL backend fits the same shape with a blocking client over a connection
+//! pool (the `postgres` crate drives `tokio-postgres` on its own small runtime),
+//! one pooled connection per blocking call. Should profiling ever show the
+//! blocking pool to be the limit, the trait can grow async twins then.
+//!
+//! `tests/storage_story.rs` is the one story every backend must tell.
 
 mod sqlite;
 
@@ -11,6 +24,34 @@ use fieldlead_domain::{
 use serde::{Deserialize, Serialize};
 
 pub use sqlite::SqliteStorage;
+
+/// Opens the storage a URL names. `sqlite:PATH` (relative to the data folder, or
+/// absolute) is the embedded default; `None` means `sqlite:bureau.sqlite3`.
+pub fn open(
+    url: Option<&str>,
+    data: &std::path::Path,
+) -> StorageResult<std::sync::Arc<dyn Storage>> {
+    let url = url.unwrap_or("sqlite:bureau.sqlite3");
+    match url.split_once(':') {
+        Some(("sqlite", path)) => {
+            let path = path.trim_start_matches("//");
+            if path.is_empty() {
+                return Err(StorageError::Backend(format!(
+                    "数据库地址 {url} 缺少文件路径"
+                )));
+            }
+            let path = data.join(path);
+            Ok(std::sync::Arc::new(SqliteStorage::open(&path)?))
+        }
+        Some((scheme @ ("postgres" | "postgresql"), _)) => Err(StorageError::Backend(format!(
+            "本版本尚不支持 {scheme} 数据库，请使用 sqlite:"
+        ))),
+        _ => Err(StorageError::Backend(format!(
+            "无法识别的数据库地址“{}”，应为 sqlite:文件路径",
+            url.chars().take(80).collect::<String>()
+        ))),
+    }
+}
 
 use crate::error::StorageError;
 

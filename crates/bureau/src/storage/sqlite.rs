@@ -323,6 +323,23 @@ fn commit_together(conn: &Connection, mut batch: Vec<Job>) -> Result<(), Vec<Job
     Ok(())
 }
 
+/// SQLite's errors in backend-neutral terms: a broken uniqueness rule is a
+/// [`StorageError::Conflict`] (a race another writer won, answered 409), anything
+/// else a [`StorageError::Backend`].
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                StorageError::Conflict(e.to_string())
+            }
+            _ => StorageError::Backend(e.to_string()),
+        }
+    }
+}
+
 impl SqliteStorage {
     /// Opens (creating and migrating) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
