@@ -16,7 +16,8 @@ use fieldlead_domain::{
     BlobStatus, Decision, DeviceId, DistrictInfo, EnrolmentCode, EnrolmentInvite, EnrolmentRequest,
     EnrolmentResponse, ErrorBody, EvidenceEntry, GeoPoint, LeadId, LeadState, LeadStatus,
     LeadUpload, LogEvent, LogHead, Manifest, Party, PutLeadResponse, Receipt, ReceiptBody, Sha256,
-    SignedEntry, SignedManifest, SigningKey, Signoff, SignoffKind, MANIFEST_FORMAT, RECEIPT_FORMAT,
+    SignedEntry, SignedLeadStatus, SignedManifest, SigningKey, Signoff, SignoffKind,
+    MANIFEST_FORMAT, RECEIPT_FORMAT,
 };
 use image::{ImageEncoder, RgbImage};
 use serde_json::json;
@@ -387,7 +388,12 @@ fn main() {
     // protocol: selectors as in fuzz_targets/protocol.rs
     let p = seeds.join("protocol");
     let code = EnrolmentCode::parse("ABCD-EFGH-JKMN").unwrap();
-    let invite = EnrolmentInvite::new("https://fieldlead.example.gov.cn", code.clone(), "渝中区");
+    let invite = EnrolmentInvite::new(
+        "https://fieldlead.example.gov.cn",
+        code.clone(),
+        "渝中区",
+        bureau_key().public_key().fingerprint(),
+    );
     protocol_seed(&p, "0_invite", 0, invite.to_qr_text().as_bytes());
     protocol_seed(&p, "1_code", 1, b"abcd efgh-jkmn");
     let request = EnrolmentRequest::new(code, "平板 01", &device_key());
@@ -435,6 +441,24 @@ fn main() {
         "5_lead_status",
         5,
         &serde_json::to_vec(&status).unwrap(),
+    );
+    let signed_status = SignedLeadStatus::sign(status.clone(), &bureau_key()).unwrap();
+    signed_status
+        .clone()
+        .verify(&bureau_key().public_key(), lead_id())
+        .expect("the seed status verifies");
+    protocol_seed(
+        &p,
+        "9_signed_lead_status",
+        9,
+        &serde_json::to_vec(&signed_status).unwrap(),
+    );
+    let fingerprint = bureau_key().public_key().fingerprint().display_grouped();
+    protocol_seed(
+        &p,
+        "10_fingerprint",
+        10,
+        fingerprint.to_lowercase().replace('-', " ").as_bytes(),
     );
     let blob = BlobStatus {
         sha256: missing[0].sha256,

@@ -1,11 +1,12 @@
-//! The sync protocol's parsers (crates/domain/src/protocol.rs). The first byte picks
-//! the parser, the rest is its input. Nothing may panic, and whatever is accepted
-//! serialises and parses back as the same value.
+//! The sync protocol's parsers (crates/domain/src/protocol.rs, and the bureau key's
+//! fingerprint from crypto.rs). The first byte picks the parser, the rest is its
+//! input. Nothing may panic, and whatever is accepted serialises and parses back as
+//! the same value.
 #![no_main]
 
 use fieldlead_domain::{
     BlobStatus, EnrolmentCode, EnrolmentInvite, EnrolmentRequest, EnrolmentResponse, ErrorBody,
-    LeadStatus, PublicKey, PutLeadResponse, Receipt, SigningKey,
+    KeyFingerprint, LeadStatus, PublicKey, PutLeadResponse, Receipt, SignedLeadStatus, SigningKey,
 };
 use libfuzzer_sys::fuzz_target;
 use serde::{de::DeserializeOwned, Serialize};
@@ -32,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    match selector % 9 {
+    match selector % 11 {
         0 => {
             let Ok(text) = std::str::from_utf8(rest) else {
                 return;
@@ -88,8 +89,24 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        _ => {
+        8 => {
             let _ = json::<ErrorBody>(rest);
+        }
+        9 => {
+            if let Some(signed) = json::<SignedLeadStatus>(rest) {
+                let lead = signed.status.lead_id;
+                let _ = signed.verify(&bureau_key(), lead);
+            }
+        }
+        _ => {
+            // A fingerprint as typed from a printout beside the QR code.
+            let text = String::from_utf8_lossy(rest);
+            if let Ok(fp) = KeyFingerprint::parse(&text) {
+                let shown = fp.display_grouped();
+                assert_eq!(KeyFingerprint::parse(&shown).ok(), Some(fp));
+                assert_eq!(KeyFingerprint::parse(&shown.to_lowercase()).ok(), Some(fp));
+                let _ = fp.matches(&bureau_key());
+            }
         }
     }
 });
