@@ -244,10 +244,17 @@ impl<R: Read + Seek> Bundle<R> {
         manifest_blobs(&self.manifest.manifest).unwrap_or_default()
     }
 
-    /// A streaming reader of one blob, if the bundle holds it.
+    /// A streaming reader of one blob, if the bundle holds it. A compressed blob
+    /// entry is refused unread: it could inflate without bound (see [`Bundle::verify`]).
     pub fn blob(&mut self, sha: &Sha256) -> Result<Option<impl Read + '_>, BundleError> {
         let name = format!("{BLOB_PREFIX}{}", sha.to_hex());
         match self.zip.by_name(&name) {
+            Ok(f) if f.compression() != zip::CompressionMethod::Stored => {
+                Err(BundleError::Unreadable {
+                    entry: name,
+                    reason: format!("被压缩（{}），照片和签名图片必须原样存储", f.compression()),
+                })
+            }
             Ok(f) => Ok(Some(f)),
             Err(zip::result::ZipError::FileNotFound) => Ok(None),
             Err(e) => Err(e.into()),
@@ -272,7 +279,10 @@ impl<R: Read + Seek> Bundle<R> {
     }
 
     /// Checks signature, chain, every blob's size and hash, and the receipt (its
-    /// signature too if `bureau_key` is given). Lists every problem.
+    /// signature too if `bureau_key` is given). Lists every problem. Reads each blob
+    /// at most once and never past the size the manifest names; a compressed blob
+    /// entry is a problem and is not inflated at all, so a hostile bundle costs no
+    /// more time than its own length.
     pub fn verify(&mut self, bureau_key: Option<&PublicKey>) -> Result<BundleReport, BundleError> {
         let mut problems = Vec::new();
         let mut problem = |code: &str, message: String, sha256: Option<Sha256>| {
@@ -295,31 +305,77 @@ impl<R: Read + Seek> Bundle<R> {
         let mut checked = 0;
         for b in &blobs {
             let label = self.label(b);
-            match self.blob(&b.sha256)? {
-                None => problem(
-                    "bundle_blob_missing",
-                    format!("缺少{label}（{}）", b.sha256.short()),
-                    Some(b.sha256),
-                ),
-                Some(mut r) => {
-                    let mut hasher = sha2::Sha256::new();
-                    let n = io::copy(&mut r, &mut HashWriter(&mut hasher))?;
-                    let got = Sha256::from_bytes(hasher.finalize().into());
-                    checked += 1;
-                    if got != b.sha256 || n != b.bytes {
-                        problem(
-                            "bundle_blob_altered",
-                            format!(
-                                "{label}（{}）与清单不符：内容哈希为 {}，大小 {} 字节（清单为 {} 字节）",
-                                b.sha256.short(),
-                                got.short(),
-                                n,
-                                b.bytes
-                            ),
-                            Some(b.sha256),
-                        );
-                    }
+            let name = format!("{BLOB_PREFIX}{}", b.sha256.to_hex());
+            let entry = match self.zip.by_name(&name) {
+                Ok(f) => f,
+                Err(zip::result::ZipError::FileNotFound) => {
+                    problem(
+                        "bundle_blob_missing",
+                        format!("缺少{label}（{}）", b.sha256.short()),
+                        Some(b.sha256),
+                    );
+                    continue;
                 }
+                Err(e) => return Err(e.into()),
+            };
+            // Blobs are stored as they are. A compressed one could inflate to any size
+            // (a zip bomb), so it is refused before a byte of it is inflated.
+            if entry.compression() != zip::CompressionMethod::Stored {
+                problem(
+                    "bundle_blob_compressed",
+                    format!(
+                        "{label}（{}）在线索包中被压缩（{}）：照片和签名图片必须原样存储，未读取",
+                        b.sha256.short(),
+                        entry.compression()
+                    ),
+                    Some(b.sha256),
+                );
+                continue;
+            }
+            if entry.size() != b.bytes {
+                problem(
+                    "bundle_blob_altered",
+                    format!(
+                        "{label}（{}）与清单不符：线索包中为 {} 字节，清单为 {} 字节",
+                        b.sha256.short(),
+                        entry.size(),
+                        b.bytes
+                    ),
+                    Some(b.sha256),
+                );
+                continue;
+            }
+            // Whatever the entry's headers claim, never more than one byte past the
+            // size the manifest names is read.
+            let mut hasher = sha2::Sha256::new();
+            let n = io::copy(
+                &mut entry.take(b.bytes.saturating_add(1)),
+                &mut HashWriter(&mut hasher),
+            )?;
+            let got = Sha256::from_bytes(hasher.finalize().into());
+            checked += 1;
+            if n > b.bytes {
+                problem(
+                    "bundle_blob_altered",
+                    format!(
+                        "{label}（{}）与清单不符：内容超过清单所列的 {} 字节",
+                        b.sha256.short(),
+                        b.bytes
+                    ),
+                    Some(b.sha256),
+                );
+            } else if got != b.sha256 || n != b.bytes {
+                problem(
+                    "bundle_blob_altered",
+                    format!(
+                        "{label}（{}）与清单不符：内容哈希为 {}，大小 {} 字节（清单为 {} 字节）",
+                        b.sha256.short(),
+                        got.short(),
+                        n,
+                        b.bytes
+                    ),
+                    Some(b.sha256),
+                );
             }
         }
         for name in self.unexpected_entries() {

@@ -22,8 +22,9 @@ pub struct IntakeLimits {
     pub max_bytes: u64,
     /// Largest accepted picture, in pixels (width x height).
     pub max_pixels: u64,
-    /// Above `max_pixels`, a file declaring more pixels per byte than this is a
-    /// decompression bomb. No camera codec stores a megapixel in under a kilobyte.
+    /// A file declaring more than a megapixel and more pixels per byte than this
+    /// is a decompression bomb, whether or not it is over `max_pixels`. No camera
+    /// codec stores a megapixel in under a kilobyte.
     pub max_pixels_per_byte: u64,
     /// Most memory the decoder may allocate, in bytes.
     pub max_alloc: u64,
@@ -205,10 +206,31 @@ pub fn inspect_path_with_limits(
     limits: &IntakeLimits,
 ) -> Result<Inspection, IntakeError> {
     let bytes = read_path(path, limits)?;
-    let format = classify(&bytes, path.file_name().and_then(|n| n.to_str()))?;
+    inspect(&bytes, path.file_name().and_then(|n| n.to_str()), limits)
+}
+
+/// [`inspect_path`] for a photo already in memory, which has no file name to check
+/// its format against. Default limits.
+pub fn inspect_bytes(bytes: &[u8]) -> Result<Inspection, IntakeError> {
+    let limits = IntakeLimits::default();
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(IntakeError::TooLarge {
+            bytes: bytes.len() as u64,
+            max: limits.max_bytes,
+        });
+    }
+    inspect(bytes, None, &limits)
+}
+
+fn inspect(
+    bytes: &[u8],
+    name_hint: Option<&str>,
+    limits: &IntakeLimits,
+) -> Result<Inspection, IntakeError> {
+    let format = classify(bytes, name_hint)?;
     let (sha256, analysis) = thread::scope(|s| {
-        let digest = s.spawn(|| Sha256::digest(&bytes));
-        let analysis = analyse(&bytes, format, limits);
+        let digest = s.spawn(|| Sha256::digest(bytes));
+        let analysis = analyse(bytes, format, limits);
         let sha256 = digest
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));

@@ -9,7 +9,7 @@
 //! content-addressed store (`objects/ab/cdef...`), so identical bytes are stored
 //! once. Every bad input is a distinct [`IntakeError`] with a stable code, and a
 //! refused photo leaves nothing in the store. [`inspect_path`] runs the same
-//! analysis and stores nothing.
+//! analysis and stores nothing; [`inspect_bytes`] does so for bytes in memory.
 //!
 //! [`bundle`] packs a sealed lead with its blobs into one zip file for a USB stick
 //! and verifies such a file offline.
@@ -29,8 +29,8 @@ mod store;
 
 pub use error::{IntakeError, StoreError};
 pub use intake::{
-    inspect_path, inspect_path_with_limits, Inspection, Intake, IntakeLimits, Thumbnail,
-    ThumbnailImage,
+    inspect_bytes, inspect_path, inspect_path_with_limits, Inspection, Intake, IntakeLimits,
+    Thumbnail, ThumbnailImage,
 };
 pub use metadata::ExifSummary;
 pub use phash::{hamming, perceptual_hash};

@@ -151,9 +151,16 @@ fn decode_error(e: ImageError, width: u32, height: u32, limits: &IntakeLimits) -
     }
 }
 
+/// Up to this many pixels a picture is decoded whatever its size in bytes: that is
+/// cheap, and a small flat image may compress below a byte per thousand pixels.
+const BOMB_FLOOR_PIXELS: u64 = 1 << 20;
+
 /// Refuses a picture whose declared size is over the cap, before any pixel is
 /// decoded. Far more pixels than the bytes could plausibly encode means a crafted
-/// decompression bomb rather than a big photo.
+/// decompression bomb rather than a big photo, below the cap too: decoding costs
+/// time and memory by the declared pixels, and the JPEG decoder fills a scan cut
+/// short with grey, so a kilobyte could otherwise make a tablet decode, and keep,
+/// a 100-megapixel grey picture.
 fn check_declared(
     (width, height): (u32, u32),
     len: usize,
@@ -165,22 +172,22 @@ fn check_declared(
             detail: format!("声明尺寸为 {width}×{height}"),
         });
     }
-    if pixels <= limits.max_pixels {
-        return Ok(());
-    }
     let bytes = len as u64;
-    if pixels / bytes.max(1) > limits.max_pixels_per_byte {
+    if pixels > BOMB_FLOOR_PIXELS && pixels / bytes.max(1) > limits.max_pixels_per_byte {
         return Err(IntakeError::DecompressionBomb {
             width,
             height,
             bytes,
         });
     }
-    Err(IntakeError::TooManyPixels {
-        width,
-        height,
-        max_pixels: limits.max_pixels,
-    })
+    if pixels > limits.max_pixels {
+        return Err(IntakeError::TooManyPixels {
+            width,
+            height,
+            max_pixels: limits.max_pixels,
+        });
+    }
+    Ok(())
 }
 
 /// Walks the JPEG marker segments and entropy-coded scans to the EOI marker. The
@@ -317,9 +324,17 @@ mod tests {
     }
 
     #[test]
-    fn declared_size_over_the_cap_is_a_bomb_only_at_an_absurd_ratio() {
+    fn declared_size_is_a_bomb_only_at_an_absurd_ratio() {
         let limits = IntakeLimits::default();
-        assert!(check_declared((10_000, 10_000), 1, &limits).is_ok());
+        // 100 MP from 5 MB: a big photo, within the cap.
+        assert!(check_declared((10_000, 10_000), 5_000_000, &limits).is_ok());
+        // 100 MP from a kilobyte: a bomb, though within the cap.
+        assert!(matches!(
+            check_declared((10_000, 10_000), 1_000, &limits),
+            Err(IntakeError::DecompressionBomb { .. })
+        ));
+        // A megapixel is decoded whatever the file size.
+        assert!(check_declared((1024, 1024), 1, &limits).is_ok());
         assert!(matches!(
             check_declared((20_000, 20_000), 5_000, &limits),
             Err(IntakeError::DecompressionBomb { .. })

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use fieldlead_domain::{GeoPoint, Sha256};
 use fieldlead_evidence::{
-    hamming, inspect_path, EvidenceStore, Format, Intake, THUMBNAIL_LONG_EDGE,
+    hamming, inspect_bytes, inspect_path, EvidenceStore, Format, Intake, THUMBNAIL_LONG_EDGE,
 };
 use image::{GenericImageView, Rgb, RgbImage};
 use support::*;
@@ -330,6 +330,10 @@ fn inspection_matches_intake_and_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let photo = camera_jpeg(dir.path(), "b.jpg", &["-Orientation=6", "-Model=iPad Air"]);
     let inspection = inspect_path(&photo).unwrap();
+    assert_eq!(
+        inspect_bytes(&fs::read(&photo).unwrap()).unwrap(),
+        inspection
+    );
     let store = EvidenceStore::open(&dir.path().join("store")).unwrap();
     let intake = store.intake_path(&photo).unwrap();
     assert_eq!(inspection.sha256, intake.sha256);

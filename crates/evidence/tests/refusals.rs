@@ -100,6 +100,23 @@ fn decompression_bomb() {
 }
 
 #[test]
+fn a_kilobyte_jpeg_declaring_a_hundred_megapixels_is_a_decompression_bomb() {
+    // Found fuzzing the photo intake: a complete 16x16 JPEG whose frame header says
+    // 9999x9999 was accepted, the decoder filling the missing scan with grey, at
+    // the cost of seconds and a third of a gigabyte per kilobyte sent.
+    let mut jpeg = jpeg_bytes(&photo_like(16, 16, 3), 90);
+    assert!(jpeg.len() < 2_000, "{} bytes", jpeg.len());
+    let sof = jpeg
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("a baseline frame header");
+    jpeg[sof + 5..sof + 7].copy_from_slice(&9999u16.to_be_bytes());
+    jpeg[sof + 7..sof + 9].copy_from_slice(&9999u16.to_be_bytes());
+    let err = refused("tiny.jpg", &jpeg, "decompression_bomb");
+    assert!(err.to_string().contains("9999×9999"), "{err}");
+}
+
+#[test]
 fn genuine_200_megapixel_photo_is_too_many_pixels() {
     // Smooth bands: a real 16000x12500 JPEG that encodes in seconds.
     let (w, h) = (16_000u32, 12_500u32);
