@@ -856,8 +856,13 @@ fn tamper(from: &Path, to: &Path, entry: &str) {
             let last = bytes.len() - 3;
             bytes[last] ^= 0x55;
         }
-        out.start_file(name, zip::write::SimpleFileOptions::default())
-            .unwrap();
+        // Rewritten as stored before: only the bytes change, not how they are kept.
+        let method = f.compression();
+        out.start_file(
+            name,
+            zip::write::SimpleFileOptions::default().compression_method(method),
+        )
+        .unwrap();
         out.write_all(&bytes).unwrap();
     }
     out.finish().unwrap();

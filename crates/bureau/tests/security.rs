@@ -28,6 +28,31 @@ async fn blob_status(tb: &TestBureau, t: &Tablet, sha: &fieldlead_domain::Sha256
         .unwrap()
 }
 
+/// Starts an upload of `len` bytes whose body arrives only as the test sends it.
+fn trickle_upload(
+    tb: &TestBureau,
+    t: &Tablet,
+    sha: &fieldlead_domain::Sha256,
+    len: usize,
+) -> (
+    tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
+    tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async {
+        rx.recv().await.map(|c| (c, rx))
+    }));
+    let send = tb
+        .client
+        .put(format!("{}/api/v1/blobs/{sha}", tb.url))
+        .bearer_auth(&t.token)
+        .header("upload-offset", "0")
+        .header("content-length", len.to_string())
+        .body(body)
+        .send();
+    (tx, tokio::spawn(send))
+}
+
 // ---------------------------------------------------------------------------
 // 1. Evidence stays in its district
 
@@ -383,19 +408,7 @@ async fn requests_beyond_the_concurrency_limit_get_503_at_once() {
     tb.put_lead(&t, &lead).await;
     let (sha, bytes) = lead.blobs.iter().max_by_key(|b| b.1.len()).unwrap().clone();
     // A slow upload holds the only slot: its body trickles in.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
-    let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async {
-        rx.recv().await.map(|c| (c, rx))
-    }));
-    let slow = tb
-        .client
-        .put(format!("{}/api/v1/blobs/{sha}", tb.url))
-        .bearer_auth(&t.token)
-        .header("upload-offset", "0")
-        .header("content-length", bytes.len().to_string())
-        .body(body)
-        .send();
-    let slow = tokio::spawn(slow);
+    let (tx, slow) = trickle_upload(&tb, &t, &sha, bytes.len());
     tx.send(Ok(bytes[..10].to_vec())).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = std::time::Instant::now();
@@ -532,18 +545,7 @@ async fn revocation_stops_an_upload_in_flight_and_keeps_nothing() {
     let lead = seal(&t.key, &[photo(1, 95)]);
     tb.put_lead(&t, &lead).await;
     let (sha, bytes) = lead.blobs.iter().max_by_key(|b| b.1.len()).unwrap().clone();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
-    let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async {
-        rx.recv().await.map(|c| (c, rx))
-    }));
-    let upload = tokio::spawn(
-        tb.client
-            .put(format!("{}/api/v1/blobs/{sha}", tb.url))
-            .bearer_auth(&t.token)
-            .header("content-length", bytes.len().to_string())
-            .body(body)
-            .send(),
-    );
+    let (tx, upload) = trickle_upload(&tb, &t, &sha, bytes.len());
     tx.send(Ok(bytes[..100].to_vec())).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     tb.bureau

@@ -105,8 +105,13 @@ fn exports_a_bundle_that_verifies_and_names_a_changed_photo() {
                 let n = bytes.len() - 5;
                 bytes[n] ^= 1;
             }
-            dst.start_file(name, zip::write::SimpleFileOptions::default())
-                .unwrap();
+            // Rewritten as stored before: only the bytes change, not how they are kept.
+            let method = f.compression();
+            dst.start_file(
+                name,
+                zip::write::SimpleFileOptions::default().compression_method(method),
+            )
+            .unwrap();
             dst.write_all(&bytes).unwrap();
         }
         dst.finish().unwrap();

@@ -42,13 +42,7 @@ pub(crate) struct StagedBlob {
 impl EvidenceStore {
     /// Opens (creating if needed) the store at `root` with default intake limits.
     pub fn open(root: &Path) -> Result<Self, StoreError> {
-        let store = EvidenceStore {
-            root: root.to_path_buf(),
-            limits: IntakeLimits::default(),
-        };
-        fs::create_dir_all(store.objects_dir())
-            .map_err(StoreError::io("创建目录", store.objects_dir()))?;
-        fs::create_dir_all(store.tmp_dir()).map_err(StoreError::io("创建目录", store.tmp_dir()))?;
+        let store = Self::open_shared(root)?;
         store.remove_stale_temps()?;
         Ok(store)
     }
