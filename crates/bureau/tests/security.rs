@@ -28,16 +28,18 @@ async fn blob_status(tb: &TestBureau, t: &Tablet, sha: &fieldlead_domain::Sha256
         .unwrap()
 }
 
+/// Sends the next piece of a trickling upload's body.
+type Pieces = tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>;
+/// The answer to a trickling upload, once its body is done.
+type Answer = tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>;
+
 /// Starts an upload of `len` bytes whose body arrives only as the test sends it.
 fn trickle_upload(
     tb: &TestBureau,
     t: &Tablet,
     sha: &fieldlead_domain::Sha256,
     len: usize,
-) -> (
-    tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
-    tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
-) {
+) -> (Pieces, Answer) {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
     let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async {
         rx.recv().await.map(|c| (c, rx))
