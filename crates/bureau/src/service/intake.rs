@@ -1,0 +1,354 @@
+//! What tablets do: enrolment, authentication, sealed leads, receipts, blob status and the lead status they poll.
+
+use super::*;
+
+impl Bureau {
+    pub fn enrol(&self, request: &EnrolmentRequest, from: IpAddr) -> Result<EnrolmentResponse> {
+        let limited = |retry_after_secs| BureauError::RateLimited { retry_after_secs };
+        self.enrol_limiter.check(&from).map_err(limited)?;
+        self.enrol_global.check(&()).map_err(limited)?;
+        request.validate()?;
+        let token = secrets::new_token();
+        let device = NewDevice {
+            id: DeviceId::new(),
+            public_key: request.public_key,
+            token_hash: secrets::token_hash(&token),
+            label: request.label.trim().to_string(),
+        };
+        let code_hash = secrets::token_hash(request.code.as_str());
+        match self.storage.enrol_device(&code_hash, device, now())? {
+            EnrolOutcome::Enrolled(d) => {
+                // The printed QR code has done its job: it should not lie around.
+                let _ = std::fs::remove_file(self.paths.enrolment_png(&code_hash));
+                // A revoked tablet that came back with a fresh code uploads again.
+                if let Ok(mut set) = self.revoked.lock() {
+                    set.remove(&d.id);
+                }
+                Ok(EnrolmentResponse {
+                device_id: d.id,
+                token,
+                district: DistrictInfo {
+                    code: d.district.code,
+                    name: d.district.name,
+                },
+                bureau_key: self.key.public_key(),
+                server_time: now(),
+            })
+            }
+            EnrolOutcome::BadCode => Err(BureauError::EnrolmentCode),
+            EnrolOutcome::KeyTaken => Err(BureauError::KeyTaken),
+            EnrolOutcome::OtherDistrict => Err(BureauError::invalid(
+                "device_other_district",
+                "该设备原属其他区县，不能用本区县的注册码恢复；如确需调往本区县，请在设备上清除注册并生成新密钥后再注册",
+            )),
+        }
+    }
+
+    /// The device behind a bearer token, within its rate limit.
+    pub fn authenticate_device(&self, token: &str) -> Result<Device> {
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(BureauError::BadToken);
+        }
+        let device = self
+            .storage
+            .device_by_token(&secrets::token_hash(token))?
+            .ok_or(BureauError::BadToken)?;
+        if device.revoked_at.is_some() {
+            return Err(BureauError::DeviceRevoked);
+        }
+        self.device_limiter
+            .check(&device.id)
+            .map_err(|retry_after_secs| BureauError::RateLimited { retry_after_secs })?;
+        Ok(device)
+    }
+
+    /// `PUT /api/v1/leads/{id}`: verifies and stores a sealed lead. Returns whether
+    /// it was new.
+    pub fn submit_lead(
+        &self,
+        device: &Device,
+        path_id: LeadId,
+        body: &[u8],
+    ) -> Result<(bool, PutLeadResponse)> {
+        let upload: LeadUpload = fieldlead_domain::parse_strict(body).map_err(|e| match e {
+            fieldlead_domain::StrictJsonError::Syntax(_) => BureauError::Malformed(e.to_string()),
+            other => BureauError::invalid(other.code(), format!("清单{other}")),
+        })?;
+        let m = &upload.manifest.manifest;
+        if m.lead_id != path_id {
+            return Err(BureauError::invalid(
+                "path_lead_id_mismatch",
+                "地址中的线索编号与清单中的编号不一致",
+            ));
+        }
+        if m.device_key != device.public_key {
+            return Err(BureauError::invalid(
+                "device_key_mismatch",
+                "清单不是由本设备的密钥签名的",
+            ));
+        }
+        // A retry is answered from what is stored, before any signature work: a
+        // tablet resending the same lead costs a lookup, not a verification.
+        if let Some(row) = self.storage.lead(path_id)? {
+            if parse_upload(&row)? != upload {
+                return Err(BureauError::LeadConflict);
+            }
+            return self.lead_answer(&row, false);
+        }
+        let since = now() - chrono::Duration::hours(24);
+        if self.storage.device_leads_since(device.id, since)?
+            >= u64::from(self.config.device_leads_per_day)
+        {
+            return Err(BureauError::Quota(format!(
+                "本设备 24 小时内已报送 {} 条线索，达到上限；如确有需要请联系区县局调整",
+                self.config.device_leads_per_day
+            )));
+        }
+        verify_lead(&upload.manifest, &upload.log)?;
+        let blobs = manifest_blobs(m)?;
+        if let Some(b) = blobs
+            .iter()
+            .find(|b| b.bytes == 0 || b.bytes > self.config.max_blob_bytes)
+        {
+            return Err(BureauError::invalid(
+                "blob_size",
+                format!(
+                    "文件 {} 的大小 {} 字节不在允许范围（1 至 {} 字节）",
+                    b.sha256.short(),
+                    b.bytes,
+                    self.config.max_blob_bytes
+                ),
+            ));
+        }
+        let now = now();
+        let insert = self.storage.insert_lead(
+            NewLead {
+                id: m.lead_id,
+                district_id: device.district.id,
+                device_id: device.id,
+                manifest_hash: upload.manifest.manifest_hash,
+                // The canonical form of what was verified: one spelling of the signed
+                // content, whatever whitespace or key order the tablet sent.
+                upload_json: String::from_utf8(
+                    canonical_json(&upload).map_err(|e| BureauError::Internal(e.to_string()))?,
+                )
+                .map_err(|e| BureauError::Internal(e.to_string()))?,
+                business_name: m.record.business.name.clone(),
+                product_name: m.record.product.name.clone(),
+                sealed_at: m.sealed_at.with_timezone(&Utc),
+                received_at: now,
+                blobs: blobs.clone(),
+            },
+            audit(
+                &Actor::Device(device.id),
+                Some(device.district.id),
+                "lead_received",
+                format!("lead:{}", m.lead_id),
+                None,
+                Some(serde_json::json!({
+                    "manifest_hash": upload.manifest.manifest_hash,
+                    "blobs": blobs.len(),
+                })),
+            ),
+        )?;
+        if insert == LeadInsert::Conflict {
+            return Err(BureauError::LeadConflict);
+        }
+        // Blobs this district already holds (shared with an earlier lead of its own)
+        // may all be here already.
+        if self.storage.lead_blobs(path_id)?.iter().all(|b| b.present) {
+            self.issue_receipt(path_id)?;
+        }
+        let row = self.load_lead(path_id)?;
+        self.lead_answer(&row, insert == LeadInsert::Created)
+    }
+
+    /// The answer to `PUT /api/v1/leads/{id}` for a stored lead.
+    pub(super) fn lead_answer(
+        &self,
+        row: &LeadRow,
+        created: bool,
+    ) -> Result<(bool, PutLeadResponse)> {
+        let upload = parse_upload(row)?;
+        let blobs = manifest_blobs(&upload.manifest.manifest)?;
+        let missing: Vec<Sha256> = self
+            .storage
+            .lead_blobs(row.id)?
+            .into_iter()
+            .filter(|b| !b.present)
+            .map(|b| b.sha256)
+            .collect();
+        Ok((
+            created,
+            PutLeadResponse {
+                lead_id: row.id,
+                manifest_hash: row.manifest_hash,
+                received_at: row.received_at,
+                missing_blobs: blobs
+                    .into_iter()
+                    .filter(|b| missing.contains(&b.sha256))
+                    .collect(),
+                receipt: receipt_of(row)?,
+            },
+        ))
+    }
+
+    pub(super) fn load_lead(&self, id: LeadId) -> Result<LeadRow> {
+        self.storage
+            .lead(id)?
+            .ok_or(BureauError::NotFound { what: "线索" })
+    }
+
+    /// Signs and stores the receipt of a lead whose every blob is present.
+    pub(super) fn issue_receipt(&self, id: LeadId) -> Result<()> {
+        let row = self.load_lead(id)?;
+        if row.receipt_json.is_some() {
+            return Ok(());
+        }
+        let blobs = self.storage.lead_blobs(id)?;
+        if blobs.iter().any(|b| !b.present) {
+            return Ok(());
+        }
+        let body = ReceiptBody {
+            format: RECEIPT_FORMAT,
+            lead_id: id,
+            device_id: row.device_id,
+            district: row.district.code.clone(),
+            manifest_hash: row.manifest_hash,
+            blobs: blobs.iter().map(|b| b.sha256).collect(),
+            received_at: row.received_at,
+            completed_at: now(),
+        };
+        let receipt =
+            Receipt::sign(body, &self.key).map_err(|e| BureauError::Internal(e.to_string()))?;
+        let json =
+            serde_json::to_string(&receipt).map_err(|e| BureauError::Internal(e.to_string()))?;
+        self.storage.complete_lead(
+            id,
+            &json,
+            AuditEntry {
+                at: receipt.receipt.completed_at,
+                ..audit(
+                    &Actor::Device(row.device_id),
+                    Some(row.district.id),
+                    "lead_delivered",
+                    format!("lead:{id}"),
+                    Some(serde_json::json!({"state": "sealed"})),
+                    Some(serde_json::json!({"state": "delivered", "receipt_signature": receipt.signature})),
+                )
+            },
+        )?;
+        Ok(())
+    }
+
+    /// The size the device's district expects for a blob, or 404.
+    pub fn expected_blob(&self, device: &Device, sha256: Sha256) -> Result<u64> {
+        self.storage
+            .expected_blob(sha256, device.district.id)?
+            .ok_or(BureauError::NotFound {
+                what: "该文件（不属于本区县任何已提交的线索）",
+            })
+    }
+
+    pub fn blob_status(&self, device: &Device, sha256: Sha256) -> Result<BlobStatus> {
+        let bytes = self.expected_blob(device, sha256)?;
+        let complete = self.storage.district_holds(device.district.id, sha256)?;
+        Ok(BlobStatus {
+            sha256,
+            bytes,
+            offset: if complete {
+                bytes
+            } else {
+                self.blobs
+                    .partial_len(&uploader(device.id), &sha256)?
+                    .min(bytes)
+            },
+            complete,
+            completed_leads: Vec::new(),
+        })
+    }
+
+    pub(crate) fn claim_upload(&self, uploader: &str, sha256: Sha256) -> Result<UploadSlot<'_>> {
+        let mut set = self
+            .uploads
+            .lock()
+            .map_err(|_| BureauError::Internal("upload registry poisoned".into()))?;
+        let key = (uploader.to_string(), sha256);
+        if !set.insert(key.clone()) {
+            return Err(BureauError::UploadInProgress);
+        }
+        Ok(UploadSlot { bureau: self, key })
+    }
+
+    /// Whether a device was revoked while this process runs (checked between the
+    /// chunks of an upload; the database is asked again before the upload counts).
+    pub(crate) fn revoked_here(&self, id: DeviceId) -> bool {
+        self.revoked
+            .lock()
+            .map(|s| s.contains(&id))
+            .unwrap_or(false)
+    }
+
+    /// After `holder`'s district proved it holds a blob: record it, issue the
+    /// receipts it completes, queue its analysis.
+    pub fn blob_stored(
+        &self,
+        sha256: Sha256,
+        bytes: u64,
+        holder: BlobHolder,
+    ) -> Result<Vec<LeadId>> {
+        let completed = self.storage.blob_stored(sha256, bytes, holder, now())?;
+        for id in &completed {
+            self.issue_receipt(*id)?;
+        }
+        self.queue_analysis(sha256);
+        Ok(completed)
+    }
+
+    /// Deletes partial uploads abandoned longer than the configured age.
+    pub fn sweep_partials(&self) -> Result<usize> {
+        let age = Duration::from_secs(u64::from(self.config.partial_upload_max_age_hours) * 3600);
+        Ok(self.blobs.sweep_partials(age)?)
+    }
+
+    pub fn lead_status(&self, device: &Device, id: LeadId) -> Result<LeadStatus> {
+        let row = self.load_lead(id)?;
+        // Another device's lead is not this device's business: same answer as absent.
+        if row.device_id != device.id {
+            return Err(BureauError::NotFound { what: "线索" });
+        }
+        let upload = parse_upload(&row)?;
+        let blobs = manifest_blobs(&upload.manifest.manifest)?;
+        let present = self.storage.lead_blobs(id)?;
+        Ok(LeadStatus {
+            lead_id: id,
+            manifest_hash: row.manifest_hash,
+            state: row.handling.state,
+            state_label: row.handling.state.label_zh().to_string(),
+            received_at: row.received_at,
+            missing_blobs: blobs
+                .into_iter()
+                .filter(|b| present.iter().any(|p| p.sha256 == b.sha256 && !p.present))
+                .collect(),
+            receipt: receipt_of(&row)?,
+            acknowledged_at: row.handling.acknowledged_at,
+            decision: row.handling.decision,
+            decided_at: row.handling.decided_at,
+            decline_reason: row.handling.decline_reason.clone(),
+            reported_to_city_on: row.handling.reported_to_city_on,
+            updated_at: row.updated_at,
+        })
+    }
+
+    /// [`Bureau::lead_status`] signed with the bureau key, as the API answers it:
+    /// the tablet shows nothing of a status it cannot verify.
+    pub fn signed_lead_status(
+        &self,
+        device: &Device,
+        id: LeadId,
+    ) -> Result<fieldlead_domain::SignedLeadStatus> {
+        let status = self.lead_status(device, id)?;
+        fieldlead_domain::SignedLeadStatus::sign(status, &self.key)
+            .map_err(|e| BureauError::Internal(e.to_string()))
+    }
+}

@@ -1,0 +1,311 @@
+//! The bureau's use-cases: enrolment, receiving leads and blobs, receipts, the
+//! tablet's status, and everything the console does, each checked against the
+//! caller's role and district. HTTP handlers and CLI commands only call these.
+//!
+//! One [`Bureau`], its use-cases by family: [`admin`] (the command line),
+//! [`intake`] (what tablets do), [`analysis`] (photos in the background),
+//! [`sessions`] (console login), [`handling`] (what the console reads and
+//! changes). Receiving blob bytes is in `crate::uploads`.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use fieldlead_domain::canonical_json;
+use fieldlead_domain::money::Fen;
+use fieldlead_domain::text::FieldProblem;
+use fieldlead_domain::{
+    manifest_blobs, verify_lead, BlobStatus, Decision, DeviceId, DistrictInfo, EnrolmentCode,
+    EnrolmentInvite, EnrolmentRequest, EnrolmentResponse, LeadId, LeadState, LeadStatus,
+    LeadUpload, PublicKey, PutLeadResponse, Receipt, ReceiptBody, Sha256, SigningKey,
+    RECEIPT_FORMAT,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::blobs::{BlobStore, LocalBlobStore};
+use crate::config::{Config, DataPaths};
+use crate::error::{BureauError, Result};
+use crate::lock::{self, DataLock};
+use crate::ratelimit::{LoginThrottle, RateLimiter};
+use crate::secrets;
+mod admin;
+mod analysis;
+mod handling;
+mod intake;
+mod sessions;
+
+pub use handling::HandlingStep;
+
+use crate::storage::{
+    AuditEntry, BlobHolder, Device, District, EnrolOutcome, Handling, LeadFilter, LeadInsert,
+    LeadRow, LeadSummary, NewDevice, NewLead, NewUser, Review, ReviewState, Role, SqliteStorage,
+    Storage, User,
+};
+
+/// The server clock at the precision the database keeps (microseconds), so a time
+/// returned in a response equals the one stored and signed.
+pub fn now() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Who did something, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    User(String),
+    Device(DeviceId),
+    /// The operator at the server's command line.
+    Cli,
+    /// Someone not signed in, known only by their address.
+    Anonymous(IpAddr),
+}
+
+impl Actor {
+    pub fn label(&self) -> String {
+        match self {
+            Actor::User(u) => format!("user:{u}"),
+            Actor::Device(d) => format!("device:{d}"),
+            Actor::Cli => "cli".into(),
+            Actor::Anonymous(ip) => format!("ip:{ip}"),
+        }
+    }
+}
+
+fn audit(
+    actor: &Actor,
+    district_id: Option<i64>,
+    action: &str,
+    subject: String,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> AuditEntry {
+    AuditEntry {
+        at: now(),
+        actor: actor.label(),
+        district_id,
+        action: action.to_string(),
+        subject,
+        before,
+        after,
+    }
+}
+
+/// What the background analysis learnt from a received blob's bytes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BlobAnalysis {
+    pub format: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub exif: fieldlead_evidence::ExifSummary,
+    pub phash: Option<String>,
+    pub thumbnail: Option<Sha256>,
+    /// Set when the bytes are not a usable image: `{code, message}`.
+    pub error: Option<(String, String)>,
+}
+
+/// A new enrolment code with what goes on paper and in the QR code.
+#[derive(Debug, Clone)]
+pub struct IssuedCode {
+    pub code: EnrolmentCode,
+    pub invite: EnrolmentInvite,
+    pub district: District,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The bureau: storage, blobs, key, settings and in-memory limits.
+pub struct Bureau {
+    pub(crate) storage: Arc<dyn Storage>,
+    pub(crate) blobs: Arc<dyn BlobStore>,
+    key: SigningKey,
+    config: Config,
+    paths: DataPaths,
+    /// Uploads running in this process, by uploader and hash.
+    uploads: Mutex<HashSet<(String, Sha256)>>,
+    /// Devices revoked while this process runs: their uploads in flight stop.
+    revoked: Mutex<HashSet<DeviceId>>,
+    device_limiter: RateLimiter<DeviceId>,
+    enrol_limiter: RateLimiter<IpAddr>,
+    /// All enrolment attempts together, whatever address they claim to come from.
+    enrol_global: RateLimiter<()>,
+    login_throttle: LoginThrottle,
+    login_by_address: RateLimiter<IpAddr>,
+    login_global: RateLimiter<()>,
+    /// Argon2 hashes running at once (each takes ~19 MiB and a core for ~50 ms).
+    password_slots: Arc<tokio::sync::Semaphore>,
+    /// List exports built at once (each lays out the whole list in memory).
+    export_slots: Arc<tokio::sync::Semaphore>,
+    analysis: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Sha256>>>,
+    /// Held while this instance serves the data folder.
+    _lock: Option<DataLock>,
+}
+
+impl std::fmt::Debug for Bureau {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bureau")
+            .field("storage", &self.storage)
+            .field("public_key", &self.key.public_key())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Marks an uploader's upload of a blob as running; cleared on drop.
+pub(crate) struct UploadSlot<'a> {
+    bureau: &'a Bureau,
+    key: (String, Sha256),
+}
+
+impl Drop for UploadSlot<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.bureau.uploads.lock() {
+            set.remove(&self.key);
+        }
+    }
+}
+
+/// A console text field by the domain's text rules, as a bureau error.
+pub(crate) fn check_text(
+    field: &'static str,
+    label: &str,
+    value: &str,
+    max: usize,
+    required: bool,
+) -> Result<Option<String>> {
+    fieldlead_domain::text::check_text(field, label, value, max, required)
+        .map_err(BureauError::Field)
+}
+
+/// An optional amount in 万元 from a console form, in fen.
+pub(crate) fn parse_wan(field: &'static str, input: &str) -> Result<Option<i64>> {
+    Fen::parse_wan_opt(input)
+        .map(|f| f.map(Fen::get))
+        .map_err(|e| BureauError::Field(FieldProblem::new(field, e.code(), e.to_string())))
+}
+
+impl Bureau {
+    /// Creates the data folder's files if absent: config, key, database, blob
+    /// folders; the folder is the bureau account's alone (0700, files 0600).
+    pub fn init(data: &Path) -> Result<()> {
+        std::fs::create_dir_all(data).map_err(crate::error::StorageError::io(data.display()))?;
+        lock::restrict(data, true)?;
+        let paths = DataPaths::new(data);
+        if !paths.config().exists() {
+            std::fs::write(paths.config(), Config::default_file_text())
+                .map_err(crate::error::StorageError::io(paths.config().display()))?;
+            lock::restrict(&paths.config(), false)?;
+        }
+        secrets::load_or_create_key(&paths.key())?;
+        SqliteStorage::open(&paths.database())?;
+        lock::restrict(&paths.database(), false)?;
+        LocalBlobStore::open(&paths.blobs(), &paths.uploads(), false)?;
+        Ok(())
+    }
+
+    /// Opens an initialised data folder to serve it: takes the folder's lock (a
+    /// second server is refused), clears what a crash left in its temp folders.
+    pub fn open(data: &Path, config: Config) -> Result<Bureau> {
+        let lock = DataLock::acquire(data, Duration::from_secs(10))?;
+        Self::open_with(data, config, Some(lock))
+    }
+
+    /// Opens a data folder for a command run beside a live server: no lock, and
+    /// nothing the server owns (its temp files) is touched.
+    pub fn open_beside(data: &Path, config: Config) -> Result<Bureau> {
+        Self::open_with(data, config, None)
+    }
+
+    fn open_with(data: &Path, config: Config, lock: Option<DataLock>) -> Result<Bureau> {
+        let paths = DataPaths::new(data);
+        if config.database_url.is_none() && !paths.database().exists() {
+            return Err(BureauError::invalid(
+                "not_initialised",
+                format!(
+                    "{} 不是已初始化的数据目录，请先运行 fieldlead-bureau init --data {}",
+                    data.display(),
+                    data.display()
+                ),
+            ));
+        }
+        lock::check_private(&paths.key())?;
+        let key = secrets::load_or_create_key(&paths.key())?;
+        let storage = crate::storage::open(config.database_url.as_deref(), data)?;
+        let owner = lock.is_some();
+        if owner {
+            lock::restrict(data, true)?;
+            lock::restrict(&paths.database(), false)?;
+        }
+        let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(
+            &paths.blobs(),
+            &paths.uploads(),
+            owner,
+        )?);
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Bureau {
+            storage,
+            blobs,
+            key,
+            paths,
+            device_limiter: RateLimiter::new(config.device_rate_per_sec, config.device_burst),
+            // Enrolment codes are guessable only by brute force: a handful a minute
+            // from one address, and a bound on all addresses together.
+            enrol_limiter: RateLimiter::new(0.2, 10),
+            enrol_global: RateLimiter::new(1.0, 30),
+            login_throttle: LoginThrottle::new(
+                config.login_failures_per_15min,
+                Duration::from_secs(config.login_max_delay_secs),
+                Duration::from_secs(900),
+            ),
+            login_by_address: RateLimiter::new(
+                f64::from(config.login_failures_per_address_per_hour) / 3600.0,
+                config.login_failures_per_address_per_hour,
+            ),
+            login_global: RateLimiter::new(10.0, 30),
+            password_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
+            export_slots: Arc::new(tokio::sync::Semaphore::new(1)),
+            config,
+            uploads: Mutex::new(HashSet::new()),
+            revoked: Mutex::new(HashSet::new()),
+            analysis: Mutex::new(None),
+            _lock: lock,
+        })
+    }
+
+    /// Where this bureau keeps its files.
+    pub fn paths(&self) -> &DataPaths {
+        &self.paths
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        self.key.public_key()
+    }
+
+    pub fn storage(&self) -> &dyn Storage {
+        self.storage.as_ref()
+    }
+}
+
+/// The name a device's partial uploads are kept under.
+pub(crate) fn uploader(device: DeviceId) -> String {
+    device.to_string()
+}
+
+pub(crate) fn parse_upload(row: &LeadRow) -> Result<LeadUpload> {
+    serde_json::from_str(&row.upload_json)
+        .map_err(|e| BureauError::Internal(format!("stored lead {} unreadable: {e}", row.id)))
+}
+
+fn receipt_of(row: &LeadRow) -> Result<Option<Receipt>> {
+    row.receipt_json
+        .as_deref()
+        .map(|j| {
+            serde_json::from_str(j)
+                .map_err(|e| BureauError::Internal(format!("stored receipt unreadable: {e}")))
+        })
+        .transpose()
+}
