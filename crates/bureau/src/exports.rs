@@ -2,7 +2,6 @@
 //! `fieldlead-forms`: 附件7 移交线索立案案件结果清单 (every decided lead, with fines,
 //! confiscations and the reason when not filed) and 附件8 不予立案线索清单.
 
-use chrono::FixedOffset;
 use fieldlead_domain::Decision;
 use fieldlead_forms::{CaseResultRow, DeclinedRow, LeadList, ListFooter};
 
@@ -17,9 +16,7 @@ pub enum ListExport {
     Declined,
 }
 
-fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("valid offset")
-}
+use fieldlead_domain::time::china;
 
 impl Bureau {
     /// The list over every lead the user may see that has a decision.

@@ -290,7 +290,7 @@ mod tests {
 
     #[test]
     fn exif_time_uses_its_offset_or_the_records() {
-        let cst = FixedOffset::east_opt(8 * 3600).unwrap();
+        let cst = fieldlead_domain::time::china();
         let (t, assumed) = exif_time("2026:11:20 10:12:00", Some("+09:00"), cst).unwrap();
         assert!(!assumed);
         assert_eq!(t.to_rfc3339(), "2026-11-20T10:12:00+09:00");

@@ -18,6 +18,7 @@ pub mod record;
 #[cfg(feature = "sample")]
 pub mod sample;
 pub mod text;
+pub mod time;
 
 pub use audit::{parse_log, verify_chain, ChainError, ChainFault, LogEntry, LogEvent, SignedEntry};
 pub use canonical::{

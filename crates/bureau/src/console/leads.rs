@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use fieldlead_domain::money::Fen;
 use fieldlead_domain::{LeadId, LeadState, Sha256};
 use minijinja::context;
@@ -141,7 +141,7 @@ pub(crate) async fn lead_page(
             can_report => h.state.can_become(LeadState::ReportedToCity),
             fine => h.fine_fen.and_then(|f| Fen::new(f).ok()).map(Fen::wan),
             confiscation => h.confiscation_fen.and_then(|f| Fen::new(f).ok()).map(Fen::wan),
-            today => Utc::now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("valid offset")).format("%Y-%m-%d").to_string(),
+            today => fieldlead_domain::time::china_date(Utc::now()).to_string(),
         },
     )?
     .into_response())

@@ -22,7 +22,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use chrono::{DateTime, FixedOffset};
+use chrono::DateTime;
 use fieldlead_domain::money::Fen;
 use fieldlead_domain::LeadState;
 use minijinja::{context, Environment};
@@ -66,7 +66,7 @@ fn templates() -> &'static Environment<'static> {
         env.add_filter("local", |t: Option<String>| {
             t.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
                 .map(|t| {
-                    t.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("valid offset"))
+                    t.with_timezone(&fieldlead_domain::time::china())
                         .format("%Y-%m-%d %H:%M")
                         .to_string()
                 })

@@ -186,13 +186,8 @@ impl Bureau {
             }
             HandlingStep::ReportToCity { on } => {
                 after.state = to(LeadState::ReportedToCity)?;
-                let today = now
-                    .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"))
-                    .date_naive();
-                let decided = before.decided_at.map(|d| {
-                    d.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"))
-                        .date_naive()
-                });
+                let today = fieldlead_domain::time::china_date(now);
+                let decided = before.decided_at.map(fieldlead_domain::time::china_date);
                 if on > today || decided.is_some_and(|d| on < d) {
                     return Err(BureauError::invalid(
                         "report_date",
