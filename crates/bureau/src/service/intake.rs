@@ -93,7 +93,7 @@ impl Bureau {
             if parse_upload(&row)? != upload {
                 return Err(BureauError::LeadConflict);
             }
-            return self.lead_answer(&row, false);
+            return self.lead_answer(&row, &upload, false);
         }
         let since = now() - chrono::Duration::hours(24);
         if self.storage.device_leads_since(device.id, since)?
@@ -160,16 +160,17 @@ impl Bureau {
             self.issue_receipt(path_id)?;
         }
         let row = self.load_lead(path_id)?;
-        self.lead_answer(&row, insert == LeadInsert::Created)
+        self.lead_answer(&row, &upload, insert == LeadInsert::Created)
     }
 
-    /// The answer to `PUT /api/v1/leads/{id}` for a stored lead.
+    /// The answer to `PUT /api/v1/leads/{id}` for a stored lead, given the upload
+    /// already parsed and found equal to what is stored.
     pub(super) fn lead_answer(
         &self,
         row: &LeadRow,
+        upload: &LeadUpload,
         created: bool,
     ) -> Result<(bool, PutLeadResponse)> {
-        let upload = parse_upload(row)?;
         let blobs = manifest_blobs(&upload.manifest.manifest)?;
         let missing: Vec<Sha256> = self
             .storage

@@ -52,13 +52,16 @@ impl Bureau {
         if let Some((user, _)) = &found {
             self.login_throttle.finish(user.id, ok);
         }
-        let Some((user, _)) = found.filter(|_| ok) else {
+        let Some((user, _)) = found.as_ref().filter(|_| ok).cloned() else {
             // Counts against the address; the bucket refills over the hour.
             let _ = self.login_by_address.check(&from);
             // Only an existing account's name goes into the append-only log: a
             // stranger's typing (any length, any text) never does.
-            let (subject, district) = match self.storage.user_credentials(username)? {
-                Some((u, _)) => (format!("user:{}", u.username), u.district.map(|d| d.id)),
+            let (subject, district) = match &found {
+                Some((u, _)) => (
+                    format!("user:{}", u.username),
+                    u.district.as_ref().map(|d| d.id),
+                ),
                 None => ("user:?".to_string(), None),
             };
             self.storage.record_audit(audit(
