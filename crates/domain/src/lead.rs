@@ -24,6 +24,16 @@ pub enum LeadState {
     ReportedToCity,
 }
 
+crate::wire_names!(LeadState, "线索状态", {
+    Draft => "draft",
+    Sealed => "sealed",
+    Delivered => "delivered",
+    Acknowledged => "acknowledged",
+    CaseFiled => "case_filed",
+    Declined => "declined",
+    ReportedToCity => "reported_to_city",
+});
+
 impl LeadState {
     pub fn label_zh(self) -> &'static str {
         match self {
@@ -40,6 +50,18 @@ impl LeadState {
     /// Whether the record may still be edited on the tablet.
     pub fn is_editable(self) -> bool {
         self == LeadState::Draft
+    }
+
+    /// Whether nothing more can happen to the lead: no state follows this one, so
+    /// the tablet stops asking the bureau about it.
+    pub fn is_final(self) -> bool {
+        !Self::ALL.iter().any(|&next| self.can_become(next))
+    }
+
+    /// Whether the bureau holds the lead (it answered with a receipt), so its
+    /// state is the bureau's to change and the tablet's only to show.
+    pub fn is_with_bureau(self) -> bool {
+        !matches!(self, LeadState::Draft | LeadState::Sealed)
     }
 
     /// The allowed next states: a lead only moves forward.
@@ -71,5 +93,22 @@ mod tests {
         assert!(!Declined.can_become(CaseFiled));
         assert!(!ReportedToCity.can_become(Acknowledged));
         assert!(Draft.is_editable() && !Sealed.is_editable());
+    }
+
+    #[test]
+    fn only_the_report_to_the_city_is_final() {
+        let finals: Vec<_> = super::LeadState::ALL
+            .iter()
+            .filter(|s| s.is_final())
+            .collect();
+        assert_eq!(finals, [&ReportedToCity]);
+        // A declined lead may still be reported to the city.
+        assert!(!Declined.is_final());
+    }
+
+    #[test]
+    fn wire_names_are_the_serde_names() {
+        crate::wire::assert_names_match_serde(&super::LeadState::ALL, |s| s.as_str());
+        assert!("closed".parse::<super::LeadState>().is_err());
     }
 }

@@ -19,6 +19,7 @@ pub mod record;
 pub mod sample;
 pub mod text;
 pub mod time;
+pub mod wire;
 
 pub use audit::{parse_log, verify_chain, ChainError, ChainFault, LogEntry, LogEvent, SignedEntry};
 pub use canonical::{
@@ -44,3 +45,4 @@ pub use record::{
     Business, BusinessRole, FieldProblem, Ground, MustNotSampleGround, NominalProducer, Outcome,
     OutcomeKind, Place, Product, Record, RecordDraft, RefusalKind, Sampler, SpotCheckTask,
 };
+pub use wire::UnknownName;

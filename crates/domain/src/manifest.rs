@@ -63,9 +63,13 @@ pub enum Party {
     Business,
 }
 
-impl Party {
-    pub const ALL: [Party; 3] = [Party::Sampler1, Party::Sampler2, Party::Business];
+crate::wire_names!(Party, "签字方", {
+    Sampler1 => "sampler1",
+    Sampler2 => "sampler2",
+    Business => "business",
+});
 
+impl Party {
     pub fn label_zh(self) -> &'static str {
         match self {
             Party::Sampler1 => "抽样人员一",

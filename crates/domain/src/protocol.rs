@@ -302,6 +302,21 @@ pub enum BlobKind {
     Signature,
 }
 
+crate::wire_names!(BlobKind, "材料类型", {
+    Photo => "photo",
+    Signature => "signature",
+});
+
+impl BlobKind {
+    /// How the console and forms name the kind.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            BlobKind::Photo => "照片",
+            BlobKind::Signature => "签名",
+        }
+    }
+}
+
 /// One blob a manifest names, with the size the bureau expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -499,6 +514,11 @@ pub enum Decision {
     Declined,
 }
 
+crate::wire_names!(Decision, "处理决定", {
+    CaseFiled => "case_filed",
+    Declined => "declined",
+});
+
 impl Decision {
     pub fn label_zh(self) -> &'static str {
         match self {
@@ -629,6 +649,13 @@ impl ErrorBody {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn wire_names_are_the_serde_names() {
+        crate::wire::assert_names_match_serde(&super::BlobKind::ALL, |k| k.as_str());
+        crate::wire::assert_names_match_serde(&super::Decision::ALL, |d| d.as_str());
+        crate::wire::assert_names_match_serde(&crate::Party::ALL, |p| p.as_str());
+    }
+
     use super::*;
     use chrono::TimeZone;
 
