@@ -18,8 +18,8 @@ use fieldlead_domain::{
 use serde::{Deserialize, Serialize};
 
 use crate::error::BureauError;
+use crate::model::EnrolledDevice;
 use crate::service::Bureau;
-use crate::storage::Device;
 use crate::uploads::{drain, DRAIN_MAX};
 
 /// An error as the API answers it.
@@ -134,7 +134,7 @@ fn bearer(headers: &HeaderMap) -> Result<String, BureauError> {
         .ok_or(BureauError::BadToken)
 }
 
-async fn device(app: &Arc<Bureau>, headers: &HeaderMap) -> Result<Device, BureauError> {
+async fn device(app: &Arc<Bureau>, headers: &HeaderMap) -> Result<EnrolledDevice, BureauError> {
     let token = bearer(headers)?;
     let app = Arc::clone(app);
     blocking(move || app.authenticate_device(&token)).await

@@ -6,8 +6,9 @@ use fieldlead_domain::Decision;
 use fieldlead_forms::{CaseResultRow, DeclinedRow, LeadList, ListFooter};
 
 use crate::error::Result;
-use crate::service::{now, parse_upload, Bureau};
-use crate::storage::{LeadFilter, User};
+use crate::model::User;
+use crate::service::{now, Bureau};
+use crate::storage::LeadFilter;
 
 /// Which list, and in which format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,15 +38,15 @@ impl Bureau {
             let Some(decision) = row.handling.decision else {
                 continue;
             };
-            let upload = parse_upload(&row)?;
+            let upload = &row.upload;
             let product = &upload.manifest.manifest.record.product;
             let reason = row.handling.decline_reason.clone();
             case_rows.push(CaseResultRow {
                 brand: product.brand.clone(),
                 product_name: product.name.clone(),
                 report_no: None,
-                fine_fen: row.handling.fine_fen.map(|f| f.max(0) as u64),
-                confiscation_fen: row.handling.confiscation_fen.map(|f| f.max(0) as u64),
+                fine_fen: row.handling.fine,
+                confiscation_fen: row.handling.confiscation,
                 remark: row
                     .handling
                     .remark

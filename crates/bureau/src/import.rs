@@ -12,8 +12,9 @@ use fieldlead_domain::{LeadId, LeadUpload, Receipt};
 use fieldlead_evidence::bundle::{Bundle, BundleError};
 
 use crate::error::{BureauError, Result};
+use crate::model::Scope;
 use crate::service::Bureau;
-use crate::storage::{BlobHolder, Scope};
+use crate::storage::BlobHolder;
 
 /// What an import did.
 #[derive(Debug, Clone)]

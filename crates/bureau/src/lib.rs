@@ -6,7 +6,8 @@
 //!
 //! Layers, top down: [`server`] (axum router, limits, timeouts) with [`api`] (JSON
 //! for tablets) and [`console`] (server-rendered pages); [`service::Bureau`], the
-//! use-cases, which check roles and districts and write the audit log;
+//! use-cases, which check roles and districts and write the audit log, in the
+//! words of [`model`] (districts, users, devices, leads and their handling);
 //! [`storage::Storage`] (SQLite today, with group commit) and
 //! [`blobs::BlobStore`] (content-addressed folder with resumable uploads), both
 //! traits so PostgreSQL and an S3-compatible store can follow. The rules
@@ -23,6 +24,7 @@ pub mod error;
 pub mod exports;
 pub mod import;
 pub mod lock;
+pub mod model;
 pub mod qr;
 pub mod ratelimit;
 pub mod secrets;
@@ -34,5 +36,5 @@ pub mod verification;
 
 pub use config::{Config, DataPaths};
 pub use error::{BureauError, StorageError};
+pub use model::Role;
 pub use service::{Actor, Bureau, HandlingStep};
-pub use storage::Role;

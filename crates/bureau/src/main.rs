@@ -255,7 +255,7 @@ fn main() -> anyhow::Result<()> {
                 role,
                 district,
             } => {
-                let Some(role) = Role::parse(&role) else {
+                let Ok(role) = role.parse::<Role>() else {
                     bail!("角色应为 officer、reviewer 或 city_admin");
                 };
                 let password = new_password();

@@ -12,8 +12,9 @@ use futures_util::{Stream, StreamExt};
 
 use crate::api::blocking;
 use crate::error::{BureauError, Result};
+use crate::model::EnrolledDevice;
 use crate::service::{uploader, Bureau};
-use crate::storage::{BlobHolder, Device};
+use crate::storage::BlobHolder;
 
 /// Blob bytes are written to disk in pieces of about this size.
 const WRITE_CHUNK: usize = 1 << 20;
@@ -50,7 +51,7 @@ impl Bureau {
     /// whether the blob is kept.
     pub async fn receive_blob<S, E>(
         self: &Arc<Self>,
-        device: Device,
+        device: EnrolledDevice,
         sha: Sha256,
         start: u64,
         content_length: Option<u64>,

@@ -7,8 +7,8 @@ use fieldlead_evidence::hamming;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::service::{parse_upload, BlobAnalysis, Bureau};
-use crate::storage::{LeadRow, Scope};
+use crate::model::{BlobAnalysis, Lead, Scope};
+use crate::service::Bureau;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Verification {
@@ -98,8 +98,8 @@ fn exif_time(
 
 impl Bureau {
     /// Builds the panel for a lead the viewer may see.
-    pub fn verification(&self, row: &LeadRow, viewer: Scope) -> Result<Verification> {
-        let upload = parse_upload(row)?;
+    pub fn verification(&self, row: &Lead, viewer: Scope) -> Result<Verification> {
+        let upload = &row.upload;
         let m = &upload.manifest.manifest;
         let verdict = verify_lead(&upload.manifest, &upload.log);
         let device = self.storage.device(row.device_id)?;
@@ -133,10 +133,7 @@ impl Bureau {
             } else {
                 None
             };
-            let analysis: Option<BlobAnalysis> = info
-                .as_ref()
-                .and_then(|i| i.analysis_json.as_deref())
-                .and_then(|j| serde_json::from_str(j).ok());
+            let analysis: Option<&BlobAnalysis> = info.as_ref().and_then(|i| i.analysis.as_ref());
             // The last recorded check (on arrival, or "re-verify" on the page):
             // viewing a lead never re-reads every original.
             let intact = info.as_ref().and_then(|i| i.intact);

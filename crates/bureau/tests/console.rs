@@ -350,8 +350,8 @@ async fn handling_moves_forward_only_and_the_tablet_sees_it() {
 
     let row = tb.bureau.storage().lead(lead).unwrap().unwrap();
     assert_eq!(row.handling.state, LeadState::ReportedToCity);
-    assert_eq!(row.handling.fine_fen, Some(1_500_000));
-    assert_eq!(row.handling.confiscation_fen, Some(32_100));
+    assert_eq!(row.handling.fine.map(|f| f.get()), Some(1_500_000));
+    assert_eq!(row.handling.confiscation.map(|f| f.get()), Some(32_100));
     let page = tb
         .get(&format!("/leads/{lead}"), Some(&s.cookie))
         .await
@@ -407,12 +407,8 @@ async fn handling_moves_forward_only_and_the_tablet_sees_it() {
         .find(|e| e.action == "lead_case_filed")
         .unwrap();
     assert_eq!(filed.actor, "user:officer_a");
-    assert!(filed
-        .before
-        .as_deref()
-        .unwrap()
-        .contains("\"acknowledged\""));
-    assert!(filed.after.as_deref().unwrap().contains("\"case_filed\""));
+    assert_eq!(filed.before.as_ref().unwrap()["state"], "acknowledged");
+    assert_eq!(filed.after.as_ref().unwrap()["state"], "case_filed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -214,8 +214,17 @@ async fn json_with_a_repeated_key_is_refused_and_the_stored_form_is_canonical() 
         .await;
     assert_eq!(r.status(), 201);
     let row = tb.bureau.storage().lead(lead.id()).unwrap().unwrap();
+    assert_eq!(row.upload, lead.upload);
+    let stored: String = rusqlite::Connection::open(tb.dir.path().join("bureau.sqlite3"))
+        .unwrap()
+        .query_row(
+            "SELECT upload_json FROM leads WHERE id = ?1",
+            [lead.id().to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(
-        row.upload_json.as_bytes(),
+        stored.as_bytes(),
         fieldlead_domain::canonical_json(&lead.upload)
             .unwrap()
             .as_slice()

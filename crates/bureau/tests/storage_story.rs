@@ -4,13 +4,19 @@
 //! log scoped by district. It runs against the embedded SQLite backend here; a
 //! second backend plugs into the same `story`.
 
+mod support;
+
 use chrono::{Duration, Utc};
+use fieldlead_bureau::model::{EnrolledDevice, Handling};
 use fieldlead_bureau::storage::{
-    self, AuditEntry, BlobHolder, EnrolOutcome, LeadFilter, LeadInsert, NewDevice, NewLead,
-    NewUser, Role, Scope, Storage,
+    self, AuditEntry, BlobHolder, Enrolment, LeadFilter, LeadInsert, NewDevice, NewLead, NewUser,
+    Role, Scope, Storage,
 };
 use fieldlead_bureau::StorageError;
-use fieldlead_domain::{BlobKind, BlobRef, DeviceId, LeadId, LeadState, Sha256, SigningKey};
+use fieldlead_domain::{
+    BlobKind, BlobRef, DeviceId, LeadId, LeadState, Receipt, ReceiptBody, Sha256, SigningKey,
+    RECEIPT_FORMAT,
+};
 
 fn entry(action: &str) -> AuditEntry {
     AuditEntry {
@@ -25,12 +31,13 @@ fn entry(action: &str) -> AuditEntry {
 }
 
 fn lead(id: LeadId, district_id: i64, device: DeviceId, blobs: &[(Sha256, u64)]) -> NewLead {
+    let sealed = support::seal_as(id, &SigningKey::from_seed(&[7; 32]), &[], support::draft());
     NewLead {
         id,
         district_id,
         device_id: device,
-        manifest_hash: Sha256::digest(id.to_string().as_bytes()),
-        upload_json: format!("{{\"lead\":\"{id}\"}}"),
+        manifest_hash: sealed.upload.manifest.manifest_hash,
+        upload: sealed.upload,
         business_name: "重庆某某五金经营部".into(),
         product_name: "插座".into(),
         sealed_at: Utc::now(),
@@ -46,7 +53,7 @@ fn lead(id: LeadId, district_id: i64, device: DeviceId, blobs: &[(Sha256, u64)])
     }
 }
 
-fn enrol(s: &dyn Storage, district_id: i64, code: &str, seed: u8) -> EnrolOutcome {
+fn new_code(s: &dyn Storage, district_id: i64, code: &str) {
     s.create_enrolment_code(
         code,
         district_id,
@@ -54,19 +61,42 @@ fn enrol(s: &dyn Storage, district_id: i64, code: &str, seed: u8) -> EnrolOutcom
         entry("code"),
     )
     .unwrap();
-    use_code(s, code, seed)
 }
 
-fn use_code(s: &dyn Storage, code: &str, seed: u8) -> EnrolOutcome {
-    s.enrol_device(
-        code,
-        NewDevice {
+fn enrolment(district_id: i64, code: &str, seed: u8) -> Enrolment {
+    Enrolment {
+        device: NewDevice {
             id: DeviceId::new(),
             public_key: SigningKey::from_seed(&[seed; 32]).public_key(),
             token_hash: format!("token-{code}"),
             label: format!("平板 {seed}"),
         },
-        Utc::now(),
+        district_id,
+        returning: false,
+    }
+}
+
+/// Enrols a new device with a fresh code of the district.
+fn enrol(s: &dyn Storage, district_id: i64, code: &str, seed: u8) -> EnrolledDevice {
+    new_code(s, district_id, code);
+    s.enrol_device(code, enrolment(district_id, code, seed), entry("enrol"))
+        .unwrap()
+        .expect("a fresh code enrols")
+}
+
+fn receipt(id: LeadId, device: DeviceId, n: u8) -> Receipt {
+    Receipt::sign(
+        ReceiptBody {
+            format: RECEIPT_FORMAT,
+            lead_id: id,
+            device_id: device,
+            district: "yuzhong".into(),
+            manifest_hash: Sha256::digest(&[n]),
+            blobs: vec![],
+            received_at: Utc::now(),
+            completed_at: Utc::now(),
+        },
+        &SigningKey::from_seed(&[9; 32]),
     )
     .unwrap()
 }
@@ -127,16 +157,50 @@ fn story(s: &dyn Storage) {
         .is_none());
     s.delete_session("sess").unwrap();
     assert!(s.session("sess", now).unwrap().is_none());
+    s.create_session("old", officer.id, "c", now, now + Duration::hours(1))
+        .unwrap();
+    assert_eq!(s.delete_expired_sessions(now).unwrap(), 0);
+    assert_eq!(
+        s.delete_expired_sessions(now + Duration::hours(2)).unwrap(),
+        1
+    );
+    assert!(s.session("old", now).unwrap().is_none());
 
-    // Enrolment: a code works once; a key is one device.
-    let EnrolOutcome::Enrolled(dev_a) = enrol(s, a.id, "code-1", 1) else {
-        panic!("enrolment")
-    };
-    assert_eq!(use_code(s, "code-1", 9), EnrolOutcome::BadCode);
-    assert_eq!(enrol(s, a.id, "code-2", 1), EnrolOutcome::KeyTaken);
-    let EnrolOutcome::Enrolled(dev_b) = enrol(s, b.id, "code-3", 2) else {
-        panic!("enrolment")
-    };
+    // Enrolment: a code works once, for its own district only; a key is one
+    // device (a race for it is a conflict) and nothing is written then.
+    let dev_a = enrol(s, a.id, "code-1", 1);
+    assert_eq!(
+        s.enrolment_code_district("code-1", Utc::now()).unwrap(),
+        None
+    );
+    assert!(s
+        .enrol_device("code-1", enrolment(a.id, "code-1", 9), entry("enrol"))
+        .unwrap()
+        .is_none());
+    new_code(s, a.id, "code-2");
+    assert_eq!(
+        s.enrolment_code_district("code-2", Utc::now()).unwrap(),
+        Some(a.id)
+    );
+    assert!(s
+        .enrol_device("code-2", enrolment(b.id, "code-2", 8), entry("enrol"))
+        .unwrap()
+        .is_none());
+    assert!(matches!(
+        s.enrol_device("code-2", enrolment(a.id, "code-2", 1), entry("enrol")),
+        Err(StorageError::Conflict(_))
+    ));
+    assert_eq!(
+        s.enrolment_code_district("code-2", Utc::now()).unwrap(),
+        Some(a.id),
+        "a refused enrolment leaves the code unspent"
+    );
+    let key_a = SigningKey::from_seed(&[1; 32]).public_key();
+    assert_eq!(
+        s.device_by_key(&key_a).unwrap().map(|d| d.id),
+        Some(dev_a.id)
+    );
+    let dev_b = enrol(s, b.id, "code-3", 2);
     assert_eq!(
         s.device_by_token("token-code-1").unwrap().unwrap().id,
         dev_a.id
@@ -210,16 +274,54 @@ fn story(s: &dyn Storage) {
     assert_eq!(s.blob(photo.0).unwrap().unwrap().intact, Some(true));
     assert_eq!(s.blob_uses(photo.0).unwrap().len(), 2);
 
-    // Receipt: once.
+    // Receipt: once, with the handling it brings, compare-and-set.
+    let sealed = s.lead(id_a).unwrap().unwrap().handling;
+    assert_eq!(sealed.state, LeadState::Sealed);
+    let delivered = Handling {
+        state: LeadState::Delivered,
+        ..sealed.clone()
+    };
+    let first = receipt(id_a, dev_a.id, 1);
     assert!(s
-        .complete_lead(id_a, "{\"receipt\":1}", entry("delivered"))
+        .complete_lead(id_a, &first, &sealed, &delivered, entry("delivered"))
         .unwrap());
     assert!(!s
-        .complete_lead(id_a, "{\"receipt\":2}", entry("delivered"))
+        .complete_lead(
+            id_a,
+            &receipt(id_a, dev_a.id, 2),
+            &sealed,
+            &delivered,
+            entry("delivered")
+        )
         .unwrap());
     let row = s.lead(id_a).unwrap().unwrap();
     assert_eq!(row.handling.state, LeadState::Delivered);
-    assert_eq!(row.receipt_json.as_deref(), Some("{\"receipt\":1}"));
+    assert_eq!(row.receipt, Some(first));
+    assert!(row.completed_at.is_some());
+    // A stale handling refuses the receipt too, and writes nothing.
+    assert!(s
+        .complete_lead(
+            id_b,
+            &receipt(id_b, dev_b.id, 3),
+            &delivered,
+            &delivered,
+            entry("x")
+        )
+        .is_err());
+    assert!(s.lead(id_b).unwrap().unwrap().receipt.is_none());
+    // Overdue is the service's rule; storage filters by state and completion.
+    let overdue = LeadFilter {
+        state: Some(LeadState::Delivered),
+        completed_before: Some(Utc::now() + Duration::minutes(1)),
+        ..LeadFilter::default()
+    };
+    let ids: Vec<_> = s
+        .leads(Scope::All, &overdue)
+        .unwrap()
+        .iter()
+        .map(|l| l.id)
+        .collect();
+    assert_eq!(ids, vec![id_a]);
 
     // Handling is compare-and-set: a stale `before` changes nothing.
     let before = row.handling.clone();
@@ -249,11 +351,35 @@ fn story(s: &dyn Storage) {
     // Revocation happens once.
     assert!(s.revoke_device(dev_b.id, entry("revoke")).unwrap());
     assert!(!s.revoke_device(dev_b.id, entry("revoke")).unwrap());
+    // A revoked device returns under its old id, with a new token; an active one
+    // cannot.
+    new_code(s, b.id, "code-4");
+    let mut back = enrolment(b.id, "code-4", 2);
+    back.device.id = dev_b.id;
+    back.returning = true;
+    let returned = s
+        .enrol_device("code-4", back.clone(), entry("reenrol"))
+        .unwrap()
+        .unwrap();
+    assert_eq!((returned.id, returned.revoked_at), (dev_b.id, None));
+    assert_eq!(
+        s.device_by_token("token-code-4").unwrap().map(|d| d.id),
+        Some(dev_b.id)
+    );
+    assert!(s.device_by_token("token-code-3").unwrap().is_none());
+    new_code(s, b.id, "code-5");
+    back.device.token_hash = "token-5".into();
+    assert!(matches!(
+        s.enrol_device("code-5", back, entry("reenrol")),
+        Err(StorageError::Conflict(_))
+    ));
 
     // The audit log holds every change, newest first.
     let events = s.audit_events(Scope::All, None, 1000).unwrap();
     assert!(events.len() >= 10);
-    assert_eq!(events[0].action, "revoke");
+    // The refused enrolment wrote nothing: the code's creation is the newest.
+    let newest: Vec<&str> = events[..2].iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(newest, ["code", "reenrol"]);
 }
 
 #[test]

@@ -81,8 +81,27 @@ impl Fen {
 
     /// The amount in 万元 without trailing zeros: `1.25`, `3`, `0.000001`.
     pub fn wan(self) -> String {
-        let s = format!("{}.{:06}", self.0 / FEN_PER_WAN, self.0 % FEN_PER_WAN);
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+        self.wan_with_decimals(0)
+    }
+
+    /// The amount in 万元 with at least `min` decimals and no float rounding, as
+    /// the notice's lists print money: `wan_with_decimals(2)` gives `0.50`, `1.00`,
+    /// `12.345678`.
+    pub fn wan_with_decimals(self, min: usize) -> String {
+        let frac = format!("{:06}", self.0 % FEN_PER_WAN);
+        let frac = frac.trim_end_matches('0');
+        let whole = self.0 / FEN_PER_WAN;
+        match (frac.len(), min) {
+            (0, 0) => whole.to_string(),
+            (n, _) if n >= min => format!("{whole}.{frac}"),
+            _ => format!("{whole}.{frac:0<min$}"),
+        }
+    }
+
+    /// The amount in 万元 as a number, for spreadsheets: exact to the fen within
+    /// f64's 15 significant digits.
+    pub fn wan_number(self) -> f64 {
+        self.0 as f64 / FEN_PER_WAN as f64
     }
 }
 
@@ -101,6 +120,20 @@ impl<'de> Deserialize<'de> for Fen {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_print_exactly_in_wan_yuan() {
+        let f = |fen| Fen::new(fen).unwrap();
+        assert_eq!(f(0).wan_with_decimals(2), "0.00");
+        assert_eq!(f(500_000).wan_with_decimals(2), "0.50");
+        assert_eq!(f(1_000_000).wan_with_decimals(2), "1.00");
+        assert_eq!(f(12_345_678).wan_with_decimals(2), "12.345678");
+        assert_eq!(f(1).wan_with_decimals(2), "0.000001");
+        assert_eq!(f(3_000_000).wan(), "3");
+        assert_eq!(f(0).wan(), "0");
+        assert_eq!(f(1_250_000).wan(), "1.25");
+        assert_eq!(f(1_250_000).wan_number(), 1.25);
+    }
 
     #[test]
     fn wan_amounts_parse_to_fen_and_back() {

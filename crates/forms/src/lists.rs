@@ -4,6 +4,7 @@
 //! 规格型号 column). Each list renders as PDF (a template per list) and as .xlsx.
 
 use chrono::{Datelike, NaiveDate};
+use fieldlead_domain::money::Fen;
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -32,9 +33,9 @@ pub struct CaseResultRow {
     pub product_name: String,
     pub report_no: Option<String>,
     /// 罚款, in fen.
-    pub fine_fen: Option<u64>,
+    pub fine_fen: Option<Fen>,
     /// 没收 (confiscated goods and illegal gains), in fen.
-    pub confiscation_fen: Option<u64>,
+    pub confiscation_fen: Option<Fen>,
     pub remark: Option<String>,
     /// 不予立案原因, when the lead was not filed as a case.
     pub decline_reason: Option<String>,
@@ -177,8 +178,8 @@ impl ListKind {
 /// A cell before formatting: PDF prints text, .xlsx keeps numbers and dates typed.
 enum Cell {
     Text(Option<String>),
-    /// Fen, shown in 万元.
-    Amount(Option<u64>),
+    /// Shown in 万元.
+    Amount(Option<Fen>),
     Date(Option<NaiveDate>),
 }
 
@@ -189,23 +190,10 @@ impl Cell {
     fn shown(&self) -> String {
         match self {
             Cell::Text(s) => s.as_deref().map(breakable).unwrap_or_default(),
-            Cell::Amount(a) => a.map(wan_yuan).unwrap_or_default(),
+            Cell::Amount(a) => a.map(|a| a.wan_with_decimals(2)).unwrap_or_default(),
             Cell::Date(d) => d.as_ref().map(date).unwrap_or_default(),
         }
     }
-}
-
-/// Fen as 万元 with at least two decimals and no float rounding: 1 万元 = 1 000 000 fen.
-pub(crate) fn wan_yuan(fen: u64) -> String {
-    let whole = fen / 1_000_000;
-    let frac = format!("{:06}", fen % 1_000_000);
-    let frac = frac.trim_end_matches('0');
-    let frac = if frac.len() < 2 {
-        format!("{frac:0<2}")
-    } else {
-        frac.to_string()
-    };
-    format!("{whole}.{frac}")
 }
 
 impl LeadList {
@@ -371,8 +359,7 @@ pub fn lead_list_xlsx(list: &LeadList) -> Result<Vec<u8>, FormError> {
                     sheet.write_string_with_format(r, c, s, &cell)?;
                 }
                 Cell::Amount(Some(fen)) => {
-                    // 万元 as a number: exact to the fen within f64's 15 digits.
-                    sheet.write_number_with_format(r, c, *fen as f64 / 1_000_000.0, &amount)?;
+                    sheet.write_number_with_format(r, c, fen.wan_number(), &amount)?;
                 }
                 Cell::Date(Some(d)) => {
                     let dt =
@@ -433,15 +420,6 @@ pub fn lead_list_xlsx(list: &LeadList) -> Result<Vec<u8>, FormError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn amounts_print_exactly_in_wan_yuan() {
-        assert_eq!(wan_yuan(0), "0.00");
-        assert_eq!(wan_yuan(500_000), "0.50");
-        assert_eq!(wan_yuan(1_000_000), "1.00");
-        assert_eq!(wan_yuan(12_345_678), "12.345678");
-        assert_eq!(wan_yuan(1), "0.000001");
-    }
 
     #[test]
     fn a_row_without_product_name_is_refused_with_its_number() {

@@ -8,6 +8,7 @@ use std::io::Cursor;
 use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
 use chrono::NaiveDate;
 use common::*;
+use fieldlead_domain::money::Fen;
 use fieldlead_forms::{
     lead_list_xlsx, CaseResultRow, DeclinedRow, Forms, FormsConfig, LeadList, ListFooter,
     TransferListRow,
@@ -57,8 +58,8 @@ fn case_results() -> LeadList {
                 brand: Some("美厨乐".into()),
                 product_name: "多功能电热水壶".into(),
                 report_no: Some("CQJD2026-E0173".into()),
-                fine_fen: Some(500_000),
-                confiscation_fen: Some(1_234_567),
+                fine_fen: Some(Fen::new(500_000).unwrap()),
+                confiscation_fen: Some(Fen::new(1_234_567).unwrap()),
                 remark: Some("已结案".into()),
                 decline_reason: None,
             },

@@ -13,8 +13,8 @@ use super::{render, user_ctx, NoFields, PageResult, Posted, Session};
 use crate::api::blocking;
 use crate::error::BureauError;
 use crate::exports::ListExport;
+use crate::model::Role;
 use crate::service::Bureau;
-use crate::storage::Role;
 
 pub(crate) async fn devices(State(app): State<Arc<Bureau>>, s: Session) -> PageResult {
     let user = s.user.clone();

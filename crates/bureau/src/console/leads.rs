@@ -13,8 +13,9 @@ use serde::Deserialize;
 use super::{render, user_ctx, NoFields, PageResult, Posted, Session};
 use crate::api::blocking;
 use crate::error::BureauError;
-use crate::service::{parse_upload, Bureau, HandlingStep};
-use crate::storage::{LeadFilter, ReviewState, Role};
+use crate::model::{ReviewState, Role};
+use crate::service::{Bureau, HandlingStep};
+use crate::storage::LeadFilter;
 
 #[derive(Deserialize)]
 pub(crate) struct InboxQuery {
@@ -100,15 +101,15 @@ pub(crate) async fn lead_page(
     let id = lead_id(&id)?;
     let user = s.user.clone();
     let a = Arc::clone(&app);
-    let (row, upload, verification, reviews, history) = blocking(move || {
+    let (row, verification, reviews, history) = blocking(move || {
         let row = a.lead_for(&user, id)?;
-        let upload = parse_upload(&row)?;
         let verification = a.verification(&row, user.scope())?;
         let reviews = a.storage.reviews(id)?;
         let history = a.audit_for(&user, Some(&format!("lead:{id}")))?;
-        Ok((row, upload, verification, reviews, history))
+        Ok((row, verification, reviews, history))
     })
     .await?;
+    let upload = &row.upload;
     let record = &upload.manifest.manifest.record;
     let grounds: Vec<String> = match &record.outcome {
         fieldlead_domain::Outcome::Terminated { grounds, .. } => grounds
@@ -137,10 +138,10 @@ pub(crate) async fn lead_page(
             can_handle => s.user.role == Role::Officer,
             can_ack => h.state.can_become(LeadState::Acknowledged),
             can_decide => h.state.can_become(LeadState::CaseFiled),
-            can_outcome => h.decision == Some(fieldlead_domain::Decision::CaseFiled) && h.state != LeadState::ReportedToCity,
+            can_outcome => h.may_record_outcome(),
             can_report => h.state.can_become(LeadState::ReportedToCity),
-            fine => h.fine_fen.and_then(|f| Fen::new(f).ok()).map(Fen::wan),
-            confiscation => h.confiscation_fen.and_then(|f| Fen::new(f).ok()).map(Fen::wan),
+            fine => h.fine.map(Fen::wan),
+            confiscation => h.confiscation.map(Fen::wan),
             today => fieldlead_domain::time::china_date(Utc::now()).to_string(),
         },
     )?
@@ -160,8 +161,10 @@ pub(crate) async fn review(
     Posted(s, form): Posted<ReviewForm>,
 ) -> PageResult {
     let id = lead_id(&id)?;
-    let state = ReviewState::parse(&form.state)
-        .ok_or_else(|| BureauError::invalid("review_state", "请选择审核结论"))?;
+    let state = form
+        .state
+        .parse::<ReviewState>()
+        .map_err(|_| BureauError::invalid("review_state", "请选择审核结论"))?;
     let a = Arc::clone(&app);
     blocking(move || a.review(&s.user, id, state, &form.comment)).await?;
     Ok(Redirect::to(&format!("/leads/{id}#review")).into_response())

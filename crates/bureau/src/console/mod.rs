@@ -31,9 +31,9 @@ use serde::Deserialize;
 
 use crate::api::blocking;
 use crate::error::BureauError;
+use crate::model::{ReviewState, User};
 use crate::secrets::constant_time_eq;
 use crate::service::Bureau;
-use crate::storage::{ReviewState, User};
 
 pub const SESSION_COOKIE: &str = "fl_session";
 pub const LOGIN_CSRF_COOKIE: &str = "fl_login_csrf";
@@ -74,13 +74,13 @@ fn templates() -> &'static Environment<'static> {
         });
         env.add_filter("short", |s: String| s.chars().take(8).collect::<String>());
         env.add_filter("state_label", |s: String| {
-            serde_json::from_value::<LeadState>(serde_json::Value::String(s))
+            s.parse::<LeadState>()
                 .map(|s| s.label_zh().to_string())
                 .unwrap_or_default()
         });
         env.add_filter("review_label", |s: Option<String>| {
             s.as_deref()
-                .and_then(ReviewState::parse)
+                .and_then(|s| s.parse::<ReviewState>().ok())
                 .map(|r| r.label_zh().to_string())
                 .unwrap_or_else(|| "待审核".to_string())
         });

@@ -51,14 +51,7 @@ impl Bureau {
                 ..BlobAnalysis::default()
             },
         };
-        let phash = analysis
-            .phash
-            .as_deref()
-            .and_then(|p| u64::from_str_radix(p, 16).ok());
-        let json =
-            serde_json::to_string(&analysis).map_err(|e| BureauError::Internal(e.to_string()))?;
-        self.storage
-            .set_blob_analysis(sha256, &json, phash, now())?;
+        self.storage.set_blob_analysis(sha256, &analysis, now())?;
         Ok(())
     }
 }

@@ -8,18 +8,21 @@ impl Bureau {
     }
 
     pub fn overdue_for(&self, user: &User) -> Result<Vec<LeadSummary>> {
+        // Overdue: delivered (the receipt issued) longer ago than the configured
+        // hours, and still not signed for by the district.
         let before = now() - chrono::Duration::hours(i64::from(self.config.overdue_hours));
         self.leads_for(
             user,
             &LeadFilter {
-                overdue_before: Some(before),
+                state: Some(LeadState::Delivered),
+                completed_before: Some(before),
                 ..LeadFilter::default()
             },
         )
     }
 
     /// A lead the user may see, or 404 (never 403: other districts' ids stay unknown).
-    pub fn lead_for(&self, user: &User, id: LeadId) -> Result<LeadRow> {
+    pub fn lead_for(&self, user: &User, id: LeadId) -> Result<Lead> {
         let row = self.load_lead(id)?;
         if !user.scope().allows(row.district.id) {
             return Err(BureauError::NotFound { what: "线索" });
@@ -27,7 +30,7 @@ impl Bureau {
         Ok(row)
     }
 
-    pub fn devices_for(&self, user: &User) -> Result<Vec<Device>> {
+    pub fn devices_for(&self, user: &User) -> Result<Vec<EnrolledDevice>> {
         if user.role == Role::Reviewer {
             return Err(BureauError::Forbidden);
         }
@@ -37,7 +40,7 @@ impl Bureau {
     // ------------------------------------------------------------------
     // Console: changes
 
-    pub fn revoke_device(&self, user: Option<&User>, id: DeviceId) -> Result<Device> {
+    pub fn revoke_device(&self, user: Option<&User>, id: DeviceId) -> Result<EnrolledDevice> {
         let device = self
             .storage
             .device(id)?
@@ -172,15 +175,13 @@ impl Bureau {
                 confiscation_wan,
                 remark,
             } => {
-                if before.decision != Some(Decision::CaseFiled)
-                    || before.state == LeadState::ReportedToCity
-                {
+                if !before.may_record_outcome() {
                     return Err(BureauError::State(
                         "只有已立案、尚未报市局的线索才能登记罚没金额".into(),
                     ));
                 }
-                after.fine_fen = parse_wan("fine_wan", &fine_wan)?;
-                after.confiscation_fen = parse_wan("confiscation_wan", &confiscation_wan)?;
+                after.fine = parse_wan("fine_wan", &fine_wan)?;
+                after.confiscation = parse_wan("confiscation_wan", &confiscation_wan)?;
                 after.remark = check_text("remark", "备注", &remark, 1000, false)?;
                 "lead_outcome_recorded"
             }
@@ -262,11 +263,7 @@ impl Bureau {
         {
             return Err(BureauError::NotFound { what: "文件" });
         }
-        let analysis = self
-            .storage
-            .blob(sha256)?
-            .and_then(|b| b.analysis_json)
-            .and_then(|j| serde_json::from_str::<BlobAnalysis>(&j).ok());
+        let analysis = self.storage.blob(sha256)?.and_then(|b| b.analysis);
         match analysis.and_then(|a| a.thumbnail) {
             Some(t) => self.read_blob(&t),
             None => Err(BureauError::NotFound { what: "缩略图" }),

@@ -9,43 +9,95 @@ impl Bureau {
         self.enrol_global.check(&()).map_err(limited)?;
         request.validate()?;
         let token = secrets::new_token();
-        let device = NewDevice {
+        let mut device = NewDevice {
             id: DeviceId::new(),
             public_key: request.public_key,
             token_hash: secrets::token_hash(&token),
             label: request.label.trim().to_string(),
         };
         let code_hash = secrets::token_hash(request.code.as_str());
-        match self.storage.enrol_device(&code_hash, device, now())? {
-            EnrolOutcome::Enrolled(d) => {
-                // The printed QR code has done its job: it should not lie around.
-                let _ = std::fs::remove_file(self.paths.enrolment_png(&code_hash));
-                // A revoked tablet that came back with a fresh code uploads again.
-                if let Ok(mut set) = self.revoked.lock() {
-                    set.remove(&d.id);
-                }
-                Ok(EnrolmentResponse {
-                device_id: d.id,
-                token,
-                district: DistrictInfo {
-                    code: d.district.code,
-                    name: d.district.name,
-                },
-                bureau_key: self.key.public_key(),
-                server_time: now(),
-            })
+        let now = now();
+        let district_id = self
+            .storage
+            .enrolment_code_district(&code_hash, now)?
+            .ok_or(BureauError::EnrolmentCode)?;
+        let known = self.storage.device_by_key(&request.public_key)?;
+        let returning = match &known {
+            None => false,
+            Some(known) => {
+                known.may_reenrol(district_id).map_err(|r| match r {
+                    ReenrolRefusal::KeyTaken => BureauError::KeyTaken,
+                    ReenrolRefusal::OtherDistrict => BureauError::invalid(
+                        "device_other_district",
+                        "该设备原属其他区县，不能用本区县的注册码恢复；如确需调往本区县，请在设备上清除注册并生成新密钥后再注册",
+                    ),
+                })?;
+                // It keeps its id, so the leads it delivered stay linked to it.
+                device.id = known.id;
+                true
             }
-            EnrolOutcome::BadCode => Err(BureauError::EnrolmentCode),
-            EnrolOutcome::KeyTaken => Err(BureauError::KeyTaken),
-            EnrolOutcome::OtherDistrict => Err(BureauError::invalid(
-                "device_other_district",
-                "该设备原属其他区县，不能用本区县的注册码恢复；如确需调往本区县，请在设备上清除注册并生成新密钥后再注册",
-            )),
+        };
+        let (action, before) = match &known {
+            Some(k) => (
+                "device_reenrolled",
+                Some(serde_json::json!({
+                    "revoked_at": k.revoked_at,
+                    "district_id": k.district.id,
+                })),
+            ),
+            None => ("device_enrolled", None),
+        };
+        let subject = format!("device:{}", device.id);
+        let after = serde_json::json!({
+            "label": device.label,
+            "public_key": device.public_key.to_hex(),
+        });
+        let enrolled = self.storage.enrol_device(
+            &code_hash,
+            Enrolment {
+                device,
+                district_id,
+                returning,
+            },
+            AuditEntry {
+                at: now,
+                actor: subject.clone(),
+                district_id: Some(district_id),
+                action: action.into(),
+                subject,
+                before,
+                after: Some(after),
+            },
+        );
+        let d = match enrolled {
+            Ok(Some(d)) => d,
+            // The code was spent meanwhile, or the device changed under us: the
+            // same answer as an unknown code, as the tablet can only get a new one.
+            Ok(None) | Err(crate::StorageError::Conflict(_)) => {
+                return Err(BureauError::EnrolmentCode)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // The printed QR code has done its job: it should not lie around.
+        let _ = std::fs::remove_file(self.paths.enrolment_png(&code_hash));
+        // A revoked tablet that came back with a fresh code uploads again.
+        if let Ok(mut set) = self.revoked.lock() {
+            set.remove(&d.id);
         }
+        Ok(EnrolmentResponse {
+            device_id: d.id,
+            token,
+            district: DistrictInfo {
+                code: d.district.code,
+                name: d.district.name,
+            },
+            bureau_key: self.key.public_key(),
+            server_time: now,
+        })
     }
 
     /// The device behind a bearer token, within its rate limit.
-    pub fn authenticate_device(&self, token: &str) -> Result<Device> {
+    pub fn authenticate_device(&self, token: &str) -> Result<EnrolledDevice> {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(BureauError::BadToken);
         }
@@ -66,7 +118,7 @@ impl Bureau {
     /// it was new.
     pub fn submit_lead(
         &self,
-        device: &Device,
+        device: &EnrolledDevice,
         path_id: LeadId,
         body: &[u8],
     ) -> Result<(bool, PutLeadResponse)> {
@@ -90,7 +142,7 @@ impl Bureau {
         // A retry is answered from what is stored, before any signature work: a
         // tablet resending the same lead costs a lookup, not a verification.
         if let Some(row) = self.storage.lead(path_id)? {
-            if parse_upload(&row)? != upload {
+            if row.upload != upload {
                 return Err(BureauError::LeadConflict);
             }
             return self.lead_answer(&row, &upload, false);
@@ -127,12 +179,9 @@ impl Bureau {
                 district_id: device.district.id,
                 device_id: device.id,
                 manifest_hash: upload.manifest.manifest_hash,
-                // The canonical form of what was verified: one spelling of the signed
-                // content, whatever whitespace or key order the tablet sent.
-                upload_json: String::from_utf8(
-                    canonical_json(&upload).map_err(|e| BureauError::Internal(e.to_string()))?,
-                )
-                .map_err(|e| BureauError::Internal(e.to_string()))?,
+                // Stored in canonical form: one spelling of the signed content,
+                // whatever whitespace or key order the tablet sent.
+                upload: upload.clone(),
                 business_name: m.record.business.name.clone(),
                 product_name: m.record.product.name.clone(),
                 sealed_at: m.sealed_at.with_timezone(&Utc),
@@ -167,7 +216,7 @@ impl Bureau {
     /// already parsed and found equal to what is stored.
     pub(super) fn lead_answer(
         &self,
-        row: &LeadRow,
+        row: &Lead,
         upload: &LeadUpload,
         created: bool,
     ) -> Result<(bool, PutLeadResponse)> {
@@ -189,12 +238,12 @@ impl Bureau {
                     .into_iter()
                     .filter(|b| missing.contains(&b.sha256))
                     .collect(),
-                receipt: receipt_of(row)?,
+                receipt: row.receipt.clone(),
             },
         ))
     }
 
-    pub(super) fn load_lead(&self, id: LeadId) -> Result<LeadRow> {
+    pub(super) fn load_lead(&self, id: LeadId) -> Result<Lead> {
         self.storage
             .lead(id)?
             .ok_or(BureauError::NotFound { what: "线索" })
@@ -203,7 +252,7 @@ impl Bureau {
     /// Signs and stores the receipt of a lead whose every blob is present.
     pub(super) fn issue_receipt(&self, id: LeadId) -> Result<()> {
         let row = self.load_lead(id)?;
-        if row.receipt_json.is_some() {
+        if row.receipt.is_some() {
             return Ok(());
         }
         let blobs = self.storage.lead_blobs(id)?;
@@ -222,11 +271,24 @@ impl Bureau {
         };
         let receipt =
             Receipt::sign(body, &self.key).map_err(|e| BureauError::Internal(e.to_string()))?;
-        let json =
-            serde_json::to_string(&receipt).map_err(|e| BureauError::Internal(e.to_string()))?;
+        let before = row.handling.clone();
+        let next = LeadState::Delivered;
+        if !before.state.can_become(next) {
+            return Err(BureauError::State(format!(
+                "线索当前为“{}”，不能改为“{}”",
+                before.state.label_zh(),
+                next.label_zh()
+            )));
+        }
+        let after = Handling {
+            state: next,
+            ..before.clone()
+        };
         self.storage.complete_lead(
             id,
-            &json,
+            &receipt,
+            &before,
+            &after,
             AuditEntry {
                 at: receipt.receipt.completed_at,
                 ..audit(
@@ -234,8 +296,8 @@ impl Bureau {
                     Some(row.district.id),
                     "lead_delivered",
                     format!("lead:{id}"),
-                    Some(serde_json::json!({"state": "sealed"})),
-                    Some(serde_json::json!({"state": "delivered", "receipt_signature": receipt.signature})),
+                    Some(serde_json::json!({"state": before.state})),
+                    Some(serde_json::json!({"state": after.state, "receipt_signature": receipt.signature})),
                 )
             },
         )?;
@@ -243,7 +305,7 @@ impl Bureau {
     }
 
     /// The size the device's district expects for a blob, or 404.
-    pub fn expected_blob(&self, device: &Device, sha256: Sha256) -> Result<u64> {
+    pub fn expected_blob(&self, device: &EnrolledDevice, sha256: Sha256) -> Result<u64> {
         self.storage
             .expected_blob(sha256, device.district.id)?
             .ok_or(BureauError::NotFound {
@@ -251,7 +313,7 @@ impl Bureau {
             })
     }
 
-    pub fn blob_status(&self, device: &Device, sha256: Sha256) -> Result<BlobStatus> {
+    pub fn blob_status(&self, device: &EnrolledDevice, sha256: Sha256) -> Result<BlobStatus> {
         let bytes = self.expected_blob(device, sha256)?;
         let complete = self.storage.district_holds(device.district.id, sha256)?;
         Ok(BlobStatus {
@@ -312,13 +374,13 @@ impl Bureau {
         Ok(self.blobs.sweep_partials(age)?)
     }
 
-    pub fn lead_status(&self, device: &Device, id: LeadId) -> Result<LeadStatus> {
+    pub fn lead_status(&self, device: &EnrolledDevice, id: LeadId) -> Result<LeadStatus> {
         let row = self.load_lead(id)?;
         // Another device's lead is not this device's business: same answer as absent.
         if row.device_id != device.id {
             return Err(BureauError::NotFound { what: "线索" });
         }
-        let upload = parse_upload(&row)?;
+        let upload = &row.upload;
         let blobs = manifest_blobs(&upload.manifest.manifest)?;
         let present = self.storage.lead_blobs(id)?;
         Ok(LeadStatus {
@@ -331,7 +393,7 @@ impl Bureau {
                 .into_iter()
                 .filter(|b| present.iter().any(|p| p.sha256 == b.sha256 && !p.present))
                 .collect(),
-            receipt: receipt_of(&row)?,
+            receipt: row.receipt.clone(),
             acknowledged_at: row.handling.acknowledged_at,
             decision: row.handling.decision,
             decided_at: row.handling.decided_at,
@@ -345,7 +407,7 @@ impl Bureau {
     /// the tablet shows nothing of a status it cannot verify.
     pub fn signed_lead_status(
         &self,
-        device: &Device,
+        device: &EnrolledDevice,
         id: LeadId,
     ) -> Result<fieldlead_domain::SignedLeadStatus> {
         let status = self.lead_status(device, id)?;

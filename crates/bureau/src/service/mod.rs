@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use fieldlead_domain::canonical_json;
 use fieldlead_domain::money::Fen;
 use fieldlead_domain::text::FieldProblem;
 use fieldlead_domain::{
@@ -23,7 +22,6 @@ use fieldlead_domain::{
     LeadUpload, PublicKey, PutLeadResponse, Receipt, ReceiptBody, Sha256, SigningKey,
     RECEIPT_FORMAT,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::blobs::{BlobStore, LocalBlobStore};
 use crate::config::{Config, DataPaths};
@@ -39,10 +37,13 @@ mod sessions;
 
 pub use handling::HandlingStep;
 
+use crate::model::{
+    BlobAnalysis, District, EnrolledDevice, Handling, Lead, LeadSummary, ReenrolRefusal, Review,
+    ReviewState, Role, User,
+};
 use crate::storage::{
-    AuditEntry, BlobHolder, Device, District, EnrolOutcome, Handling, LeadFilter, LeadInsert,
-    LeadRow, LeadSummary, NewDevice, NewLead, NewUser, Review, ReviewState, Role, SqliteStorage,
-    Storage, User,
+    AuditEntry, BlobHolder, Enrolment, LeadFilter, LeadInsert, NewDevice, NewLead, NewUser,
+    SqliteStorage, Storage,
 };
 
 /// The server clock at the precision the database keeps (microseconds), so a time
@@ -91,19 +92,6 @@ fn audit(
         before,
         after,
     }
-}
-
-/// What the background analysis learnt from a received blob's bytes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BlobAnalysis {
-    pub format: Option<String>,
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    pub exif: fieldlead_evidence::ExifSummary,
-    pub phash: Option<String>,
-    pub thumbnail: Option<Sha256>,
-    /// Set when the bytes are not a usable image: `{code, message}`.
-    pub error: Option<(String, String)>,
 }
 
 /// A new enrolment code with what goes on paper and in the QR code.
@@ -178,9 +166,8 @@ pub(crate) fn check_text(
 }
 
 /// An optional amount in 万元 from a console form, in fen.
-pub(crate) fn parse_wan(field: &'static str, input: &str) -> Result<Option<i64>> {
+pub(crate) fn parse_wan(field: &'static str, input: &str) -> Result<Option<Fen>> {
     Fen::parse_wan_opt(input)
-        .map(|f| f.map(Fen::get))
         .map_err(|e| BureauError::Field(FieldProblem::new(field, e.code(), e.to_string())))
 }
 
@@ -293,19 +280,4 @@ impl Bureau {
 /// The name a device's partial uploads are kept under.
 pub(crate) fn uploader(device: DeviceId) -> String {
     device.to_string()
-}
-
-pub(crate) fn parse_upload(row: &LeadRow) -> Result<LeadUpload> {
-    serde_json::from_str(&row.upload_json)
-        .map_err(|e| BureauError::Internal(format!("stored lead {} unreadable: {e}", row.id)))
-}
-
-fn receipt_of(row: &LeadRow) -> Result<Option<Receipt>> {
-    row.receipt_json
-        .as_deref()
-        .map(|j| {
-            serde_json::from_str(j)
-                .map_err(|e| BureauError::Internal(format!("stored receipt unreadable: {e}")))
-        })
-        .transpose()
 }

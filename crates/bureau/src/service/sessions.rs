@@ -77,6 +77,8 @@ impl Bureau {
         let token = secrets::new_token();
         let csrf = secrets::new_token();
         let now = now();
+        // Expired sessions are swept whenever someone logs in.
+        self.storage.delete_expired_sessions(now)?;
         self.storage.create_session(
             &secrets::token_hash(&token),
             user.id,

@@ -17,11 +17,16 @@
 
 mod sqlite;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use fieldlead_domain::{
-    BlobKind, BlobRef, Decision, DeviceId, LeadId, LeadState, PublicKey, Sha256,
+    BlobKind, BlobRef, DeviceId, LeadId, LeadState, LeadUpload, PublicKey, Receipt, Sha256,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+pub use crate::model::{
+    BlobAnalysis, District, EnrolledDevice, Handling, Lead, LeadSummary, Review, ReviewState, Role,
+    Scope, User,
+};
 
 pub use sqlite::SqliteStorage;
 
@@ -57,87 +62,6 @@ use crate::error::StorageError;
 
 pub type StorageResult<T> = Result<T, StorageError>;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct District {
-    pub id: i64,
-    pub code: String,
-    pub name: String,
-}
-
-/// A console user's role. Devices are not users: they hold bearer tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// District officer: receives and handles leads.
-    Officer,
-    /// QA reviewer: checks the evidence.
-    Reviewer,
-    /// City bureau quality division: oversees every district.
-    CityAdmin,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Officer, Role::Reviewer, Role::CityAdmin];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Officer => "officer",
-            Role::Reviewer => "reviewer",
-            Role::CityAdmin => "city_admin",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Role::Officer => "区局办案人员",
-            Role::Reviewer => "证据审核员",
-            Role::CityAdmin => "市局质监处",
-        }
-    }
-}
-
-/// Which districts a caller may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    District(i64),
-    All,
-}
-
-impl Scope {
-    pub fn allows(self, district_id: i64) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::District(d) => d == district_id,
-        }
-    }
-    pub(crate) fn district(self) -> Option<i64> {
-        match self {
-            Scope::All => None,
-            Scope::District(d) => Some(d),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct User {
-    pub id: i64,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub district: Option<District>,
-}
-
-impl User {
-    pub fn scope(&self) -> Scope {
-        match (&self.district, self.role) {
-            (_, Role::CityAdmin) | (None, _) => Scope::All,
-            (Some(d), _) => Scope::District(d.id),
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub username: String,
@@ -145,17 +69,6 @@ pub struct NewUser {
     pub role: Role,
     pub district_id: Option<i64>,
     pub password_hash: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Device {
-    pub id: DeviceId,
-    pub district: District,
-    pub public_key: PublicKey,
-    pub label: String,
-    pub enrolled_at: DateTime<Utc>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    pub revoked_by: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -189,8 +102,8 @@ pub struct AuditEvent {
     pub district_id: Option<i64>,
     pub action: String,
     pub subject: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -199,7 +112,8 @@ pub struct NewLead {
     pub district_id: i64,
     pub device_id: DeviceId,
     pub manifest_hash: Sha256,
-    pub upload_json: String,
+    /// The verified signed manifest and log.
+    pub upload: LeadUpload,
     pub business_name: String,
     pub product_name: String,
     pub sealed_at: DateTime<Utc>,
@@ -218,96 +132,22 @@ pub enum LeadInsert {
     Conflict,
 }
 
-/// QA review verdicts on a lead's evidence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReviewState {
-    Approved,
-    HasIssues,
-    Rejected,
-}
-
-impl ReviewState {
-    pub const ALL: [ReviewState; 3] = [
-        ReviewState::Approved,
-        ReviewState::HasIssues,
-        ReviewState::Rejected,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReviewState::Approved => "approved",
-            ReviewState::HasIssues => "has_issues",
-            ReviewState::Rejected => "rejected",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        ReviewState::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            ReviewState::Approved => "审核通过",
-            ReviewState::HasIssues => "存在问题",
-            ReviewState::Rejected => "不予采信",
-        }
-    }
-}
-
-/// The district's handling of a lead: everything the console may change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Handling {
-    pub state: LeadState,
-    pub acknowledged_at: Option<DateTime<Utc>>,
-    pub acknowledged_by: Option<String>,
-    pub decision: Option<Decision>,
-    pub decided_at: Option<DateTime<Utc>>,
-    pub decided_by: Option<String>,
-    pub case_number: Option<String>,
-    pub decline_reason: Option<String>,
-    /// In fen (0.01 yuan); shown in 万元.
-    pub fine_fen: Option<i64>,
-    pub confiscation_fen: Option<i64>,
-    pub remark: Option<String>,
-    pub reported_to_city_on: Option<NaiveDate>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LeadRow {
-    pub id: LeadId,
-    pub district: District,
-    pub device_id: DeviceId,
-    pub manifest_hash: Sha256,
-    pub upload_json: String,
-    pub business_name: String,
-    pub product_name: String,
-    pub sealed_at: DateTime<Utc>,
-    pub received_at: DateTime<Utc>,
-    pub completed_at: Option<DateTime<Utc>>,
-    pub receipt_json: Option<String>,
-    pub review_state: Option<ReviewState>,
-    pub handling: Handling,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LeadSummary {
-    pub id: LeadId,
-    pub district: District,
-    pub business_name: String,
-    pub product_name: String,
-    pub sealed_at: DateTime<Utc>,
-    pub received_at: DateTime<Utc>,
-    pub completed_at: Option<DateTime<Utc>>,
-    pub state: LeadState,
-    pub review_state: Option<ReviewState>,
-    pub missing_blobs: u32,
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct LeadFilter {
     pub state: Option<LeadState>,
-    /// Only delivered leads, complete before this time and not yet acknowledged.
-    pub overdue_before: Option<DateTime<Utc>>,
+    /// Only leads whose receipt was issued before this time.
+    pub completed_before: Option<DateTime<Utc>>,
     pub limit: Option<u32>,
+}
+
+/// A device's enrolment, as the service decided it: a new device, or a revoked
+/// one coming back under its old id with a new token.
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    pub device: NewDevice,
+    pub district_id: i64,
+    /// `device.id` is an existing, revoked device's id: update it, don't insert.
+    pub returning: bool,
 }
 
 /// A blob a lead names; `present` once the lead's district proved it holds it.
@@ -319,12 +159,13 @@ pub struct LeadBlob {
     pub present: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BlobInfo {
     pub sha256: Sha256,
     pub bytes: u64,
     pub received_at: DateTime<Utc>,
-    pub analysis_json: Option<String>,
+    /// What the background analysis learnt; `None` until it ran.
+    pub analysis: Option<BlobAnalysis>,
     pub phash: Option<u64>,
     /// When the stored bytes were last hashed and found to match (or not).
     pub verified_at: Option<DateTime<Utc>>,
@@ -338,14 +179,6 @@ pub struct BlobHolder {
     pub district_id: i64,
     /// `None` for an import from a bundle.
     pub device_id: Option<DeviceId>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Review {
-    pub reviewer: String,
-    pub state: ReviewState,
-    pub comment: String,
-    pub at: DateTime<Utc>,
 }
 
 /// A lead that holds a given blob, for "the same photo in other leads".
@@ -376,6 +209,8 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn users(&self) -> StorageResult<Vec<User>>;
 
     // Console sessions
+    /// Deletes every session expired at `now`; returns how many.
+    fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StorageResult<u64>;
     fn create_session(
         &self,
         token_hash: &str,
@@ -400,24 +235,32 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         expires_at: DateTime<Utc>,
         audit: AuditEntry,
     ) -> StorageResult<()>;
-    /// Uses the code once and enrols the device, in one transaction. A revoked
-    /// device's key comes back with its old id and a new token; an active one's is
-    /// `KeyTaken`.
+    /// The district of an unused, unexpired enrolment code.
+    fn enrolment_code_district(
+        &self,
+        code_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Option<i64>>;
+    fn device_by_key(&self, key: &PublicKey) -> StorageResult<Option<EnrolledDevice>>;
+    /// Spends the code and writes the enrolment, in one transaction, at
+    /// `audit.at`. `None` if the code is no longer unused, unexpired and of
+    /// `enrolment.district_id` (nothing is written then); `Conflict` if the device
+    /// changed meanwhile (its key taken, or a returning device no longer revoked).
     fn enrol_device(
         &self,
         code_hash: &str,
-        device: NewDevice,
-        now: DateTime<Utc>,
-    ) -> StorageResult<EnrolOutcome>;
-    fn device_by_token(&self, token_hash: &str) -> StorageResult<Option<Device>>;
-    fn device(&self, id: DeviceId) -> StorageResult<Option<Device>>;
-    fn devices(&self, scope: Scope) -> StorageResult<Vec<Device>>;
+        enrolment: Enrolment,
+        audit: AuditEntry,
+    ) -> StorageResult<Option<EnrolledDevice>>;
+    fn device_by_token(&self, token_hash: &str) -> StorageResult<Option<EnrolledDevice>>;
+    fn device(&self, id: DeviceId) -> StorageResult<Option<EnrolledDevice>>;
+    fn devices(&self, scope: Scope) -> StorageResult<Vec<EnrolledDevice>>;
     /// `false` if it was already revoked.
     fn revoke_device(&self, id: DeviceId, audit: AuditEntry) -> StorageResult<bool>;
 
     // Leads and blobs
     fn insert_lead(&self, lead: NewLead, audit: AuditEntry) -> StorageResult<LeadInsert>;
-    fn lead(&self, id: LeadId) -> StorageResult<Option<LeadRow>>;
+    fn lead(&self, id: LeadId) -> StorageResult<Option<Lead>>;
     fn leads(&self, scope: Scope, filter: &LeadFilter) -> StorageResult<Vec<LeadSummary>>;
     fn lead_blobs(&self, id: LeadId) -> StorageResult<Vec<LeadBlob>>;
     /// The size a lead of this district declared for the blob, if any lead did.
@@ -444,18 +287,21 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     ) -> StorageResult<()>;
     /// How many leads a device delivered since a time (per-device quota).
     fn device_leads_since(&self, device: DeviceId, since: DateTime<Utc>) -> StorageResult<u64>;
-    /// Stores the receipt and moves the lead to `delivered`, unless it has one.
+    /// Stores the receipt with the handling it brings, compare-and-set like
+    /// [`Storage::update_handling`]: only if the lead has no receipt yet and still
+    /// has `before`.
     fn complete_lead(
         &self,
         id: LeadId,
-        receipt_json: &str,
+        receipt: &Receipt,
+        before: &Handling,
+        after: &Handling,
         audit: AuditEntry,
     ) -> StorageResult<bool>;
     fn set_blob_analysis(
         &self,
         sha256: Sha256,
-        analysis_json: &str,
-        phash: Option<u64>,
+        analysis: &BlobAnalysis,
         now: DateTime<Utc>,
     ) -> StorageResult<()>;
     fn unanalysed_blobs(&self) -> StorageResult<Vec<Sha256>>;
@@ -483,16 +329,4 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         subject: Option<&str>,
         limit: u32,
     ) -> StorageResult<Vec<AuditEvent>>;
-}
-
-/// The result of trying an enrolment code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EnrolOutcome {
-    Enrolled(Box<Device>),
-    /// Unknown, used or expired: indistinguishable to the caller on purpose.
-    BadCode,
-    KeyTaken,
-    /// A revoked device may come back only into the district it belonged to: a
-    /// code of another district would carry its old id and leads across.
-    OtherDistrict,
 }

@@ -1,0 +1,258 @@
+//! The bureau's vocabulary: districts, console users and their roles and scopes,
+//! enrolled devices, leads with their handling and QA reviews. The service speaks
+//! in these; [`crate::storage`] stores and loads them, whatever the backend.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use fieldlead_domain::money::Fen;
+use fieldlead_domain::{
+    Decision, DeviceId, LeadId, LeadState, LeadUpload, PublicKey, Receipt, Sha256,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct District {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+}
+
+/// A console user's role. Devices are not users: they hold bearer tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// District officer: receives and handles leads.
+    Officer,
+    /// QA reviewer: checks the evidence.
+    Reviewer,
+    /// City bureau quality division: oversees every district.
+    CityAdmin,
+}
+
+fieldlead_domain::wire_names!(Role, "角色", {
+    Officer => "officer",
+    Reviewer => "reviewer",
+    CityAdmin => "city_admin",
+});
+
+impl Role {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Role::Officer => "区局办案人员",
+            Role::Reviewer => "证据审核员",
+            Role::CityAdmin => "市局质监处",
+        }
+    }
+}
+
+/// Which districts a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    District(i64),
+    All,
+}
+
+impl Scope {
+    pub fn allows(self, district_id: i64) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::District(d) => d == district_id,
+        }
+    }
+    pub(crate) fn district(self) -> Option<i64> {
+        match self {
+            Scope::All => None,
+            Scope::District(d) => Some(d),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub district: Option<District>,
+}
+
+impl User {
+    pub fn scope(&self) -> Scope {
+        match (&self.district, self.role) {
+            (_, Role::CityAdmin) | (None, _) => Scope::All,
+            (Some(d), _) => Scope::District(d.id),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A tablet the bureau enrolled: its key, its district, whether it is revoked.
+pub struct EnrolledDevice {
+    pub id: DeviceId,
+    pub district: District,
+    pub public_key: PublicKey,
+    pub label: String,
+    pub enrolled_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_by: Option<String>,
+}
+
+/// Why a key already known to the bureau may not enrol again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReenrolRefusal {
+    /// One key, one tablet: an active device cannot be enrolled twice.
+    KeyTaken,
+    /// A revoked device comes back only into the district it belonged to: a code
+    /// of another district would carry its old id and leads across.
+    OtherDistrict,
+}
+
+impl EnrolledDevice {
+    /// Whether this device's key may enrol again with a code of `district_id`. A
+    /// revoked tablet comes back only with a fresh code, which an administrator
+    /// issued on purpose; it keeps its id, so the leads it delivered stay linked to
+    /// it, and its old token stays dead.
+    pub fn may_reenrol(&self, district_id: i64) -> Result<(), ReenrolRefusal> {
+        if self.revoked_at.is_none() {
+            Err(ReenrolRefusal::KeyTaken)
+        } else if self.district.id != district_id {
+            Err(ReenrolRefusal::OtherDistrict)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// QA review verdicts on a lead's evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    Approved,
+    HasIssues,
+    Rejected,
+}
+
+fieldlead_domain::wire_names!(ReviewState, "审核结论", {
+    Approved => "approved",
+    HasIssues => "has_issues",
+    Rejected => "rejected",
+});
+
+impl ReviewState {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ReviewState::Approved => "审核通过",
+            ReviewState::HasIssues => "存在问题",
+            ReviewState::Rejected => "不予采信",
+        }
+    }
+}
+
+/// The district's handling of a lead: everything the console may change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Handling {
+    pub state: LeadState,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<String>,
+    pub decision: Option<Decision>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<String>,
+    pub case_number: Option<String>,
+    pub decline_reason: Option<String>,
+    /// Shown in 万元.
+    pub fine: Option<Fen>,
+    pub confiscation: Option<Fen>,
+    pub remark: Option<String>,
+    pub reported_to_city_on: Option<NaiveDate>,
+}
+
+impl Handling {
+    /// Fines and confiscations are recorded for a filed case, until the outcome
+    /// was reported to the city.
+    pub fn may_record_outcome(&self) -> bool {
+        self.decision == Some(Decision::CaseFiled) && self.state != LeadState::ReportedToCity
+    }
+}
+
+/// A lead as the bureau holds it: the verified upload, the receipt once every
+/// blob arrived, and the district's handling.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Lead {
+    pub id: LeadId,
+    pub district: District,
+    pub device_id: DeviceId,
+    pub manifest_hash: Sha256,
+    /// The signed manifest and log, as verified on arrival.
+    pub upload: LeadUpload,
+    pub business_name: String,
+    pub product_name: String,
+    pub sealed_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub receipt: Option<Receipt>,
+    pub review_state: Option<ReviewState>,
+    pub handling: Handling,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One line of a lead list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeadSummary {
+    pub id: LeadId,
+    pub district: District,
+    pub business_name: String,
+    pub product_name: String,
+    pub sealed_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub state: LeadState,
+    pub review_state: Option<ReviewState>,
+    pub missing_blobs: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Review {
+    pub reviewer: String,
+    pub state: ReviewState,
+    pub comment: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What the background analysis learnt from a received blob's bytes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BlobAnalysis {
+    pub format: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub exif: fieldlead_evidence::ExifSummary,
+    pub phash: Option<String>,
+    pub thumbnail: Option<Sha256>,
+    /// Set when the bytes are not a usable image: `{code, message}`.
+    pub error: Option<(String, String)>,
+}
+
+impl BlobAnalysis {
+    /// The perceptual hash as its 64 bits, for "looks like" searches.
+    pub fn phash_bits(&self) -> Option<u64> {
+        self.phash
+            .as_deref()
+            .and_then(|p| u64::from_str_radix(p, 16).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_parse_back() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+        for r in ReviewState::ALL {
+            assert_eq!(r.as_str().parse::<ReviewState>().unwrap(), r);
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+        assert!("admin".parse::<Role>().is_err());
+    }
+}
