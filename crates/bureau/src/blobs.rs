@@ -12,17 +12,10 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use fieldlead_domain::Sha256;
-use fieldlead_evidence::{inspect_path, EvidenceStore, Inspection, IntakeError};
+use fieldlead_evidence::EvidenceStore;
 use sha2::Digest;
 
 use crate::error::{BureauError, StorageError};
-
-/// What a held photo's bytes say, and where its thumbnail is.
-#[derive(Debug, Clone)]
-pub struct Analysed {
-    pub inspection: Inspection,
-    pub thumbnail: Option<Sha256>,
-}
 
 /// Where received blobs are kept.
 pub trait BlobStore: Send + Sync + std::fmt::Debug {
@@ -42,9 +35,8 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     fn open(&self, sha256: &Sha256) -> Result<Box<dyn Read + Send>, StorageError>;
     /// Re-hashes a held blob: `false` if its bytes no longer match its name.
     fn verify(&self, sha256: &Sha256) -> Result<bool, StorageError>;
-    /// Decodes a held photo (format, EXIF, perceptual hash) with the evidence
-    /// crate's inspection, and keeps its thumbnail as a blob of its own.
-    fn analyse(&self, sha256: &Sha256) -> Result<Analysed, IntakeError>;
+    /// Stores bytes the bureau made itself (a thumbnail) under their hash.
+    fn put(&self, bytes: &[u8]) -> Result<Sha256, StorageError>;
 }
 
 /// One upload in progress. Hashes as it writes, so finishing needs no re-read.
@@ -227,17 +219,10 @@ impl BlobStore for LocalBlobStore {
         })
     }
 
-    fn analyse(&self, sha256: &Sha256) -> Result<Analysed, IntakeError> {
-        // Inspect rather than intake: the original is already stored, and intake
-        // would stage a second copy of it only to discard it.
-        let inspection = inspect_path(&self.store.object_path(sha256))?;
-        let thumbnail = match &inspection.thumbnail {
-            Some(t) => Some(self.store.put_bytes(&t.jpeg)?),
-            None => None,
-        };
-        Ok(Analysed {
-            inspection,
-            thumbnail,
+    fn put(&self, bytes: &[u8]) -> Result<Sha256, StorageError> {
+        self.store.put_bytes(bytes).map_err(|e| StorageError::Io {
+            path: self.store.root().display().to_string(),
+            source: std::io::Error::other(e.to_string()),
         })
     }
 }

@@ -130,6 +130,21 @@ impl Manifest {
         canonical_hash(self)
     }
 
+    /// How messages name one of the lead's blobs: 照片“caption”, or whose
+    /// signature image it is; a hash the manifest does not name, by its short form.
+    pub fn blob_label(&self, sha256: Sha256) -> String {
+        if let Some(e) = self.evidence.iter().find(|e| e.sha256 == sha256) {
+            return format!("照片“{}”", e.caption);
+        }
+        self.signoffs
+            .iter()
+            .find(|s| {
+                matches!(s.signoff, SignoffKind::Signed { image_sha256, .. } if image_sha256 == sha256)
+            })
+            .map(|s| format!("{}的签名图片", s.party.label_zh()))
+            .unwrap_or_else(|| format!("文件 {}", sha256.short()))
+    }
+
     /// The content rules of a sealed lead, the same for the tablet before it signs
     /// and the bureau on receipt: the record passes the form's field rules, a
     /// terminated sampling has at least one photo, and no text anywhere in it

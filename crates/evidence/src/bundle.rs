@@ -410,11 +410,7 @@ impl<R: Read + Seek> Bundle<R> {
     }
 
     fn label(&self, b: &BlobRef) -> String {
-        let m = &self.manifest.manifest;
-        match m.evidence.iter().find(|e| e.sha256 == b.sha256) {
-            Some(e) => format!("照片“{}”", e.caption),
-            None => "签名图片".to_string(),
-        }
+        self.manifest.manifest.blob_label(b.sha256)
     }
 }
 

@@ -34,7 +34,7 @@ pub use intake::{
 };
 pub use metadata::ExifSummary;
 pub use phash::{hamming, perceptual_hash};
-pub use sniff::Format;
+pub use sniff::{content_type, Format};
 pub use store::EvidenceStore;
 
 /// Longest edge of a thumbnail, in pixels.

@@ -28,6 +28,28 @@ impl Format {
     }
 }
 
+impl Format {
+    /// The media type a browser or web view may show inline: JPEG, PNG and WebP.
+    /// HEIC is `None`: browsers do not show it, so it is served as a download.
+    pub fn browser_type(self) -> Option<&'static str> {
+        match self {
+            Format::Jpeg => Some("image/jpeg"),
+            Format::Png => Some("image/png"),
+            Format::Webp => Some("image/webp"),
+            Format::Heic => None,
+        }
+    }
+}
+
+/// The `Content-Type` to serve stored bytes under: an image type only for the
+/// formats a browser shows safely (found in the bytes, never trusted from a name),
+/// anything else `application/octet-stream`, which downloads.
+pub fn content_type(bytes: &[u8]) -> &'static str {
+    sniff(bytes)
+        .and_then(Format::browser_type)
+        .unwrap_or("application/octet-stream")
+}
+
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -89,6 +111,19 @@ pub fn extension_of(name: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_browser_safe_formats_get_an_image_type() {
+        use super::content_type;
+        assert_eq!(content_type(&[0xFF, 0xD8, 0xFF, 0xE0]), "image/jpeg");
+        assert_eq!(content_type(b"\x89PNG\r\n\x1a\n...."), "image/png");
+        assert_eq!(content_type(b"RIFF\0\0\0\0WEBPVP8 "), "image/webp");
+        assert_eq!(
+            content_type(b"<svg onload=alert(1)>"),
+            "application/octet-stream"
+        );
+        assert_eq!(content_type(b"\x89PN"), "application/octet-stream");
+    }
+
     use super::*;
 
     fn ftyp(major: &[u8; 4], compatible: &[&[u8; 4]]) -> Vec<u8> {

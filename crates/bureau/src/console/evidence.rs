@@ -12,16 +12,6 @@ use crate::api::blocking;
 use crate::error::BureauError;
 use crate::service::Bureau;
 
-fn content_type(bytes: &[u8]) -> &'static str {
-    // Only formats a browser shows safely get an image type; anything else downloads.
-    match bytes {
-        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
-        [0x89, b'P', b'N', b'G', ..] => "image/png",
-        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => "image/webp",
-        _ => "application/octet-stream",
-    }
-}
-
 /// Evidence is personal data in a penalty case: never kept by a shared or
 /// proxy cache, nor left in an office PC's browser cache after the session.
 const EVIDENCE_CACHE: &str = "no-store";
@@ -37,7 +27,10 @@ pub(crate) async fn blob(
     let (head, body) = stream_reader(reader).await?;
     Ok((
         [
-            (header::CONTENT_TYPE, content_type(&head).to_string()),
+            (
+                header::CONTENT_TYPE,
+                fieldlead_evidence::content_type(&head).to_string(),
+            ),
             (header::CONTENT_LENGTH, len.to_string()),
             (header::CACHE_CONTROL, EVIDENCE_CACHE.to_string()),
         ],

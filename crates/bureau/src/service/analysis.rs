@@ -1,5 +1,9 @@
 //! Analysis of received photos in the background: EXIF, perceptual hash, thumbnail.
 
+use std::io::Read;
+
+use fieldlead_evidence::{inspect_bytes, Inspection, IntakeError, IntakeLimits};
+
 use super::*;
 
 impl Bureau {
@@ -35,15 +39,17 @@ impl Bureau {
     }
 
     /// Decodes one held blob and stores what it says. Runs on a blocking thread.
+    /// Bytes that are no usable image are recorded as such; a store that cannot
+    /// be read is an error, and the blob stays queued for the next start.
     pub fn analyse(&self, sha256: Sha256) -> Result<()> {
-        let analysis = match self.blobs.analyse(&sha256) {
-            Ok(a) => BlobAnalysis {
-                format: Some(a.inspection.format.to_string()),
-                width: a.inspection.width,
-                height: a.inspection.height,
-                exif: a.inspection.exif,
-                phash: a.inspection.phash.map(|p| format!("{p:016x}")),
-                thumbnail: a.thumbnail,
+        let analysis = match self.inspect_held(&sha256)? {
+            Ok((inspection, thumbnail)) => BlobAnalysis {
+                format: Some(inspection.format.to_string()),
+                width: inspection.width,
+                height: inspection.height,
+                exif: inspection.exif,
+                phash: inspection.phash.map(|p| format!("{p:016x}")),
+                thumbnail,
                 error: None,
             },
             Err(e) => BlobAnalysis {
@@ -53,5 +59,30 @@ impl Bureau {
         };
         self.storage.set_blob_analysis(sha256, &analysis, now())?;
         Ok(())
+    }
+
+    /// Reads a held blob (never more than the inspection accepts) and inspects it
+    /// with the evidence crate, as the tablet did at capture; keeps its
+    /// thumbnail as a blob of its own.
+    fn inspect_held(
+        &self,
+        sha256: &Sha256,
+    ) -> Result<std::result::Result<(Inspection, Option<Sha256>), IntakeError>> {
+        let max = IntakeLimits::default().max_bytes;
+        let mut bytes = Vec::new();
+        self.blobs
+            .open(sha256)?
+            .take(max + 1)
+            .read_to_end(&mut bytes)
+            .map_err(crate::error::StorageError::io(format!("blob {sha256}")))?;
+        let inspection = match inspect_bytes(&bytes) {
+            Ok(i) => i,
+            Err(e) => return Ok(Err(e)),
+        };
+        let thumbnail = match &inspection.thumbnail {
+            Some(t) => Some(self.blobs.put(&t.jpeg)?),
+            None => None,
+        };
+        Ok(Ok((inspection, thumbnail)))
     }
 }
