@@ -1,8 +1,6 @@
 //! Draft validation: each rule a sampler can trip is named by field.
 
-mod common;
-
-use common::valid_draft;
+use fieldlead_domain::sample::terminated_draft as valid_draft;
 use fieldlead_domain::{FieldProblem, Ground, LeadId, Outcome, OutcomeKind, RecordDraft};
 
 fn problems(d: &RecordDraft) -> Vec<FieldProblem> {

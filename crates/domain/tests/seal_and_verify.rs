@@ -1,8 +1,6 @@
 //! The audit chain and the sealed manifest: any change, drop or reorder is caught,
 //! and the error says which entry.
 
-mod common;
-
 use chrono::DateTime;
 use fieldlead_domain::{
     parse_log, verify_chain, verify_lead, ChainFault, EvidenceEntry, LeadId, LogEvent, LogHead,
@@ -102,7 +100,9 @@ fn sealed(key: &SigningKey) -> (SignedManifest, Vec<SignedEntry>) {
         format: MANIFEST_FORMAT,
         lead_id: lead,
         device_key: key.public_key(),
-        record: common::valid_draft().validate(lead).unwrap(),
+        record: fieldlead_domain::sample::terminated_draft()
+            .validate(lead)
+            .unwrap(),
         evidence,
         signoffs: signoffs(),
         log_head: LogHead {

@@ -5,15 +5,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use chrono::DateTime;
 use fieldlead_bureau::{Actor, Bureau, Config, Role};
 use fieldlead_domain::{
-    BusinessRole, EnrolmentRequest, EnrolmentResponse, EvidenceEntry, GeoPoint, Ground, LeadId,
-    LeadUpload, LogEvent, LogHead, Manifest, OutcomeKind, Party, RecordDraft, Sha256, SignedEntry,
-    SignedManifest, SigningKey, Signoff, SignoffKind, MANIFEST_FORMAT,
+    EnrolmentRequest, EnrolmentResponse, LeadId, Manifest, RecordDraft, Sha256, SigningKey,
 };
 use reqwest::header::{COOKIE, SET_COOKIE};
-use serde_json::json;
 
 pub const PASSWORD: &str = "correct horse battery 9";
 
@@ -31,22 +27,6 @@ pub struct Tablet {
     pub key: SigningKey,
     pub token: String,
     pub enrolment: EnrolmentResponse,
-}
-
-/// A sealed lead and the bytes of every blob it names.
-#[derive(Clone)]
-pub struct SealedLead {
-    pub upload: LeadUpload,
-    pub blobs: Vec<(Sha256, Vec<u8>)>,
-}
-
-impl SealedLead {
-    pub fn id(&self) -> LeadId {
-        self.upload.manifest.manifest.lead_id
-    }
-    pub fn body(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.upload).unwrap()
-    }
 }
 
 pub fn test_config() -> Config {
@@ -278,59 +258,12 @@ pub fn hidden(html: &str, name: &str) -> String {
 // ---------------------------------------------------------------------------
 // Leads
 
-fn t(s: &str) -> DateTime<chrono::FixedOffset> {
-    DateTime::parse_from_rfc3339(s).unwrap()
-}
+#[allow(unused_imports)]
+pub use fieldlead_domain::sample::{photo, SealedLead};
 
+/// The sample record every test starts from.
 pub fn draft() -> RecordDraft {
-    RecordDraft {
-        sending_unit: "重庆市某某质量检验检测研究院".into(),
-        task_year: Some(2026),
-        task_name: "2026年重庆市电线电缆产品质量监督抽查".into(),
-        task_number: "CQ-2026-017".into(),
-        product_category: "电线电缆".into(),
-        business_name: "重庆某某五金经营部".into(),
-        business_uscc: "914403001922038216".into(),
-        business_address: "重庆市渝中区解放碑民族路 88 号".into(),
-        business_person: "张三".into(),
-        business_phone: "023-6380 1234".into(),
-        business_role: Some(BusinessRole::Seller),
-        product_name: "聚氯乙烯绝缘电线".into(),
-        product_spec_model: "BV 2.5mm²".into(),
-        product_batch: "2026-09".into(),
-        producer_none: true,
-        sampler1_name: "李四".into(),
-        sampler1_credential: "CQ50001234".into(),
-        sampler2_name: "王五".into(),
-        sampler2_credential: "CQ50005678".into(),
-        place_address: "重庆市渝中区解放碑民族路 88 号门市".into(),
-        place_gps: Some(GeoPoint::new(295_630_000, 1_065_510_000).unwrap()),
-        started_at: Some(t("2026-11-20T10:15:00+08:00")),
-        outcome: Some(OutcomeKind::Terminated),
-        grounds: vec![Ground::NoFactoryAddress, Ground::NoFactoryName],
-        situation: "货架上的电线无厂名厂址，经营者无法提供进货票据。".into(),
-        ..RecordDraft::default()
-    }
-}
-
-/// A JPEG of a simple scene; `seed` changes the picture, `quality` only the bytes.
-pub fn photo(seed: u8, quality: u8) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(160, 120, |x, y| {
-        let (fx, fy) = (x as f64 / 160.0, y as f64 / 120.0);
-        let cx = 0.2 + f64::from(seed % 7) * 0.1;
-        let disc = (fx - cx).powi(2) + (fy - 0.5).powi(2) < 0.04;
-        let v = if disc {
-            230
-        } else {
-            (fx * 120.0 + fy * 60.0) as u8
-        };
-        image::Rgb([v, v.wrapping_add(seed.wrapping_mul(31)), 255 - v])
-    });
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
-        .encode_image(&img)
-        .unwrap();
-    out
+    fieldlead_domain::sample::terminated_draft()
 }
 
 /// The photo with EXIF tags written by the real exiftool, as a camera would.
@@ -353,14 +286,6 @@ pub fn with_exif(jpeg: &[u8], tags: &[&str]) -> Vec<u8> {
     std::fs::read(&path).unwrap()
 }
 
-fn signature_png(seed: u8) -> Vec<u8> {
-    let img =
-        image::GrayImage::from_fn(64, 24, |x, y| image::Luma([((x * 3 + y * 5) as u8) ^ seed]));
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
-
 /// Seals a lead with these photos, signed by `key`, as a tablet would.
 pub fn seal(key: &SigningKey, photos: &[Vec<u8>]) -> SealedLead {
     seal_with(key, photos, draft())
@@ -381,7 +306,8 @@ pub fn seal_as(
 }
 
 /// Seals a manifest changed by `edit` before signing: what a modified or
-/// malicious tablet could send, correctly signed.
+/// malicious tablet could send, correctly signed. Each photo's entry carries what
+/// the tablet reads from it at capture (camera, time, GPS).
 pub fn seal_edited(
     lead: LeadId,
     key: &SigningKey,
@@ -389,103 +315,18 @@ pub fn seal_edited(
     draft: RecordDraft,
     edit: impl FnOnce(&mut Manifest),
 ) -> SealedLead {
-    let mut log: Vec<SignedEntry> = Vec::new();
-    let mut push = |event, payload, time: &str| {
-        let e = SignedEntry::next(log.last(), lead, t(time), event, payload, key).unwrap();
-        log.push(e);
-    };
-    push(
-        LogEvent::Created,
-        json!({"task": "抽查"}),
-        "2026-11-20T10:15:00+08:00",
-    );
-    let mut blobs = Vec::new();
-    let mut evidence = Vec::new();
-    for (i, p) in photos.iter().enumerate() {
-        let sha = Sha256::digest(p);
-        // What the tablet reads from the photo at capture.
-        let exif = fieldlead_evidence::ExifSummary::read(p);
-        push(
-            LogEvent::EvidenceAdded,
-            json!({"sha256": sha.to_hex()}),
-            "2026-11-20T10:20:00+08:00",
-        );
-        evidence.push(EvidenceEntry {
-            sha256: sha,
-            bytes: p.len() as u64,
-            format: "jpeg".into(),
-            caption: format!("现场照片 {}", i + 1),
-            width: Some(160),
-            height: Some(120),
-            exif_datetime: exif.datetime_original,
-            exif_offset: exif.offset_time_original,
-            exif_gps: exif.gps,
-            make: exif.make,
-            model: exif.model,
-            phash: None,
-            added_at: t("2026-11-20T10:20:00+08:00"),
-        });
-        blobs.push((sha, p.clone()));
-    }
-    evidence.sort_by_key(|e| e.sha256);
-    evidence.dedup_by_key(|e| e.sha256);
-    let mut signoffs = Vec::new();
-    for (party, name, seed) in [(Party::Sampler1, "李四", 1u8), (Party::Sampler2, "王五", 2)] {
-        let png = signature_png(seed);
-        let sha = Sha256::digest(&png);
-        signoffs.push(Signoff {
-            party,
-            name: name.into(),
-            signoff: SignoffKind::Signed {
-                image_sha256: sha,
-                image_bytes: png.len() as u64,
-            },
-            at: t("2026-11-20T10:28:00+08:00"),
-        });
-        blobs.push((sha, png));
-    }
-    signoffs.push(Signoff {
-        party: Party::Business,
-        name: "张三".into(),
-        signoff: SignoffKind::Refused {
-            witness: "同市场经营户 刘七".into(),
-        },
-        at: t("2026-11-20T10:29:00+08:00"),
-    });
-    let head = log.last().unwrap();
-    let manifest = Manifest {
-        format: MANIFEST_FORMAT,
-        lead_id: lead,
-        device_key: key.public_key(),
-        record: draft.validate(lead).unwrap(),
-        evidence,
-        signoffs,
-        log_head: LogHead {
-            seq: head.entry.seq,
-            entry_hash: head.entry_hash,
-        },
-        sealed_at: t("2026-11-20T10:30:00+08:00"),
-    };
-    let mut manifest = manifest;
-    edit(&mut manifest);
-    let signed = SignedManifest::sign(manifest, key).unwrap();
-    let seal = SignedEntry::next(
-        log.last(),
-        lead,
-        t("2026-11-20T10:30:00+08:00"),
-        LogEvent::Sealed,
-        json!({"manifest_hash": signed.manifest_hash.to_hex()}),
-        key,
-    )
-    .unwrap();
-    log.push(seal);
-    blobs.sort_by_key(|b| b.0);
-    blobs.dedup_by_key(|b| b.0);
-    SealedLead {
-        upload: LeadUpload {
-            manifest: signed,
-            log,
-        },
-        blobs,
-    }
+    fieldlead_domain::sample::sealed_lead_with(lead, key, photos, draft, |m| {
+        for p in photos {
+            let sha = Sha256::digest(p);
+            let exif = fieldlead_evidence::ExifSummary::read(p);
+            if let Some(e) = m.evidence.iter_mut().find(|e| e.sha256 == sha) {
+                e.exif_datetime = exif.datetime_original;
+                e.exif_offset = exif.offset_time_original;
+                e.exif_gps = exif.gps;
+                e.make = exif.make;
+                e.model = exif.model;
+            }
+        }
+        edit(m)
+    })
 }

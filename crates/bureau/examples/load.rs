@@ -1,4 +1,4 @@
-//! `fieldlead-bureau-bench`: the bureau under load on loopback.
+//! The bureau under load on loopback (`examples/load.rs`).
 //!
 //! 1. Manifests accepted per second, with p50/p99 latency, from N concurrent
 //!    simulated tablets (default 200), each pushing its sealed leads one after
@@ -8,147 +8,28 @@
 //! 2. Blob ingest MB/s (hash-while-streaming, fsync, rename) against writing and
 //!    fsyncing the same bytes to a file on the same disk.
 //!
-//! Run: `cargo run --release -p fieldlead-bureau --bin fieldlead-bureau-bench -- [DEVICES] [LEADS_PER_DEVICE] [BLOB_MB] [BLOBS]`
+//! Run: `cargo run --release -p fieldlead-bureau --example load -- [DEVICES] [LEADS_PER_DEVICE] [BLOB_MB] [BLOBS]`
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{ensure, Context};
-use chrono::DateTime;
+use anyhow::ensure;
 use fieldlead_bureau::{Actor, Bureau, Config};
-use fieldlead_domain::{
-    BusinessRole, EnrolmentRequest, EvidenceEntry, Ground, LeadId, LeadUpload, LogEvent, LogHead,
-    Manifest, OutcomeKind, Party, RecordDraft, Sha256, SignedEntry, SignedManifest, SigningKey,
-    Signoff, SignoffKind, MANIFEST_FORMAT,
-};
-use serde_json::json;
+use fieldlead_domain::{sample, EnrolmentRequest, LeadId, LeadUpload, Sha256, SigningKey};
 
-fn t(s: &str) -> DateTime<chrono::FixedOffset> {
-    DateTime::parse_from_rfc3339(s).expect("fixed time")
-}
-
-fn draft() -> RecordDraft {
-    RecordDraft {
-        sending_unit: "重庆市某某质量检验检测研究院".into(),
-        task_year: Some(2026),
-        task_name: "2026年重庆市电线电缆产品质量监督抽查".into(),
-        task_number: "CQ-2026-017".into(),
-        product_category: "电线电缆".into(),
-        business_name: "重庆某某五金经营部".into(),
-        business_uscc: "914403001922038216".into(),
-        business_address: "重庆市渝中区解放碑民族路 88 号".into(),
-        business_person: "张三".into(),
-        business_phone: "023-6380 1234".into(),
-        business_role: Some(BusinessRole::Seller),
-        product_name: "聚氯乙烯绝缘电线".into(),
-        producer_none: true,
-        sampler1_name: "李四".into(),
-        sampler1_credential: "CQ50001234".into(),
-        sampler2_name: "王五".into(),
-        sampler2_credential: "CQ50005678".into(),
-        place_address: "重庆市渝中区解放碑民族路 88 号门市".into(),
-        started_at: Some(t("2026-11-20T10:15:00+08:00")),
-        outcome: Some(OutcomeKind::Terminated),
-        grounds: vec![Ground::NoFactoryAddress, Ground::NoFactoryName],
-        situation: "货架上的电线无厂名厂址，经营者无法提供进货票据。".into(),
-        ..RecordDraft::default()
-    }
-}
-
-/// A sealed lead like a tablet's: 8 photos, 2 signatures, 12 audit entries.
-fn seal(key: &SigningKey, blobs: &[(Sha256, u64)]) -> anyhow::Result<LeadUpload> {
-    let lead = LeadId::new();
-    let mut log: Vec<SignedEntry> = Vec::new();
-    log.push(SignedEntry::next(
-        None,
-        lead,
-        t("2026-11-20T10:15:00+08:00"),
-        LogEvent::Created,
-        json!({}),
+/// A sealed lead like a tablet's: the sample record, 2 signature images, one
+/// audit entry per blob. `blobs` stand in for photos: only their hashes and sizes
+/// matter to the manifest.
+fn seal(key: &SigningKey, blobs: &[Vec<u8>]) -> LeadUpload {
+    sample::sealed_lead_with(
+        LeadId::new(),
         key,
-    )?);
-    for (sha, _) in blobs {
-        let e = SignedEntry::next(
-            log.last(),
-            lead,
-            t("2026-11-20T10:20:00+08:00"),
-            LogEvent::EvidenceAdded,
-            json!({"sha256": sha.to_hex()}),
-            key,
-        )?;
-        log.push(e);
-    }
-    let mut evidence: Vec<EvidenceEntry> = blobs
-        .iter()
-        .enumerate()
-        .map(|(i, (sha, bytes))| EvidenceEntry {
-            sha256: *sha,
-            bytes: *bytes,
-            format: "jpeg".into(),
-            caption: format!("现场照片 {}", i + 1),
-            width: Some(4000),
-            height: Some(3000),
-            exif_datetime: Some("2026:11:20 10:20:00".into()),
-            exif_offset: Some("+08:00".into()),
-            exif_gps: None,
-            make: Some("HUAWEI".into()),
-            model: None,
-            phash: Some("00ff00ff00ff00ff".into()),
-            added_at: t("2026-11-20T10:20:00+08:00"),
-        })
-        .collect();
-    evidence.sort_by_key(|e| e.sha256);
-    let signed = |party, name: &str, n: u8| Signoff {
-        party,
-        name: name.into(),
-        signoff: SignoffKind::Signed {
-            image_sha256: Sha256::digest(&[n; 8]),
-            image_bytes: 2048,
-        },
-        at: t("2026-11-20T10:28:00+08:00"),
-    };
-    let head = log.last().context("log")?;
-    let manifest = Manifest {
-        format: MANIFEST_FORMAT,
-        lead_id: lead,
-        device_key: key.public_key(),
-        record: draft()
-            .validate(lead)
-            .map_err(|p| anyhow::anyhow!("{p:?}"))?,
-        evidence,
-        signoffs: vec![
-            signed(Party::Sampler1, "李四", 1),
-            signed(Party::Sampler2, "王五", 2),
-            Signoff {
-                party: Party::Business,
-                name: "张三".into(),
-                signoff: SignoffKind::Refused {
-                    witness: "刘七".into(),
-                },
-                at: t("2026-11-20T10:29:00+08:00"),
-            },
-        ],
-        log_head: LogHead {
-            seq: head.entry.seq,
-            entry_hash: head.entry_hash,
-        },
-        sealed_at: t("2026-11-20T10:30:00+08:00"),
-    };
-    let signed = SignedManifest::sign(manifest, key)?;
-    let seal = SignedEntry::next(
-        log.last(),
-        lead,
-        t("2026-11-20T10:30:00+08:00"),
-        LogEvent::Sealed,
-        json!({"manifest_hash": signed.manifest_hash.to_hex()}),
-        key,
-    )?;
-    log.push(seal);
-    Ok(LeadUpload {
-        manifest: signed,
-        log,
-    })
+        blobs,
+        sample::terminated_draft(),
+        |_| {},
+    )
+    .upload
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -216,15 +97,10 @@ async fn main() -> anyhow::Result<()> {
         )?;
         let leads: Vec<(LeadId, Vec<u8>)> = (0..per_device)
             .map(|j| {
-                let blobs: Vec<(Sha256, u64)> = (0..8u64)
-                    .map(|k| {
-                        (
-                            Sha256::digest(format!("{i}-{j}-{k}").as_bytes()),
-                            3_000_000 + k,
-                        )
-                    })
+                let blobs: Vec<Vec<u8>> = (0..8u64)
+                    .map(|k| format!("{i}-{j}-{k}").into_bytes())
                     .collect();
-                let u = seal(&key, &blobs)?;
+                let u = seal(&key, &blobs);
                 Ok((u.manifest.manifest.lead_id, serde_json::to_vec(&u)?))
             })
             .collect::<anyhow::Result<_>>()?;
@@ -307,13 +183,9 @@ async fn main() -> anyhow::Result<()> {
         &EnrolmentRequest::new(code, "bench blobs", &key),
         IpAddr::from([127, 2, 0, 1]),
     )?;
-    let refs: Vec<(Sha256, u64)> = blobs
-        .iter()
-        .map(|b| (Sha256::digest(b), b.len() as u64))
-        .collect();
     let mut uploads = Vec::new();
-    for chunk in refs.chunks(8) {
-        let u = seal(&key, chunk)?;
+    for chunk in blobs.chunks(8) {
+        let u = seal(&key, chunk);
         let resp = client
             .put(format!(
                 "{url}/api/v1/leads/{}",
@@ -326,9 +198,10 @@ async fn main() -> anyhow::Result<()> {
         ensure!(resp.status() == 201, "lead for blobs: {}", resp.status());
         uploads.push(u);
     }
+    let hashes: Vec<Sha256> = blobs.iter().map(|b| Sha256::digest(b)).collect();
     let total = (blob_bytes * blob_count) as f64 / 1e6;
     let start = Instant::now();
-    for (b, (sha, _)) in blobs.iter().zip(&refs) {
+    for (b, sha) in blobs.iter().zip(&hashes) {
         let resp = client
             .put(format!("{url}/api/v1/blobs/{sha}"))
             .bearer_auth(&e.token)
