@@ -476,7 +476,12 @@ fn main() {
         receipt: Some(receipt.clone()),
     };
     protocol_seed(&p, "7_put_lead", 7, &serde_json::to_vec(&put).unwrap());
-    let mut error = ErrorBody::new("blob_offset", "上传位置不符，请从 17 字节处续传");
+    // A code this build does not know (a newer bureau's): read as WireCode::Other.
+    let mut error = ErrorBody {
+        code: fieldlead_domain::WireCode::parse("blob_offset"),
+        message: "上传位置不符，请从 17 字节处续传".into(),
+        detail: None,
+    };
     error.detail = Some(json!({"offset": 17, "expected": [1, 2.5, null, true]}));
     protocol_seed(&p, "8_error_body", 8, &serde_json::to_vec(&error).unwrap());
 

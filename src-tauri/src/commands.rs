@@ -1,14 +1,12 @@
 //! The commands the UI invokes. Each one extracts its arguments, calls a use-case of
 //! crates/device or a rule of crates/domain, and maps the error. Nothing else.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use fieldlead_device::{
     Enrolment, EvidenceItem, ListQuery, RecordSummary, RecordView, Settings, SignoffView,
 };
 use fieldlead_domain::{FieldProblem, LeadId, Party, RecordDraft, Sha256, Uscc};
-use fieldlead_forms::{BlobFns, FormOptions};
 use serde::Serialize;
 use tauri::ipc::{InvokeBody, Request};
 use tauri::State;
@@ -295,52 +293,12 @@ pub struct FormPreview {
 
 #[tauri::command]
 pub async fn form_preview(state: State<'_, AppState>, id: LeadId) -> CmdResult<FormPreview> {
-    let (lead, view, store, dir, district) = {
-        let dev = state.device()?;
-        let Some(lead) = dev.manifest(id)? else {
-            return Err(CommandError::new(
-                "not_sealed",
-                "记录尚未封存，封存后才能生成移交表",
-            ));
-        };
-        (
-            lead,
-            dev.record(id)?,
-            dev.evidence_store().clone(),
-            dev.data_dir().to_path_buf(),
-            dev.enrolment()?.map(|e| e.district_name),
-        )
-    };
-    let forms = state.forms()?;
-    let thumbs: HashMap<Sha256, Sha256> = view
-        .evidence
-        .iter()
-        .filter_map(|e| Some((e.sha256, e.intake.thumbnail.as_ref()?.sha256)))
-        .collect();
-    let blobs = BlobFns {
-        thumbnail: |photo: &Sha256| store.read(thumbs.get(photo)?).ok(),
-        blob: |sha: &Sha256| store.read(sha).ok(),
-    };
-    let options = FormOptions {
-        form_number: None,
-        receiving_unit: district,
-    };
-    let form = forms
-        .transfer_form_with_preview(&lead, &blobs, &options)
-        .map_err(|e| CommandError::new("form", e.to_string()))?;
-    let out_dir = dir.join("forms");
-    let path = out_dir.join(format!("移交表-{id}.pdf"));
-    let write = || -> std::io::Result<()> {
-        std::fs::create_dir_all(&out_dir)?;
-        // Never leave a half-written PDF under the final name.
-        let tmp = path.with_extension("pdf.tmp");
-        std::fs::write(&tmp, &form.pdf)?;
-        std::fs::rename(&tmp, &path)
-    };
-    write().map_err(|e| CommandError::new("io", format!("无法保存移交表 PDF：{e}")))?;
+    // Gathered under the device's lock, rendered without it.
+    let source = state.device()?.form_source(id)?;
+    let preview = source.preview(state.forms()?)?;
     Ok(FormPreview {
-        pages_svg: form.pages_svg,
-        pdf_path: path.display().to_string(),
+        pages_svg: preview.pages_svg,
+        pdf_path: preview.pdf_path.display().to_string(),
     })
 }
 

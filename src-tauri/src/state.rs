@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use fieldlead_device::form::{Forms, FormsConfig};
 use fieldlead_device::{Device, ALLOW_INSECURE_HTTP_ENV};
-use fieldlead_forms::{Forms, FormsConfig};
 
 use crate::error::CommandError;
 use crate::sync::SyncService;
@@ -59,8 +59,9 @@ impl AppState {
     pub fn forms(&self) -> Result<&Forms, CommandError> {
         self.forms
             .get_or_init(|| {
+                // The renderer's own code (no_cjk_font...), so the UI can tell why.
                 Forms::new(&FormsConfig::default())
-                    .map_err(|e| CommandError::new("form", e.to_string()))
+                    .map_err(|e| CommandError::from(fieldlead_device::DeviceError::from(e)))
             })
             .as_ref()
             .map_err(Clone::clone)

@@ -1,27 +1,23 @@
-//! Sync in the app. One background task delivers the outbox: when a lead falls due,
-//! right after a seal, when the sampler taps "sync now", and, while the bureau cannot
-//! be reached, every [`OFFLINE_PROBE`] so the tablet notices at once when the
-//! network is back. It works on a connection of its own to the tablet's data, so a
-//! long upload never holds up the form; SQLite's WAL lets both run side by side.
+//! Sync in the app: the thread and event wiring only. One background task delivers
+//! the outbox: when a lead falls due, right after a seal, when the sampler taps
+//! "sync now", and, while the bureau cannot be reached, every
+//! [`policy::OFFLINE_PROBE`]; when is the device crate's [`policy`], and each round
+//! is its `Scheduler::round`. The task works on a connection of its own to the
+//! tablet's data, so a long upload never holds up the form; SQLite's WAL lets both
+//! run side by side.
 //!
 //! The web view hears `sync://progress` (a [`SyncProgress`]) as bytes go out and
 //! `sync://status` (a [`SyncRuntime`]) when a round starts and ends.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use fieldlead_device::policy::{self, Scheduler};
 use fieldlead_device::{Device, Enrolment, OutboxItem, SyncError, SyncProgress, SyncReport};
 use serde::Serialize;
 use tokio::sync::Notify;
 
 use crate::error::CommandError;
-
-/// How often an offline tablet tries the bureau again.
-pub const OFFLINE_PROBE: Duration = Duration::from_secs(30);
-/// How often the bureau's status of delivered leads is refreshed while the app runs.
-pub const STATUS_POLL: Duration = Duration::from_secs(300);
 
 pub const EVENT_PROGRESS: &str = "sync://progress";
 pub const EVENT_STATUS: &str = "sync://status";
@@ -64,8 +60,8 @@ pub enum SyncEvent {
 pub struct SyncService {
     device: tokio::sync::Mutex<Device>,
     kick: Notify,
-    /// Set by "sync now" and by offline probes: the next round ignores backoff.
-    forget_backoff: AtomicBool,
+    /// When rounds run and whether the next forgets backoff.
+    scheduler: Scheduler,
     runtime: Mutex<SyncRuntime>,
 }
 
@@ -75,19 +71,12 @@ impl std::fmt::Debug for SyncService {
     }
 }
 
-fn is_offline(e: &SyncError) -> bool {
-    matches!(
-        e,
-        SyncError::Offline(_) | SyncError::Timeout | SyncError::Network(_)
-    )
-}
-
 impl SyncService {
     pub fn new(device: Device) -> Self {
         SyncService {
             device: tokio::sync::Mutex::new(device),
             kick: Notify::new(),
-            forget_backoff: AtomicBool::new(false),
+            scheduler: Scheduler::new(),
             runtime: Mutex::new(SyncRuntime::default()),
         }
     }
@@ -110,7 +99,7 @@ impl SyncService {
     /// backoff go too ("sync now").
     pub fn kick(&self, forget_backoff: bool) {
         if forget_backoff {
-            self.forget_backoff.store(true, Ordering::SeqCst);
+            self.scheduler.forget_backoff();
         }
         self.kick.notify_one();
     }
@@ -176,11 +165,8 @@ impl SyncService {
             );
             emit(SyncEvent::Progress(p));
         };
-        let result = if self.forget_backoff.swap(false, Ordering::SeqCst) {
-            dev.sync_now(on_progress).await
-        } else {
-            dev.sync_once(on_progress).await
-        };
+        let result = self.scheduler.round(&mut dev, on_progress).await;
+        let online = policy::reached_bureau(&result);
         let next_due = dev.next_sync_due().ok().flatten();
         let status = self.update(|r| {
             r.running = false;
@@ -193,7 +179,7 @@ impl SyncService {
                     r.last_report = Some(report);
                 }
                 Err(e) => {
-                    r.online = Some(!is_offline(&e));
+                    r.online = Some(online);
                     r.last_error = Some(e.into());
                 }
             }
@@ -201,25 +187,11 @@ impl SyncService {
         emit(SyncEvent::Status(status));
     }
 
-    /// How long to sleep before the next automatic round.
-    async fn wait_time(&self) -> Duration {
-        if self.runtime().online == Some(false) {
-            // The outbox's own backoff grows to many minutes; the network coming
-            // back should not have to wait for it.
-            self.forget_backoff.store(true, Ordering::SeqCst);
-            return OFFLINE_PROBE;
-        }
+    /// How long to sleep before the next automatic round: the device's policy.
+    async fn wait_time(&self) -> std::time::Duration {
+        let online = self.runtime().online;
         let dev = self.device.lock().await;
-        if !matches!(dev.enrolment(), Ok(Some(_))) {
-            return STATUS_POLL;
-        }
-        match dev.next_sync_due() {
-            Ok(Some(due)) => (due - Utc::now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .min(STATUS_POLL),
-            _ => STATUS_POLL,
-        }
+        self.scheduler.wait(&dev, online)
     }
 
     /// The task: a round at start, then whenever woken or due. Never returns.

@@ -37,7 +37,7 @@ impl IntoResponse for ApiError {
         let e = self.0;
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = ErrorBody {
-            code: e.code().to_string(),
+            code: e.code().into(),
             message: e.public_message(),
             detail: e.detail(),
         };
@@ -86,7 +86,7 @@ pub async fn method_not_allowed() -> Response {
     (
         StatusCode::METHOD_NOT_ALLOWED,
         Json(ErrorBody::new(
-            "method_not_allowed",
+            fieldlead_domain::ErrorCode::MethodNotAllowed,
             "该接口不支持此请求方法",
         )),
     )
@@ -148,7 +148,7 @@ async fn enrol(
 ) -> ApiResult<impl IntoResponse> {
     let request: EnrolmentRequest = fieldlead_domain::parse_strict(&body).map_err(|e| match e {
         fieldlead_domain::StrictJsonError::Syntax(_) => BureauError::Malformed(e.to_string()),
-        other => BureauError::invalid(other.code(), format!("注册请求{other}")),
+        other => BureauError::invalid(other.error_code(), format!("注册请求{other}")),
     })?;
     let client = crate::server::client_ip(&app.config().trusted_proxies, peer.ip(), &headers);
     let response = blocking(move || app.enrol(&request, client)).await?;

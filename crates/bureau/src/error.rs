@@ -1,7 +1,7 @@
 //! Typed errors with stable codes. The API turns each into an HTTP status and an
 //! `{code, message}` body; the console shows the message.
 
-use fieldlead_domain::{ChainError, FieldProblem, ProtocolError, VerifyError};
+use fieldlead_domain::{ChainError, ErrorCode, FieldProblem, ProtocolError, VerifyError};
 
 /// A failure of the storage layer itself (database or blob folder), the same for
 /// every backend: no backend's own error type leaks through it.
@@ -57,8 +57,10 @@ pub enum BureauError {
     MalformedId(String),
     #[error("请求格式错误：{0}")]
     Malformed(String),
+    /// A refusal with its own code and message (a console form, an import, a
+    /// lead whose path and body disagree...): every code is an [`ErrorCode`].
     #[error("{message}")]
-    Invalid { code: &'static str, message: String },
+    Invalid { code: ErrorCode, message: String },
     /// One field of a form or a record broke a rule of the domain.
     #[error("{}", .0.message)]
     Field(FieldProblem),
@@ -101,46 +103,48 @@ pub enum BureauError {
 }
 
 impl BureauError {
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(code: ErrorCode, message: impl Into<String>) -> Self {
         BureauError::Invalid {
             code,
             message: message.into(),
         }
     }
 
-    /// Stable machine-readable code.
-    pub fn code(&self) -> &str {
+    /// Stable machine-readable code: what [`fieldlead_domain::ErrorBody::code`]
+    /// carries.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            BureauError::Unauthenticated => "unauthenticated",
-            BureauError::BadToken => "bad_token",
-            BureauError::DeviceRevoked => "device_revoked",
-            BureauError::Forbidden => "forbidden",
-            BureauError::Csrf => "csrf",
-            BureauError::BadCredentials => "bad_credentials",
-            BureauError::NotFound { .. } => "not_found",
-            BureauError::MalformedId(_) => "malformed_id",
-            BureauError::Malformed(_) => "malformed_body",
-            BureauError::Invalid { code, .. } => code,
-            BureauError::Field(p) => &p.code,
-            BureauError::Protocol(e) => e.code(),
-            BureauError::Verify(e) => e.code(),
-            BureauError::LeadConflict => "lead_conflict",
-            BureauError::EnrolmentCode => "enrolment_code_invalid",
-            BureauError::KeyTaken => "device_key_taken",
-            BureauError::OffsetMismatch { .. } => "offset_mismatch",
-            BureauError::UploadInProgress => "upload_in_progress",
-            BureauError::HashMismatch => "blob_hash_mismatch",
-            BureauError::TooLarge { .. } => "too_large",
-            BureauError::RateLimited { .. } => "rate_limited",
-            BureauError::Quota(_) => "quota_exceeded",
-            BureauError::Busy => "busy",
-            BureauError::State(_) => "invalid_state",
-            BureauError::Concurrent => "concurrent_change",
-            BureauError::Timeout(_) => "timeout",
-            BureauError::Form(e) => e.code(),
-            BureauError::Storage(StorageError::Conflict(_)) => "conflict",
-            BureauError::Storage(_) => "storage",
-            BureauError::Internal(_) => "internal",
+            BureauError::Unauthenticated => ErrorCode::Unauthenticated,
+            BureauError::BadToken => ErrorCode::BadToken,
+            BureauError::DeviceRevoked => ErrorCode::DeviceRevoked,
+            BureauError::Forbidden => ErrorCode::Forbidden,
+            BureauError::Csrf => ErrorCode::Csrf,
+            BureauError::BadCredentials => ErrorCode::BadCredentials,
+            BureauError::NotFound { .. } => ErrorCode::NotFound,
+            BureauError::MalformedId(_) => ErrorCode::MalformedId,
+            BureauError::Malformed(_) => ErrorCode::MalformedBody,
+            BureauError::Invalid { code, .. } => *code,
+            // A console field's own code (required, too_long, amount_format...).
+            BureauError::Field(p) => p.code.parse().unwrap_or(ErrorCode::InvalidFields),
+            BureauError::Protocol(e) => e.error_code(),
+            BureauError::Verify(e) => e.error_code(),
+            BureauError::LeadConflict => ErrorCode::LeadConflict,
+            BureauError::EnrolmentCode => ErrorCode::EnrolmentCodeInvalid,
+            BureauError::KeyTaken => ErrorCode::DeviceKeyTaken,
+            BureauError::OffsetMismatch { .. } => ErrorCode::OffsetMismatch,
+            BureauError::UploadInProgress => ErrorCode::UploadInProgress,
+            BureauError::HashMismatch => ErrorCode::BlobHashMismatch,
+            BureauError::TooLarge { .. } => ErrorCode::TooLarge,
+            BureauError::RateLimited { .. } => ErrorCode::RateLimited,
+            BureauError::Quota(_) => ErrorCode::QuotaExceeded,
+            BureauError::Busy => ErrorCode::Busy,
+            BureauError::State(_) => ErrorCode::InvalidState,
+            BureauError::Concurrent => ErrorCode::ConcurrentChange,
+            BureauError::Timeout(_) => ErrorCode::Timeout,
+            BureauError::Form(e) => e.error_code(),
+            BureauError::Storage(StorageError::Conflict(_)) => ErrorCode::Conflict,
+            BureauError::Storage(_) => ErrorCode::Storage,
+            BureauError::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -222,3 +226,30 @@ impl BureauError {
 }
 
 pub type Result<T, E = BureauError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_console_field_keeps_its_own_code() {
+        // Every code `check_text` and the amount parser give a field is an ErrorCode,
+        // so the fallback to invalid_fields never changes what is sent.
+        let long = "字".repeat(11);
+        for (value, max, code) in [
+            ("", 10, "required"),
+            (long.as_str(), 10, "too_long"),
+            ("a\u{202E}b", 10, "control_character"),
+        ] {
+            let p = fieldlead_domain::text::check_text("f", "字段", value, max, true).unwrap_err();
+            assert_eq!(p.code, code);
+            assert_eq!(BureauError::Field(p).code(), code);
+        }
+        let format = fieldlead_domain::money::Fen::parse_wan_opt("abc").unwrap_err();
+        let negative = fieldlead_domain::money::Fen::new(-1).unwrap_err();
+        for (e, code) in [(format, "amount_format"), (negative, "amount_negative")] {
+            let p = FieldProblem::new("fine_wan", e.code(), e.to_string());
+            assert_eq!(BureauError::Field(p).code(), code);
+        }
+    }
+}

@@ -29,7 +29,7 @@ pub struct ImportOutcome {
 fn bundle_error(e: BundleError) -> BureauError {
     match e {
         BundleError::Io(io) => BureauError::Malformed(format!("线索包读取失败：{io}")),
-        other => BureauError::invalid(other.code(), other.to_string()),
+        other => BureauError::invalid(other.error_code(), other.to_string()),
     }
 }
 
@@ -41,7 +41,10 @@ impl Bureau {
         let report = bundle.verify(None).map_err(bundle_error)?;
         if !report.is_ok() {
             let all: Vec<String> = report.problems.iter().map(|p| p.message.clone()).collect();
-            return Err(BureauError::invalid("bundle_invalid", all.join("；")));
+            return Err(BureauError::invalid(
+                fieldlead_domain::ErrorCode::BundleInvalid,
+                all.join("；"),
+            ));
         }
         let key = bundle.manifest.manifest.device_key;
         let device = self
@@ -50,7 +53,10 @@ impl Bureau {
             .into_iter()
             .find(|d| d.public_key == key)
             .ok_or_else(|| {
-                BureauError::invalid("device_unknown", "线索包的签名设备未在本局注册，不能导入")
+                BureauError::invalid(
+                    fieldlead_domain::ErrorCode::DeviceUnknown,
+                    "线索包的签名设备未在本局注册，不能导入",
+                )
             })?;
         if device.revoked_at.is_some() {
             return Err(BureauError::DeviceRevoked);
@@ -82,7 +88,12 @@ impl Bureau {
             let mut reader = bundle
                 .blob(&b.sha256)
                 .map_err(bundle_error)?
-                .ok_or_else(|| BureauError::invalid("bundle_blob_missing", "线索包缺少文件"))?;
+                .ok_or_else(|| {
+                    BureauError::invalid(
+                        fieldlead_domain::ErrorCode::BundleBlobMissing,
+                        "线索包缺少文件",
+                    )
+                })?;
             let mut buf = vec![0u8; 1 << 20];
             loop {
                 let n = reader

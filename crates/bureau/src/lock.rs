@@ -37,8 +37,7 @@ impl DataLock {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(BureauError::invalid(
-                        "data_folder_in_use",
+                    return Err(BureauError::invalid(fieldlead_domain::ErrorCode::DataFolderInUse,
                         format!(
                             "数据目录 {} 正由另一个 fieldlead-bureau serve 使用；同一数据目录只能运行一个服务",
                             data.display()
@@ -85,7 +84,7 @@ pub fn check_private(path: &Path) -> Result<(), BureauError> {
             .mode();
         if mode & 0o077 != 0 {
             return Err(BureauError::invalid(
-                "key_permissions",
+                fieldlead_domain::ErrorCode::KeyPermissions,
                 format!(
                     "密钥文件 {} 的权限为 {:o}，其他用户可读；请执行 chmod 600 {} 后再启动",
                     path.display(),

@@ -1,15 +1,14 @@
 //! `fieldlead form`: the 产品违法线索移交表 of a sealed lead on this tablet, as PDF.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use fieldlead_device::Device;
-use fieldlead_domain::{LeadId, Sha256};
-use fieldlead_forms::{
-    BlobFns, FormNumberPattern, FormOptions, Forms, FormsConfig, DEFAULT_FORM_NUMBER_PATTERN,
+use fieldlead_device::form::{
+    write_pdf, FormNumberPattern, FormNumbering, Forms, FormsConfig, DEFAULT_FORM_NUMBER_PATTERN,
 };
+use fieldlead_device::{Device, DeviceError};
+use fieldlead_domain::LeadId;
 
 #[derive(Debug, clap::Args)]
 pub struct FormArgs {
@@ -42,26 +41,20 @@ pub struct FormArgs {
 
 pub fn run(args: &FormArgs) -> anyhow::Result<ExitCode> {
     let device = Device::open(&args.data_dir).context("无法打开平板数据目录")?;
-    let Some(lead) = device.manifest(args.lead)? else {
-        bail!("记录 {} 尚未封存，不能打印移交表", args.lead);
+    let source = match device.form_source(args.lead) {
+        Err(DeviceError::FormNotSealed(id)) => bail!("记录 {id} 尚未封存，不能打印移交表"),
+        other => other?,
     };
-    let view = device.record(args.lead)?;
-    let thumbs: HashMap<Sha256, Sha256> = view
-        .evidence
-        .iter()
-        .filter_map(|e| Some((e.sha256, e.intake.thumbnail.as_ref()?.sha256)))
-        .collect();
-    let store = device.evidence_store();
-    let blobs = BlobFns {
-        thumbnail: |photo: &Sha256| store.read(thumbs.get(photo)?).ok(),
-        blob: |sha: &Sha256| store.read(sha).ok(),
+    let pattern = match args.seq {
+        Some(_) => Some(FormNumberPattern::parse(&args.number_pattern)?),
+        None => None,
     };
-    let form_number = match (&args.district, args.seq) {
-        (Some(d), Some(seq)) => Some(FormNumberPattern::parse(&args.number_pattern)?.format(
-            d,
-            lead.manifest.record.task.year,
+    let numbering = match (&args.district, args.seq, &pattern) {
+        (Some(district), Some(seq), Some(pattern)) => Some(FormNumbering {
+            pattern,
+            district,
             seq,
-        )?),
+        }),
         _ => None,
     };
     let forms = Forms::new(&FormsConfig {
@@ -69,19 +62,8 @@ pub fn run(args: &FormArgs) -> anyhow::Result<ExitCode> {
         font_dirs: args.font_dirs.clone(),
         system_fonts: true,
     })?;
-    let pdf = forms.transfer_form_pdf(
-        &lead,
-        &blobs,
-        &FormOptions {
-            form_number,
-            receiving_unit: args.receiving_unit.clone(),
-        },
-    )?;
-    // Never leave a half-written PDF under the name asked for.
-    let tmp = args.output.with_extension("pdf.tmp");
-    std::fs::write(&tmp, &pdf).with_context(|| format!("无法写入 {}", tmp.display()))?;
-    std::fs::rename(&tmp, &args.output)
-        .with_context(|| format!("无法写入 {}", args.output.display()))?;
+    let pdf = source.pdf(&forms, numbering, args.receiving_unit.clone())?;
+    write_pdf(&args.output, &pdf).with_context(|| format!("无法写入 {}", args.output.display()))?;
     println!("{}", args.output.display());
     Ok(ExitCode::SUCCESS)
 }

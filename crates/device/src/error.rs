@@ -60,6 +60,13 @@ pub enum DeviceError {
     Bundle(#[from] BundleError),
     #[error("记录 {0} 尚未封存，不能导出线索包")]
     NotSealed(LeadId),
+    #[error("记录尚未封存，封存后才能生成移交表")]
+    FormNotSealed(LeadId),
+    /// The form renderer's own error, with its own code (no_cjk_font, template...).
+    #[error("{0}")]
+    Form(#[from] fieldlead_forms::FormError),
+    #[error("无法保存移交表 PDF：{0}")]
+    FormPdf(std::io::Error),
 }
 
 impl DeviceError {
@@ -91,6 +98,9 @@ impl DeviceError {
             DeviceError::Io(_) => "io",
             DeviceError::Bundle(e) => e.code(),
             DeviceError::NotSealed(_) => "record_not_sealed",
+            DeviceError::FormNotSealed(_) => "not_sealed",
+            DeviceError::Form(e) => e.code(),
+            DeviceError::FormPdf(_) => "io",
         }
     }
 }

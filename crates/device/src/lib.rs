@@ -3,12 +3,15 @@
 //! evidence store, the hash-chained audit log of every change, sealing with the
 //! device's Ed25519 key, and the key itself; the sync client that delivers sealed
 //! leads to the district bureau from a durable outbox ([`Device::sync_once`]), over
-//! https only ([`BureauUrl`]). The Tauri shell is a thin layer over [`Device`].
+//! https only ([`BureauUrl`]), with the policy of when rounds run ([`policy`]); and
+//! the 产品违法线索移交表 of a sealed lead ([`form`]). The Tauri shell is a thin layer over [`Device`].
 
 mod bureau_url;
 mod db;
 mod error;
+pub mod form;
 mod key;
+mod list;
 mod records;
 mod settings;
 mod signoffs;
@@ -22,12 +25,14 @@ use fieldlead_evidence::EvidenceStore;
 
 pub use bureau_url::{BureauUrl, BureauUrlError, ALLOW_INSECURE_HTTP_ENV};
 pub use error::DeviceError;
-pub use records::{EvidenceItem, ListQuery, RecordSummary, RecordView, MAX_CAPTION_CHARS};
+pub use list::{ListQuery, RecordSummary};
+pub use records::{EvidenceItem, RecordView, MAX_CAPTION_CHARS};
 pub use settings::Settings;
 pub use signoffs::{SignoffView, MAX_SIGNATURE_BYTES};
 pub use sync::{
-    backoff, Enrolment, LeadFailure, OutboxItem, OutboxState, SyncError, SyncPhase, SyncProgress,
-    SyncReport, BACKOFF_BASE_SECS, BACKOFF_CAP_SECS, CLOCK_SKEW_FLAG_SECS, MAX_ANSWER_BYTES,
+    backoff, policy, Enrolment, LeadFailure, OutboxItem, OutboxState, SyncError, SyncPhase,
+    SyncProgress, SyncReport, BACKOFF_BASE_SECS, BACKOFF_CAP_SECS, CLOCK_SKEW_FLAG_SECS,
+    MAX_ANSWER_BYTES,
 };
 
 /// File name of the database inside the app data dir.

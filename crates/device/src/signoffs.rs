@@ -23,14 +23,6 @@ pub struct SignoffView {
     pub at: DateTime<FixedOffset>,
 }
 
-fn party_str(p: Party) -> &'static str {
-    match p {
-        Party::Sampler1 => "sampler1",
-        Party::Sampler2 => "sampler2",
-        Party::Business => "business",
-    }
-}
-
 /// The signer's name for a party, taken from the record at seal time.
 pub(crate) fn signer_name(d: &RecordDraft, p: Party) -> &str {
     match p {
@@ -112,7 +104,7 @@ impl Device {
         editable_draft(&tx, id)?;
         let n = tx.execute(
             "DELETE FROM signoffs WHERE record_id = ?1 AND party = ?2",
-            params![id.to_string(), party_str(party)],
+            params![id.to_string(), party.as_str()],
         )?;
         if n > 0 {
             append_log(
@@ -140,7 +132,7 @@ impl Device {
         tx.execute(
             "INSERT INTO signoffs (record_id, party, signoff_json, at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (record_id, party) DO UPDATE SET signoff_json = excluded.signoff_json, at = excluded.at",
-            params![id.to_string(), party_str(party), serde_json::to_string(&kind)?, now.to_rfc3339()],
+            params![id.to_string(), party.as_str(), serde_json::to_string(&kind)?, now.to_rfc3339()],
         )?;
         tx.execute(
             "UPDATE records SET updated_at = ?2 WHERE id = ?1",
@@ -184,10 +176,9 @@ pub(crate) fn load_signoffs(
     let mut out = Vec::new();
     for row in rows {
         let (party, json, at) = row?;
-        let party = Party::ALL
-            .into_iter()
-            .find(|p| party_str(*p) == party)
-            .ok_or_else(|| DeviceError::Corrupt(format!("party {party}")))?;
+        let party: Party = party
+            .parse()
+            .map_err(|_| DeviceError::Corrupt(format!("party {party}")))?;
         out.push(SignoffView {
             party,
             signoff: serde_json::from_str(&json)?,

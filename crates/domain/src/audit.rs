@@ -5,6 +5,7 @@
 //! entry_hash. Changing, dropping or reordering any entry breaks the chain at a
 //! place [`verify_chain`] names.
 
+use crate::protocol::ErrorCode;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
@@ -101,16 +102,21 @@ pub enum ChainFault {
 }
 
 impl ChainFault {
-    pub fn code(&self) -> &'static str {
+    /// The code the bureau answers with.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ChainFault::Empty => "chain_empty",
-            ChainFault::Unparsable(_) => "entry_unparsable",
-            ChainFault::WrongLead => "entry_wrong_lead",
-            ChainFault::Sequence { .. } => "entry_sequence",
-            ChainFault::PrevHash => "entry_prev_hash",
-            ChainFault::EntryHash => "entry_hash",
-            ChainFault::Signature => "entry_signature",
+            ChainFault::Empty => ErrorCode::ChainEmpty,
+            ChainFault::Unparsable(_) => ErrorCode::EntryUnparsable,
+            ChainFault::WrongLead => ErrorCode::EntryWrongLead,
+            ChainFault::Sequence { .. } => ErrorCode::EntrySequence,
+            ChainFault::PrevHash => ErrorCode::EntryPrevHash,
+            ChainFault::EntryHash => ErrorCode::EntryHash,
+            ChainFault::Signature => ErrorCode::EntrySignature,
         }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 

@@ -1,5 +1,6 @@
 //! RFC 8785 (JCS) canonical JSON and the hashes taken over it.
 
+use crate::protocol::ErrorCode;
 use serde::Serialize;
 
 use crate::ids::Sha256;
@@ -34,12 +35,17 @@ pub enum StrictJsonError {
 }
 
 impl StrictJsonError {
-    pub fn code(&self) -> &'static str {
+    /// The code the bureau answers with.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            StrictJsonError::Syntax(_) => "malformed_body",
-            StrictJsonError::DuplicateKey(_) => "duplicate_key",
-            StrictJsonError::Fields(_) => "invalid_fields",
+            StrictJsonError::Syntax(_) => ErrorCode::MalformedBody,
+            StrictJsonError::DuplicateKey(_) => ErrorCode::DuplicateKey,
+            StrictJsonError::Fields(_) => ErrorCode::InvalidFields,
         }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 

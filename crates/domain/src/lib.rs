@@ -37,9 +37,10 @@ pub use manifest::{
 };
 pub use protocol::{
     manifest_blobs, BlobKind, BlobRef, BlobStatus, Decision, DistrictInfo, EnrolmentCode,
-    EnrolmentInvite, EnrolmentRequest, EnrolmentResponse, ErrorBody, LeadStatus, LeadUpload,
-    ProtocolError, PutLeadResponse, Receipt, ReceiptBody, ReceiptError, SignedLeadStatus,
-    StatusError, LEAD_STATUS_FORMAT, PROTOCOL_VERSION, RECEIPT_FORMAT, UPLOAD_OFFSET_HEADER,
+    EnrolmentInvite, EnrolmentRequest, EnrolmentResponse, ErrorBody, ErrorCode, LeadStatus,
+    LeadUpload, ProtocolError, PutLeadResponse, Receipt, ReceiptBody, ReceiptError,
+    SignedLeadStatus, StatusError, WireCode, LEAD_STATUS_FORMAT, PROTOCOL_VERSION, RECEIPT_FORMAT,
+    UPLOAD_OFFSET_HEADER,
 };
 pub use record::{
     Business, BusinessRole, FieldProblem, Ground, MustNotSampleGround, NominalProducer, Outcome,

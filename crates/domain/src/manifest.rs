@@ -6,6 +6,7 @@
 //! final `sealed` entry naming that hash closes the log. The manifest pins the log
 //! before it, and the log's last entry pins the manifest.
 
+use crate::protocol::ErrorCode;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
@@ -283,24 +284,29 @@ fn problems_text(problems: &[FieldProblem]) -> String {
 }
 
 impl VerifyError {
-    pub fn code(&self) -> &'static str {
+    /// The code the bureau answers with.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            VerifyError::UnknownFormat(_) => "manifest_format",
-            VerifyError::LeadIdMismatch => "lead_id_mismatch",
-            VerifyError::ManifestHash => "manifest_hash",
-            VerifyError::ManifestSignature => "manifest_signature",
-            VerifyError::NotALead => "not_a_lead",
-            VerifyError::NoGrounds => "no_grounds",
-            VerifyError::EvidenceOrder => "evidence_order",
-            VerifyError::EvidenceCaption(_) => "evidence_caption",
-            VerifyError::Signoff(_) => "signoff",
-            VerifyError::Chain(e) => e.fault.code(),
-            VerifyError::LogHead => "log_head",
-            VerifyError::SealEntry => "seal_entry",
-            VerifyError::TooManyEvidence { .. } => "too_many_evidence",
-            VerifyError::TooManyLogEntries { .. } => "too_many_log_entries",
-            VerifyError::Fields(_) => "invalid_fields",
+            VerifyError::UnknownFormat(_) => ErrorCode::ManifestFormat,
+            VerifyError::LeadIdMismatch => ErrorCode::LeadIdMismatch,
+            VerifyError::ManifestHash => ErrorCode::ManifestHash,
+            VerifyError::ManifestSignature => ErrorCode::ManifestSignature,
+            VerifyError::NotALead => ErrorCode::NotALead,
+            VerifyError::NoGrounds => ErrorCode::NoGrounds,
+            VerifyError::EvidenceOrder => ErrorCode::EvidenceOrder,
+            VerifyError::EvidenceCaption(_) => ErrorCode::EvidenceCaption,
+            VerifyError::Signoff(_) => ErrorCode::Signoff,
+            VerifyError::Chain(e) => e.fault.error_code(),
+            VerifyError::LogHead => ErrorCode::LogHead,
+            VerifyError::SealEntry => ErrorCode::SealEntry,
+            VerifyError::TooManyEvidence { .. } => ErrorCode::TooManyEvidence,
+            VerifyError::TooManyLogEntries { .. } => ErrorCode::TooManyLogEntries,
+            VerifyError::Fields(_) => ErrorCode::InvalidFields,
         }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 

@@ -6,6 +6,7 @@
 //! held whole in memory. [`verify_bundle`] checks signature, chain and every blob's
 //! hash offline and lists every problem it finds.
 
+use fieldlead_domain::ErrorCode;
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
 use std::path::Path;
@@ -38,13 +39,18 @@ pub enum BundleError {
 }
 
 impl BundleError {
-    pub fn code(&self) -> &'static str {
+    /// The code the bureau answers with.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            BundleError::Io(_) => "bundle_io",
-            BundleError::Zip(_) => "bundle_zip",
-            BundleError::MissingEntry(_) => "bundle_missing_entry",
-            BundleError::Unreadable { .. } => "bundle_unreadable",
+            BundleError::Io(_) => ErrorCode::BundleIo,
+            BundleError::Zip(_) => ErrorCode::BundleZip,
+            BundleError::MissingEntry(_) => ErrorCode::BundleMissingEntry,
+            BundleError::Unreadable { .. } => ErrorCode::BundleUnreadable,
         }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 
@@ -392,7 +398,7 @@ impl<R: Read + Seek> Bundle<R> {
                     signature_checked = true;
                     r.verify_for(k, &self.manifest)
                 }
-                None => receipt_matches(r, &self.manifest),
+                None => r.covers(&self.manifest),
             };
             if let Err(e) = outcome {
                 problem(e.code(), format!("回执校验失败：{e}"), None);
@@ -412,29 +418,6 @@ impl<R: Read + Seek> Bundle<R> {
     fn label(&self, b: &BlobRef) -> String {
         self.manifest.manifest.blob_label(b.sha256)
     }
-}
-
-/// Without the bureau key: the receipt at least names this lead, manifest and blobs.
-fn receipt_matches(
-    r: &Receipt,
-    signed: &SignedManifest,
-) -> Result<(), fieldlead_domain::ReceiptError> {
-    use fieldlead_domain::ReceiptError;
-    if r.receipt.lead_id != signed.manifest.lead_id {
-        return Err(ReceiptError::Lead);
-    }
-    if r.receipt.manifest_hash != signed.manifest_hash {
-        return Err(ReceiptError::ManifestHash);
-    }
-    let expected: Vec<Sha256> = manifest_blobs(&signed.manifest)
-        .map_err(|_| ReceiptError::Blobs)?
-        .iter()
-        .map(|b| b.sha256)
-        .collect();
-    if r.receipt.blobs != expected {
-        return Err(ReceiptError::Blobs);
-    }
-    Ok(())
 }
 
 /// Opens and verifies a bundle file: see [`Bundle::verify`].

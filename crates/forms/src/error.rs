@@ -1,6 +1,7 @@
 //! The one error type of the crate. The UI and the bureau tell errors apart by
 //! [`FormError::code`]; the message is Chinese and says what to do.
 
+use fieldlead_domain::ErrorCode;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -56,19 +57,24 @@ pub enum FormError {
 
 impl FormError {
     /// A stable, machine-readable code, never translated.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            FormError::NoCjkFont { .. } => "no_cjk_font",
-            FormError::NotALead => "not_a_lead",
-            FormError::TemplateDir { .. } => "template_dir",
-            FormError::Template { .. } => "template",
-            FormError::FormNumberPattern { .. } => "form_number_pattern",
-            FormError::FormNumber(_) => "form_number",
-            FormError::ListRow { .. } => "list_row",
-            FormError::Pdf(_) => "pdf",
-            FormError::QrCode(_) => "qr_code",
-            FormError::Xlsx(_) => "xlsx",
+            FormError::NoCjkFont { .. } => ErrorCode::NoCjkFont,
+            FormError::NotALead => ErrorCode::NotALead,
+            FormError::TemplateDir { .. } => ErrorCode::TemplateDir,
+            FormError::Template { .. } => ErrorCode::Template,
+            FormError::FormNumberPattern { .. } => ErrorCode::FormNumberPattern,
+            FormError::FormNumber(_) => ErrorCode::FormNumber,
+            FormError::ListRow { .. } => ErrorCode::ListRow,
+            FormError::Pdf(_) => ErrorCode::Pdf,
+            FormError::QrCode(_) => ErrorCode::QrCode,
+            FormError::Xlsx(_) => ErrorCode::Xlsx,
         }
+    }
+
+    /// [`FormError::error_code`] as the UI receives it.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 

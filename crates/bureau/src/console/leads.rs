@@ -30,8 +30,9 @@ pub(crate) async fn inbox(
     let state = match q.state.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(v) => Some(
-            serde_json::from_value::<LeadState>(serde_json::Value::String(v.into()))
-                .map_err(|_| BureauError::invalid("state", "未知的线索状态"))?,
+            serde_json::from_value::<LeadState>(serde_json::Value::String(v.into())).map_err(
+                |_| BureauError::invalid(fieldlead_domain::ErrorCode::State, "未知的线索状态"),
+            )?,
         ),
     };
     let user = s.user.clone();
@@ -161,10 +162,9 @@ pub(crate) async fn review(
     Posted(s, form): Posted<ReviewForm>,
 ) -> PageResult {
     let id = lead_id(&id)?;
-    let state = form
-        .state
-        .parse::<ReviewState>()
-        .map_err(|_| BureauError::invalid("review_state", "请选择审核结论"))?;
+    let state = form.state.parse::<ReviewState>().map_err(|_| {
+        BureauError::invalid(fieldlead_domain::ErrorCode::ReviewState, "请选择审核结论")
+    })?;
     let a = Arc::clone(&app);
     blocking(move || a.review(&s.user, id, state, &form.comment)).await?;
     Ok(Redirect::to(&format!("/leads/{id}#review")).into_response())
@@ -212,10 +212,17 @@ pub(crate) async fn handling(
         },
         "report" => HandlingStep::ReportToCity {
             on: NaiveDate::parse_from_str(f.reported_on.trim(), "%Y-%m-%d").map_err(|_| {
-                BureauError::invalid("report_date", "报市局日期格式应为 YYYY-MM-DD")
+                BureauError::invalid(
+                    fieldlead_domain::ErrorCode::ReportDate,
+                    "报市局日期格式应为 YYYY-MM-DD",
+                )
             })?,
         },
-        _ => return Err(BureauError::invalid("step", "未知的办理操作").into()),
+        _ => {
+            return Err(
+                BureauError::invalid(fieldlead_domain::ErrorCode::Step, "未知的办理操作").into(),
+            )
+        }
     };
     let a = Arc::clone(&app);
     blocking(move || a.handle(&s.user, id, step)).await?;

@@ -12,14 +12,14 @@ impl Bureau {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
             return Err(BureauError::invalid(
-                "district_code",
+                fieldlead_domain::ErrorCode::DistrictCode,
                 "区县代码只能用小写字母、数字和连字符，例如 yuzhong",
             ));
         }
         let name = check_text("district_name", "区县局名称", name, 100, true)?.unwrap_or_default();
         if self.storage.district_by_code(code)?.is_some() {
             return Err(BureauError::invalid(
-                "district_exists",
+                fieldlead_domain::ErrorCode::DistrictExists,
                 format!("区县 {code} 已存在"),
             ));
         }
@@ -60,27 +60,30 @@ impl Bureau {
                 .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
         {
             return Err(BureauError::invalid(
-                "username",
+                fieldlead_domain::ErrorCode::Username,
                 "用户名只能用字母、数字和 . _ -，最多 64 位",
             ));
         }
         let display =
             check_text("display_name", "姓名", display_name, 50, true)?.unwrap_or_default();
         if password.chars().count() < 10 {
-            return Err(BureauError::invalid("password_short", "密码至少 10 位"));
+            return Err(BureauError::invalid(
+                fieldlead_domain::ErrorCode::PasswordShort,
+                "密码至少 10 位",
+            ));
         }
         let district = match (role, district_code) {
             (Role::CityAdmin, None) => None,
             (Role::CityAdmin, Some(_)) => {
                 return Err(BureauError::invalid(
-                    "district_for_city_admin",
+                    fieldlead_domain::ErrorCode::DistrictForCityAdmin,
                     "市局管理员不属于任何区县，请不要指定区县",
                 ))
             }
             (_, Some(code)) => Some(self.district(code)?),
             (_, None) => {
                 return Err(BureauError::invalid(
-                    "district_required",
+                    fieldlead_domain::ErrorCode::DistrictRequired,
                     "区局办案人员和证据审核员必须指定区县",
                 ))
             }
@@ -105,13 +108,19 @@ impl Bureau {
                 ),
             )?
             .ok_or_else(|| {
-                BureauError::invalid("username_taken", format!("用户名 {username} 已存在"))
+                BureauError::invalid(
+                    fieldlead_domain::ErrorCode::UsernameTaken,
+                    format!("用户名 {username} 已存在"),
+                )
             })
     }
 
     pub fn set_password(&self, username: &str, password: &str, actor: &Actor) -> Result<()> {
         if password.chars().count() < 10 {
-            return Err(BureauError::invalid("password_short", "密码至少 10 位"));
+            return Err(BureauError::invalid(
+                fieldlead_domain::ErrorCode::PasswordShort,
+                "密码至少 10 位",
+            ));
         }
         let hash = secrets::hash_password(password)?;
         let changed = self.storage.set_password(

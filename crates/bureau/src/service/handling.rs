@@ -84,7 +84,10 @@ impl Bureau {
             (Role::Officer, Some(d), _) => d.clone(),
             (Role::CityAdmin, _, Some(code)) => self.district(code)?,
             (Role::CityAdmin, _, None) => {
-                return Err(BureauError::invalid("district_required", "请选择区县"))
+                return Err(BureauError::invalid(
+                    fieldlead_domain::ErrorCode::DistrictRequired,
+                    "请选择区县",
+                ))
             }
             _ => return Err(BureauError::Forbidden),
         };
@@ -191,7 +194,7 @@ impl Bureau {
                 let decided = before.decided_at.map(fieldlead_domain::time::china_date);
                 if on > today || decided.is_some_and(|d| on < d) {
                     return Err(BureauError::invalid(
-                        "report_date",
+                        fieldlead_domain::ErrorCode::ReportDate,
                         "报市局日期不能晚于今天，也不能早于立案或不予立案的日期",
                     ));
                 }

@@ -28,7 +28,7 @@ impl Bureau {
                 known.may_reenrol(district_id).map_err(|r| match r {
                     ReenrolRefusal::KeyTaken => BureauError::KeyTaken,
                     ReenrolRefusal::OtherDistrict => BureauError::invalid(
-                        "device_other_district",
+                        fieldlead_domain::ErrorCode::DeviceOtherDistrict,
                         "该设备原属其他区县，不能用本区县的注册码恢复；如确需调往本区县，请在设备上清除注册并生成新密钥后再注册",
                     ),
                 })?;
@@ -124,18 +124,18 @@ impl Bureau {
     ) -> Result<(bool, PutLeadResponse)> {
         let upload: LeadUpload = fieldlead_domain::parse_strict(body).map_err(|e| match e {
             fieldlead_domain::StrictJsonError::Syntax(_) => BureauError::Malformed(e.to_string()),
-            other => BureauError::invalid(other.code(), format!("清单{other}")),
+            other => BureauError::invalid(other.error_code(), format!("清单{other}")),
         })?;
         let m = &upload.manifest.manifest;
         if m.lead_id != path_id {
             return Err(BureauError::invalid(
-                "path_lead_id_mismatch",
+                fieldlead_domain::ErrorCode::PathLeadIdMismatch,
                 "地址中的线索编号与清单中的编号不一致",
             ));
         }
         if m.device_key != device.public_key {
             return Err(BureauError::invalid(
-                "device_key_mismatch",
+                fieldlead_domain::ErrorCode::DeviceKeyMismatch,
                 "清单不是由本设备的密钥签名的",
             ));
         }
@@ -163,7 +163,7 @@ impl Bureau {
             .find(|b| b.bytes == 0 || b.bytes > self.config.max_blob_bytes)
         {
             return Err(BureauError::invalid(
-                "blob_size",
+                fieldlead_domain::ErrorCode::BlobSize,
                 format!(
                     "文件 {} 的大小 {} 字节不在允许范围（1 至 {} 字节）",
                     b.sha256.short(),

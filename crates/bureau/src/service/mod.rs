@@ -207,7 +207,7 @@ impl Bureau {
         let paths = DataPaths::new(data);
         if config.database_url.is_none() && !paths.database().exists() {
             return Err(BureauError::invalid(
-                "not_initialised",
+                fieldlead_domain::ErrorCode::NotInitialised,
                 format!(
                     "{} 不是已初始化的数据目录，请先运行 fieldlead-bureau init --data {}",
                     data.display(),
