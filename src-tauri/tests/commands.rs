@@ -104,7 +104,7 @@ impl Tablet {
             "update_draft",
             json!({ "id": id, "draft": fieldlead_domain::sample::terminated_draft() }),
         );
-        self.attach(&id, jpeg(seed), "货架上的插座，无 CCC 标志")
+        self.attach(&id, jpeg(seed), "货架上的电线，无厂名厂址")
             .unwrap();
         self.attach(&id, jpeg(seed.wrapping_add(100)), "铭牌")
             .unwrap();
@@ -133,22 +133,11 @@ fn percent_encode(s: &str) -> String {
 }
 
 fn jpeg(seed: u8) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(96, 64, |x, y| {
-        image::Rgb([(x as u8).wrapping_mul(seed | 1), y as u8, seed])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
-    out.into_inner()
+    fieldlead_domain::sample::photo_sized(96, 64, seed, 90)
 }
 
 fn png(seed: u8) -> Vec<u8> {
-    let img = image::RgbaImage::from_fn(120, 40, |x, y| {
-        let ink = (x + y * 3 + u32::from(seed)) % 7 == 0;
-        image::Rgba([0, 0, 0, if ink { 255 } else { 0 }])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
+    fieldlead_domain::sample::signature_png(seed)
 }
 
 #[test]
@@ -172,7 +161,7 @@ fn a_visit_goes_from_draft_to_sealed_record_and_printable_form() {
     let record = t.ok("get_record", json!({ "id": id }));
     assert_eq!(record["evidence"].as_array().unwrap().len(), 2);
     assert_eq!(record["manifest_hash"].as_str().unwrap().len(), 64);
-    let list = t.ok("list_records", json!({ "query": { "text": "插座" } }));
+    let list = t.ok("list_records", json!({ "query": { "text": "电线" } }));
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(
         list[0]["outbox_state"],

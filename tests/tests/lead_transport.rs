@@ -11,14 +11,7 @@ fn draft() -> RecordDraft {
 }
 
 fn photo(seed: u8) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(120, 90, |x, y| {
-        image::Rgb([(x as u8) ^ seed, (y as u8).wrapping_mul(2), seed])
-    });
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
-        .encode_image(&img)
-        .unwrap();
-    out
+    fieldlead_domain::sample::photo(seed, 85)
 }
 
 #[test]
@@ -26,7 +19,7 @@ fn a_sealed_lead_verifies_from_its_transported_text_and_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let mut dev = Device::open(dir.path()).unwrap();
     let r = dev.create_record(draft()).unwrap();
-    for (i, caption) in ["插座正面，无 CCC 标志", "包装盒", "货架"]
+    for (i, caption) in ["电线正面，无厂名厂址", "包装盒", "货架"]
         .iter()
         .enumerate()
     {
@@ -75,7 +68,7 @@ fn a_sealed_lead_verifies_from_its_transported_text_and_bytes() {
     assert_ne!(Sha256::digest(&altered), photos[0].0);
 
     // A manifest edited on the way is refused with a machine-readable reason.
-    let edited = manifest_text.replace("移动式插座", "移动式插头");
+    let edited = manifest_text.replace("聚氯乙烯绝缘电线", "聚氯乙烯绝缘电缆");
     let received: SignedManifest = serde_json::from_str(&edited).unwrap();
     assert_eq!(
         verify_lead(&received, &log).unwrap_err().code(),

@@ -491,6 +491,14 @@ async fn verification_panel_flags_reused_photos_tampering_and_missing_blobs() {
     let reencoded = seal(&b.key, &[photo(4, 50)]);
     tb.deliver(&b, &reencoded).await;
 
+    // A near duplicate is found once the other photo is analysed too: wait for
+    // every blob, not only this lead's.
+    for _ in 0..300 {
+        if tb.bureau.storage().unanalysed_blobs().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let s = tb.login("officer_a").await;
     let page = page_when_analysed(&tb, &s.cookie, reused.id()).await;
     assert!(

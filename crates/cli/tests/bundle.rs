@@ -4,46 +4,15 @@
 use std::io::{Cursor, Read, Write};
 use std::process::Command;
 
-use chrono::DateTime;
 use fieldlead_device::Device;
-use fieldlead_domain::{BusinessRole, Ground, OutcomeKind, Party, RecordDraft, Sha256};
+use fieldlead_domain::{Party, RecordDraft, Sha256};
 
 fn png(seed: u8) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(160, 120, |x, y| {
-        image::Rgb([(x as u8).wrapping_add(seed), (y as u8) ^ seed, 90])
-    });
-    let mut out = Vec::new();
-    img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
+    fieldlead_domain::sample::signature_png(seed)
 }
 
 fn draft() -> RecordDraft {
-    RecordDraft {
-        sending_unit: "重庆市某某质量检验检测研究院".into(),
-        task_year: Some(2026),
-        task_name: "2026年电线电缆产品质量监督抽查".into(),
-        task_number: "CQ-2026-017".into(),
-        product_category: "电线电缆".into(),
-        business_name: "重庆某某五金经营部".into(),
-        business_uscc: "914403001922038216".into(),
-        business_address: "重庆市渝中区民族路 88 号".into(),
-        business_person: "张三".into(),
-        business_phone: "023-63801234".into(),
-        business_role: Some(BusinessRole::Seller),
-        product_name: "聚氯乙烯绝缘电线".into(),
-        producer_none: true,
-        sampler1_name: "李四".into(),
-        sampler1_credential: "CQ50001234".into(),
-        sampler2_name: "王五".into(),
-        sampler2_credential: "CQ50005678".into(),
-        place_address: "重庆市渝中区民族路 88 号门市".into(),
-        started_at: Some(DateTime::parse_from_rfc3339("2026-11-20T10:15:00+08:00").unwrap()),
-        outcome: Some(OutcomeKind::Terminated),
-        grounds: vec![Ground::NoFactoryName, Ground::NoFactoryAddress],
-        situation: "货架上的电线无厂名厂址。".into(),
-        ..RecordDraft::default()
-    }
+    fieldlead_domain::sample::terminated_draft()
 }
 
 #[test]

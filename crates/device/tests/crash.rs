@@ -14,12 +14,7 @@ use fieldlead_domain::RecordDraft;
 const CHILD_ENV: &str = "FIELDLEAD_CRASH_CHILD_DIR";
 
 fn jpeg() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(80, 60, |x, y| image::Rgb([x as u8 * 3, y as u8 * 4, 128]));
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-        .encode_image(&img)
-        .unwrap();
-    out
+    fieldlead_domain::sample::photo(1, 90)
 }
 
 fn count_files(p: &Path) -> usize {

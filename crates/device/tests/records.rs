@@ -3,71 +3,16 @@
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use chrono::DateTime;
 use fieldlead_device::{Device, DeviceError, ListQuery};
+use fieldlead_domain::sample::{signature_png, terminated_draft as valid_draft};
 use fieldlead_domain::{
     verify_chain, verify_lead, BusinessRole, GeoPoint, Ground, LeadState, LogEvent, OutcomeKind,
     Party, RecordDraft, SignoffKind,
 };
 
-fn valid_draft() -> RecordDraft {
-    RecordDraft {
-        sending_unit: "重庆市某某质量检验检测研究院".into(),
-        task_year: Some(2026),
-        task_name: "2026年重庆市电线电缆产品质量监督抽查".into(),
-        task_number: "CQ-2026-017".into(),
-        product_category: "电线电缆".into(),
-        business_name: "重庆某某五金经营部".into(),
-        business_uscc: "914403001922038216".into(),
-        business_address: "重庆市渝中区民族路 88 号".into(),
-        business_person: "张三".into(),
-        business_phone: "023-63801234".into(),
-        business_role: Some(BusinessRole::Seller),
-        product_name: "聚氯乙烯绝缘电线".into(),
-        producer_none: true,
-        sampler1_name: "李四".into(),
-        sampler1_credential: "CQ50001234".into(),
-        sampler2_name: "王五".into(),
-        sampler2_credential: "CQ50005678".into(),
-        place_address: "重庆市渝中区民族路 88 号门市".into(),
-        place_gps: Some(GeoPoint::new(295_630_000, 1_065_510_000).unwrap()),
-        started_at: Some(DateTime::parse_from_rfc3339("2026-11-20T10:15:00+08:00").unwrap()),
-        outcome: Some(OutcomeKind::Terminated),
-        grounds: vec![Ground::NoFactoryName, Ground::NoFactoryAddress],
-        situation: "货架上的电线无厂名厂址。".into(),
-        ..RecordDraft::default()
-    }
-}
-
 /// A small photo-like JPEG, different for each `seed`.
 fn jpeg(seed: u8) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(96, 64, |x, y| {
-        image::Rgb([
-            (x as u8).wrapping_mul(3).wrapping_add(seed),
-            (y as u8).wrapping_mul(5),
-            ((x ^ y) as u8).wrapping_add(seed.wrapping_mul(7)),
-        ])
-    });
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-        .encode_image(&img)
-        .unwrap();
-    out
-}
-
-/// A small PNG like a signature pad's drawing.
-fn signature_png(seed: u8) -> Vec<u8> {
-    let img = image::GrayImage::from_fn(200, 80, |x, y| {
-        image::Luma([if (x + y * 2 + seed as u32) % 37 < 3 {
-            0
-        } else {
-            255
-        }])
-    });
-    let mut out = Vec::new();
-    img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
+    fieldlead_domain::sample::photo_sized(96, 64, seed, 90)
 }
 
 /// Both samplers sign; the business's person refuses before a witness.

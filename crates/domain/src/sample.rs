@@ -80,10 +80,17 @@ pub fn photo_sized(width: u32, height: u32, seed: u8, quality: u8) -> Vec<u8> {
     out
 }
 
-/// A small PNG standing in for a handwritten signature; `seed` changes its bytes.
+/// A PNG standing in for a handwritten signature: a dark stroke on white, as a
+/// signature pad draws it; `seed` moves the stroke.
 pub fn signature_png(seed: u8) -> Vec<u8> {
-    let img =
-        image::GrayImage::from_fn(64, 24, |x, y| image::Luma([((x * 3 + y * 5) as u8) ^ seed]));
+    let img = image::GrayImage::from_fn(300, 100, |x, y| {
+        let curve = 50.0 + 30.0 * ((x as f32 + f32::from(seed) * 7.0) / 25.0).sin();
+        if (y as f32 - curve).abs() < 3.0 {
+            image::Luma([20])
+        } else {
+            image::Luma([255])
+        }
+    });
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png)
         .expect("encoding to memory");

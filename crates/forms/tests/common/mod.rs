@@ -194,34 +194,11 @@ impl BlobSource for MemBlobs {
 }
 
 pub fn jpeg(w: u32, h: u32, seed: u8) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(w, h, |x, y| {
-        image::Rgb([
-            (x as u8).wrapping_add(seed),
-            (y as u8).wrapping_mul(2),
-            seed.wrapping_mul(37),
-        ])
-    });
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
-        .encode_image(&img)
-        .unwrap();
-    out
+    fieldlead_domain::sample::photo_sized(w, h, seed, 80)
 }
 
 pub fn signature_png(seed: u32) -> Vec<u8> {
-    // A scribble: a dark sine stroke on white.
-    let img = image::GrayImage::from_fn(300, 100, |x, y| {
-        let curve = 50.0 + 30.0 * ((x as f32 + seed as f32 * 7.0) / 25.0).sin();
-        if (y as f32 - curve).abs() < 3.0 {
-            image::Luma([20])
-        } else {
-            image::Luma([255])
-        }
-    });
-    let mut out = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
+    fieldlead_domain::sample::signature_png(seed as u8)
 }
 
 pub fn blobs_for(lead: &SignedManifest) -> MemBlobs {
