@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use fieldlead_device::{Device, DeviceError, ListQuery};
 use fieldlead_domain::sample::{signature_png, terminated_draft as valid_draft};
 use fieldlead_domain::{
-    verify_chain, verify_lead, BusinessRole, GeoPoint, Ground, LeadState, LogEvent, OutcomeKind,
-    Party, RecordDraft, SignoffKind,
+    verify_chain, verify_lead, LeadState, LogEvent, Party, RecordDraft, SignoffKind,
 };
 
 /// A small photo-like JPEG, different for each `seed`.
