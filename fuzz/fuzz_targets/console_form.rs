@@ -1,16 +1,18 @@
 //! The bureau console's form posts (application/x-www-form-urlencoded), parsed as
 //! the console parses them: axum's `Form` (serde_urlencoded) into the CSRF wrapper
-//! with the page's form flattened into it, every field a String that defaults; then
-//! the same domain rules the console applies: text fields by
-//! `fieldlead_domain::text::check_text`, amounts in 万元 by `Fen::parse_wan_opt`, the
-//! report date as YYYY-MM-DD. Does not depend on the bureau crate (Typst would make
-//! the instrumented build far too slow), so the structs are copied here field for
-//! field from crates/bureau/src/console/mod.rs (`WithCsrf`) and console/leads.rs.
+//! with the page's form flattened into it, then the domain's own rules: the
+//! handling form by `fieldlead_domain::handling::HandlingForm::step`, the review
+//! comment by `review_comment`. Does not depend on the bureau crate (Typst would
+//! make the instrumented build far too slow), so only the CSRF wrapper is copied
+//! here from crates/bureau/src/console/mod.rs (`WithCsrf`).
 #![no_main]
 
-use chrono::NaiveDate;
+use fieldlead_domain::handling::{
+    review_comment, HandlingForm, HandlingStep, MAX_CASE_NUMBER_CHARS, MAX_DECLINE_REASON_CHARS,
+    MAX_REMARK_CHARS, MAX_REVIEW_COMMENT_CHARS,
+};
 use fieldlead_domain::money::Fen;
-use fieldlead_domain::text::{check_text, is_forbidden_char};
+use fieldlead_domain::text::is_forbidden_char;
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
 
@@ -25,80 +27,62 @@ struct WithCsrf<T> {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct HandlingForm {
-    step: String,
-    case_number: String,
-    reason: String,
-    fine_wan: String,
-    confiscation_wan: String,
-    remark: String,
-    reported_on: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-#[allow(dead_code)]
 struct ReviewForm {
     state: String,
     comment: String,
 }
 
-/// `check_text` as the console calls it; what it accepts is trimmed, non-empty,
-/// within the limit and free of control and direction-override characters.
-fn text(field: &str, value: &str, max: usize, required: bool) {
-    match check_text(field, field, value, max, required) {
-        Ok(Some(v)) => {
-            assert!(!v.is_empty());
-            assert_eq!(v.trim(), v, "accepted text is trimmed");
-            assert!(
-                v.chars().count() <= max,
-                "accepted text is within the limit"
-            );
-            assert!(!v.chars().any(is_forbidden_char), "{v:?}");
-        }
-        Ok(None) => assert!(!required, "a required field is never absent"),
-        Err(problem) => assert_eq!(problem.field, field),
-    }
+/// Accepted text is trimmed, non-empty, within the limit and free of control and
+/// direction-override characters.
+fn accepted(v: &str, max: usize) {
+    assert!(!v.is_empty());
+    assert_eq!(v.trim(), v, "accepted text is trimmed");
+    assert!(
+        v.chars().count() <= max,
+        "accepted text is within the limit"
+    );
+    assert!(!v.chars().any(is_forbidden_char), "{v:?}");
 }
 
-/// An amount in 万元: what is accepted is non-negative and shown back as text
-/// that parses to the same number of fen.
-fn amount(value: &str) {
-    if let Ok(Some(fen)) = Fen::parse_wan_opt(value) {
+/// An accepted amount is non-negative and shown back as text that parses to the
+/// same number of fen.
+fn amount(fen: Option<Fen>) {
+    if let Some(fen) = fen {
         assert!(fen.get() >= 0);
-        assert_eq!(Fen::parse_wan(&fen.wan()), Ok(fen), "{value:?}");
+        assert_eq!(Fen::parse_wan(&fen.wan()), Ok(fen));
     }
 }
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(posted) = serde_urlencoded::from_bytes::<WithCsrf<HandlingForm>>(data) {
-        let f = posted.form;
-        match f.step.as_str() {
-            "file_case" => text("case_number", &f.case_number, 100, false),
-            "decline" => text("decline_reason", &f.reason, 1000, true),
-            "outcome" => {
-                amount(&f.fine_wan);
-                amount(&f.confiscation_wan);
-                text("remark", &f.remark, 1000, false);
+        match posted.form.step() {
+            Ok(HandlingStep::FileCase { case_number }) => {
+                if let Some(n) = case_number {
+                    accepted(&n, MAX_CASE_NUMBER_CHARS);
+                }
             }
-            "report" => {
-                let _ = NaiveDate::parse_from_str(f.reported_on.trim(), "%Y-%m-%d");
+            Ok(HandlingStep::Decline { reason }) => accepted(&reason, MAX_DECLINE_REASON_CHARS),
+            Ok(HandlingStep::Outcome {
+                fine,
+                confiscation,
+                remark,
+            }) => {
+                amount(fine);
+                amount(confiscation);
+                if let Some(r) = remark {
+                    accepted(&r, MAX_REMARK_CHARS);
+                }
             }
-            // Any other step is refused before a field is looked at; check them
-            // all anyway, so the rules see every field whatever the step says.
-            _ => {
-                text("case_number", &f.case_number, 100, false);
-                text("decline_reason", &f.reason, 1000, true);
-                text("remark", &f.remark, 1000, false);
-                amount(&f.fine_wan);
-                amount(&f.confiscation_wan);
-                let _ = NaiveDate::parse_from_str(f.reported_on.trim(), "%Y-%m-%d");
-            }
+            Ok(HandlingStep::Acknowledge | HandlingStep::ReportToCity { .. }) => {}
+            Err(problem) => assert!(!problem.field.is_empty() && !problem.message.is_empty()),
         }
     }
     if let Ok(posted) = serde_urlencoded::from_bytes::<WithCsrf<ReviewForm>>(data) {
-        // Required unless the review approves.
-        let required = posted.form.state != "approved";
-        text("comment", &posted.form.comment, 2000, required);
+        let approves = posted.form.state == "approved";
+        match review_comment(&posted.form.comment, approves) {
+            Ok(c) if c.is_empty() => assert!(approves, "a required comment is never empty"),
+            Ok(c) => accepted(&c, MAX_REVIEW_COMMENT_CHARS),
+            Err(problem) => assert_eq!(problem.field, "comment"),
+        }
     }
 });

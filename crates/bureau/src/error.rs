@@ -29,6 +29,12 @@ pub enum StorageError {
     Commit(String),
 }
 
+impl From<FieldProblem> for BureauError {
+    fn from(p: FieldProblem) -> Self {
+        BureauError::Field(p)
+    }
+}
+
 impl StorageError {
     pub fn io(path: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> StorageError {
         let path = path.to_string();

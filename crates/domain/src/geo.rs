@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "RawPoint")]
 pub struct GeoPoint {
-    pub lat_e7: i32,
-    pub lon_e7: i32,
+    lat_e7: i32,
+    lon_e7: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,6 +55,15 @@ impl GeoPoint {
             return Err(GeoError::Longitude);
         }
         GeoPoint::new((lat * 1e7).round() as i32, (lon * 1e7).round() as i32)
+    }
+
+    /// Latitude in 1e-7 degrees.
+    pub fn lat_e7(&self) -> i32 {
+        self.lat_e7
+    }
+    /// Longitude in 1e-7 degrees.
+    pub fn lon_e7(&self) -> i32 {
+        self.lon_e7
     }
 
     pub fn lat(&self) -> f64 {

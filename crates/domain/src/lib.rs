@@ -9,6 +9,7 @@ pub mod audit;
 pub mod canonical;
 pub mod crypto;
 pub mod geo;
+pub mod handling;
 pub mod ids;
 pub mod lead;
 pub mod manifest;

@@ -67,10 +67,7 @@ fn camera_jpeg_is_stored_with_capture_time_camera_and_place() {
     assert_eq!(intake.exif.software.as_deref(), Some("HarmonyOS 4.2.0"));
     assert_eq!(
         intake.exif.gps,
-        Some(GeoPoint {
-            lat_e7: 295_630_000,
-            lon_e7: 1_065_510_000
-        })
+        Some(GeoPoint::new(295_630_000, 1_065_510_000).unwrap())
     );
     assert_eq!(intake.exif.orientation, None);
 
@@ -105,10 +102,7 @@ fn southern_and_western_coordinates_are_negative() {
     let intake = store.intake_path(&photo).unwrap();
     assert_eq!(
         intake.exif.gps,
-        Some(GeoPoint {
-            lat_e7: -229_068_467,
-            lon_e7: -431_728_965
-        })
+        Some(GeoPoint::new(-229_068_467, -431_728_965).unwrap())
     );
 }
 
@@ -277,10 +271,7 @@ fn real_heic_is_stored_unchanged_with_its_exif() {
     );
     assert_eq!(
         intake.exif.gps,
-        Some(GeoPoint {
-            lat_e7: 312_304_000,
-            lon_e7: 1_214_737_000
-        })
+        Some(GeoPoint::new(312_304_000, 1_214_737_000).unwrap())
     );
     assert_eq!(store.read(&intake.sha256).unwrap(), original);
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use fieldlead_domain::money::Fen;
 use fieldlead_domain::{LeadId, LeadState, Sha256};
 use minijinja::context;
@@ -14,7 +14,7 @@ use super::{render, user_ctx, NoFields, PageResult, Posted, Session};
 use crate::api::blocking;
 use crate::error::BureauError;
 use crate::model::{ReviewState, Role};
-use crate::service::{Bureau, HandlingStep};
+use crate::service::Bureau;
 use crate::storage::LeadFilter;
 
 #[derive(Deserialize)]
@@ -181,49 +181,13 @@ pub(crate) async fn reverify(
     Ok(Redirect::to(&format!("/leads/{id}#verification")).into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(crate) struct HandlingForm {
-    step: String,
-    case_number: String,
-    reason: String,
-    fine_wan: String,
-    confiscation_wan: String,
-    remark: String,
-    reported_on: String,
-}
-
 pub(crate) async fn handling(
     State(app): State<Arc<Bureau>>,
     Path(id): Path<String>,
-    Posted(s, f): Posted<HandlingForm>,
+    Posted(s, f): Posted<fieldlead_domain::handling::HandlingForm>,
 ) -> PageResult {
     let id = lead_id(&id)?;
-    let step = match f.step.as_str() {
-        "acknowledge" => HandlingStep::Acknowledge,
-        "file_case" => HandlingStep::FileCase {
-            case_number: f.case_number,
-        },
-        "decline" => HandlingStep::Decline { reason: f.reason },
-        "outcome" => HandlingStep::Outcome {
-            fine_wan: f.fine_wan,
-            confiscation_wan: f.confiscation_wan,
-            remark: f.remark,
-        },
-        "report" => HandlingStep::ReportToCity {
-            on: NaiveDate::parse_from_str(f.reported_on.trim(), "%Y-%m-%d").map_err(|_| {
-                BureauError::invalid(
-                    fieldlead_domain::ErrorCode::ReportDate,
-                    "报市局日期格式应为 YYYY-MM-DD",
-                )
-            })?,
-        },
-        _ => {
-            return Err(
-                BureauError::invalid(fieldlead_domain::ErrorCode::Step, "未知的办理操作").into(),
-            )
-        }
-    };
+    let step = f.step()?;
     let a = Arc::clone(&app);
     blocking(move || a.handle(&s.user, id, step)).await?;
     Ok(Redirect::to(&format!("/leads/{id}#handling")).into_response())

@@ -1,5 +1,7 @@
 //! What the console reads and changes: leads in the user's scope, devices, review, a district officer's handling, the audit log, evidence.
 
+use fieldlead_domain::handling::{review_comment, HandlingStep};
+
 use super::*;
 
 impl Bureau {
@@ -99,14 +101,7 @@ impl Bureau {
             return Err(BureauError::Forbidden);
         }
         let row = self.lead_for(user, id)?;
-        let comment = check_text(
-            "comment",
-            "审核意见",
-            comment,
-            2000,
-            state != ReviewState::Approved,
-        )?
-        .unwrap_or_default();
+        let comment = review_comment(comment, state == ReviewState::Approved)?;
         self.storage.add_review(
             id,
             Review {
@@ -160,8 +155,7 @@ impl Bureau {
                 after.decision = Some(Decision::CaseFiled);
                 after.decided_at = Some(now);
                 after.decided_by = who;
-                after.case_number =
-                    check_text("case_number", "立案编号", &case_number, 100, false)?;
+                after.case_number = case_number;
                 "lead_case_filed"
             }
             HandlingStep::Decline { reason } => {
@@ -169,13 +163,12 @@ impl Bureau {
                 after.decision = Some(Decision::Declined);
                 after.decided_at = Some(now);
                 after.decided_by = who;
-                after.decline_reason =
-                    check_text("decline_reason", "不予立案理由", &reason, 1000, true)?;
+                after.decline_reason = Some(reason);
                 "lead_declined"
             }
             HandlingStep::Outcome {
-                fine_wan,
-                confiscation_wan,
+                fine,
+                confiscation,
                 remark,
             } => {
                 if !before.may_record_outcome() {
@@ -183,9 +176,9 @@ impl Bureau {
                         "只有已立案、尚未报市局的线索才能登记罚没金额".into(),
                     ));
                 }
-                after.fine = parse_wan("fine_wan", &fine_wan)?;
-                after.confiscation = parse_wan("confiscation_wan", &confiscation_wan)?;
-                after.remark = check_text("remark", "备注", &remark, 1000, false)?;
+                after.fine = fine;
+                after.confiscation = confiscation;
+                after.remark = remark;
                 "lead_outcome_recorded"
             }
             HandlingStep::ReportToCity { on } => {
@@ -301,24 +294,4 @@ impl Bureau {
         }
         Ok(checked)
     }
-}
-
-/// One step of a district officer's handling of a lead.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HandlingStep {
-    Acknowledge,
-    FileCase {
-        case_number: String,
-    },
-    Decline {
-        reason: String,
-    },
-    Outcome {
-        fine_wan: String,
-        confiscation_wan: String,
-        remark: String,
-    },
-    ReportToCity {
-        on: NaiveDate,
-    },
 }

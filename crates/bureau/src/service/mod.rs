@@ -13,9 +13,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use fieldlead_domain::money::Fen;
-use fieldlead_domain::text::FieldProblem;
+use chrono::{DateTime, Utc};
+use fieldlead_domain::text::check_text;
 use fieldlead_domain::{
     manifest_blobs, verify_lead, BlobStatus, Decision, DeviceId, DistrictInfo, EnrolmentCode,
     EnrolmentInvite, EnrolmentRequest, EnrolmentResponse, LeadId, LeadState, LeadStatus,
@@ -35,7 +34,7 @@ mod handling;
 mod intake;
 mod sessions;
 
-pub use handling::HandlingStep;
+pub use fieldlead_domain::handling::HandlingStep;
 
 use crate::model::{
     BlobAnalysis, District, EnrolledDevice, Handling, Lead, LeadSummary, ReenrolRefusal, Review,
@@ -151,24 +150,6 @@ impl Drop for UploadSlot<'_> {
             set.remove(&self.key);
         }
     }
-}
-
-/// A console text field by the domain's text rules, as a bureau error.
-pub(crate) fn check_text(
-    field: &'static str,
-    label: &str,
-    value: &str,
-    max: usize,
-    required: bool,
-) -> Result<Option<String>> {
-    fieldlead_domain::text::check_text(field, label, value, max, required)
-        .map_err(BureauError::Field)
-}
-
-/// An optional amount in 万元 from a console form, in fen.
-pub(crate) fn parse_wan(field: &'static str, input: &str) -> Result<Option<Fen>> {
-    Fen::parse_wan_opt(input)
-        .map_err(|e| BureauError::Field(FieldProblem::new(field, e.code(), e.to_string())))
 }
 
 impl Bureau {
