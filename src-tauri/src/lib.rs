@@ -71,16 +71,7 @@ pub fn serve_blob(state: &AppState, path: &str) -> Response<Vec<u8>> {
         Err(_) => None,
     };
     match bytes {
-        Some(b) => {
-            let ty = if b.starts_with(b"\x89PNG") {
-                "image/png"
-            } else if b.starts_with(&[0xff, 0xd8]) {
-                "image/jpeg"
-            } else {
-                "application/octet-stream"
-            };
-            reply(StatusCode::OK, ty, b)
-        }
+        Some(b) => reply(StatusCode::OK, fieldlead_device::content_type(&b), b),
         None => reply(StatusCode::NOT_FOUND, "text/plain", b"not found".to_vec()),
     }
 }

@@ -25,6 +25,8 @@ use fieldlead_evidence::EvidenceStore;
 
 pub use bureau_url::{BureauUrl, BureauUrlError, ALLOW_INSECURE_HTTP_ENV};
 pub use error::DeviceError;
+/// The `Content-Type` a stored photo or signature is served to the web view under.
+pub use fieldlead_evidence::content_type;
 pub use list::{ListQuery, RecordSummary};
 pub use records::{EvidenceItem, RecordView, MAX_CAPTION_CHARS};
 pub use settings::Settings;

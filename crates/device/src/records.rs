@@ -94,19 +94,12 @@ impl Device {
         let changes = draft_changes(&RecordDraft::default(), &draft)?;
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO records (id, state, draft_json, business_name, business_uscc, product_name, task_name, created_at, updated_at)
-             VALUES (?1, 'draft', ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-            params![
-                id.to_string(),
-                serde_json::to_string(&draft)?,
-                draft.business_name.trim(),
-                draft.business_uscc.trim(),
-                draft.product_name.trim(),
-                draft.task_name.trim(),
-                now.to_rfc3339(),
-            ],
+            "INSERT INTO records (id, state, draft_json, created_at, updated_at)
+             VALUES (?1, 'draft', '{}', ?2, ?2)",
+            params![id.to_string(), now.to_rfc3339()],
         )?;
-        append_log(
+        write_draft(&tx, id, &draft)?;
+        record_change(
             &tx,
             &self.key,
             id,
@@ -129,20 +122,8 @@ impl Device {
         let old = editable_draft(&tx, id)?;
         let changes = draft_changes(&old, &draft)?;
         if !changes.is_empty() {
-            tx.execute(
-                "UPDATE records SET draft_json = ?2, business_name = ?3, business_uscc = ?4,
-                 product_name = ?5, task_name = ?6, updated_at = ?7 WHERE id = ?1",
-                params![
-                    id.to_string(),
-                    serde_json::to_string(&draft)?,
-                    draft.business_name.trim(),
-                    draft.business_uscc.trim(),
-                    draft.product_name.trim(),
-                    draft.task_name.trim(),
-                    now.to_rfc3339(),
-                ],
-            )?;
-            append_log(
+            write_draft(&tx, id, &draft)?;
+            record_change(
                 &tx,
                 &self.key,
                 id,
@@ -236,17 +217,13 @@ impl Device {
                 now.to_rfc3339()
             ],
         )?;
-        tx.execute(
-            "UPDATE records SET updated_at = ?2 WHERE id = ?1",
-            params![id.to_string(), now.to_rfc3339()],
-        )?;
         let payload = serde_json::json!({
             "sha256": intake.sha256,
             "caption": caption,
             "bytes": intake.bytes,
             "format": intake.format,
         });
-        append_log(&tx, &self.key, id, now, LogEvent::EvidenceAdded, payload)?;
+        record_change(&tx, &self.key, id, now, LogEvent::EvidenceAdded, payload)?;
         tx.commit()?;
         Ok(EvidenceItem {
             sha256: intake.sha256,
@@ -283,12 +260,8 @@ impl Device {
             "UPDATE evidence SET caption = ?3 WHERE record_id = ?1 AND sha256 = ?2",
             params![id.to_string(), sha256.to_hex(), caption],
         )?;
-        tx.execute(
-            "UPDATE records SET updated_at = ?2 WHERE id = ?1",
-            params![id.to_string(), now.to_rfc3339()],
-        )?;
         let payload = serde_json::json!({"sha256": sha256, "caption": caption});
-        append_log(&tx, &self.key, id, now, LogEvent::CaptionChanged, payload)?;
+        record_change(&tx, &self.key, id, now, LogEvent::CaptionChanged, payload)?;
         tx.commit()?;
         Ok(())
     }
@@ -306,11 +279,7 @@ impl Device {
         if n == 0 {
             return Err(DeviceError::EvidenceNotFound(sha256));
         }
-        tx.execute(
-            "UPDATE records SET updated_at = ?2 WHERE id = ?1",
-            params![id.to_string(), now.to_rfc3339()],
-        )?;
-        append_log(
+        record_change(
             &tx,
             &self.key,
             id,
@@ -419,7 +388,7 @@ impl Device {
         };
         let signed = SignedManifest::sign(manifest, &self.key)
             .map_err(|e| DeviceError::Corrupt(e.to_string()))?;
-        let seal_entry = append_log(
+        let seal_entry = record_change(
             &tx,
             &self.key,
             id,
@@ -578,7 +547,41 @@ fn load_log(conn: &rusqlite::Connection, id: LeadId) -> Result<Vec<SignedEntry>,
     Ok(out)
 }
 
-pub(crate) fn append_log(
+/// Stores a draft with the copies of its fields that lists and searches read.
+fn write_draft(tx: &Transaction<'_>, id: LeadId, draft: &RecordDraft) -> Result<(), DeviceError> {
+    tx.execute(
+        "UPDATE records SET draft_json = ?2, business_name = ?3, business_uscc = ?4,
+         product_name = ?5, task_name = ?6 WHERE id = ?1",
+        params![
+            id.to_string(),
+            serde_json::to_string(draft)?,
+            draft.business_name.trim(),
+            draft.business_uscc.trim(),
+            draft.product_name.trim(),
+            draft.task_name.trim(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Every change to a record, in the caller's transaction: signed into the
+/// record's hash-chained audit log, and its `updated_at` moved to `now`.
+pub(crate) fn record_change(
+    tx: &Transaction<'_>,
+    key: &fieldlead_domain::SigningKey,
+    id: LeadId,
+    now: DateTime<FixedOffset>,
+    event: LogEvent,
+    payload: Value,
+) -> Result<SignedEntry, DeviceError> {
+    tx.execute(
+        "UPDATE records SET updated_at = ?2 WHERE id = ?1",
+        params![id.to_string(), now.to_rfc3339()],
+    )?;
+    append_log(tx, key, id, now, event, payload)
+}
+
+fn append_log(
     tx: &Transaction<'_>,
     key: &fieldlead_domain::SigningKey,
     id: LeadId,

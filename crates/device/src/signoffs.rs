@@ -7,7 +7,7 @@ use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 use crate::error::DeviceError;
-use crate::records::{append_log, editable_draft, parse_time};
+use crate::records::{editable_draft, parse_time, record_change};
 use crate::Device;
 
 /// Largest signature image accepted: a pad drawing is a few tens of kilobytes.
@@ -107,7 +107,7 @@ impl Device {
             params![id.to_string(), party.as_str()],
         )?;
         if n > 0 {
-            append_log(
+            record_change(
                 &tx,
                 &self.key,
                 id,
@@ -134,11 +134,7 @@ impl Device {
              ON CONFLICT (record_id, party) DO UPDATE SET signoff_json = excluded.signoff_json, at = excluded.at",
             params![id.to_string(), party.as_str(), serde_json::to_string(&kind)?, now.to_rfc3339()],
         )?;
-        tx.execute(
-            "UPDATE records SET updated_at = ?2 WHERE id = ?1",
-            params![id.to_string(), now.to_rfc3339()],
-        )?;
-        append_log(
+        record_change(
             &tx,
             &self.key,
             id,

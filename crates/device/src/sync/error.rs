@@ -49,18 +49,19 @@ pub enum SyncError {
     WrongDistrict { expected: String, got: String },
     #[error("回执来自“{got}”，不是本设备所属的“{expected}”，回执未保存")]
     ReceiptDistrict { expected: String, got: String },
-    #[error("照片“{caption}”（{}）在封存后被改动，不能报送；请保留原始文件并联系区局", .sha256.short())]
+    /// `label` names the blob as [`fieldlead_domain::Manifest::blob_label`] does.
+    #[error("{label}（{}）在封存后被改动，不能报送；请保留原始文件并联系区局", .sha256.short())]
     EvidenceAltered {
         lead_id: LeadId,
         sha256: Sha256,
-        caption: String,
+        label: String,
         kind: BlobKind,
     },
-    #[error("照片“{caption}”（{}）在本机已缺失，不能报送", .sha256.short())]
+    #[error("{label}（{}）在本机已缺失，不能报送", .sha256.short())]
     EvidenceMissing {
         lead_id: LeadId,
         sha256: Sha256,
-        caption: String,
+        label: String,
         kind: BlobKind,
     },
     #[error("区局回执无效，未保存：{0}")]
@@ -180,11 +181,11 @@ mod tests {
         let altered = SyncError::EvidenceAltered {
             lead_id: LeadId::new(),
             sha256: Sha256::digest(b"x"),
-            caption: "货架".into(),
+            label: "照片“货架”".into(),
             kind: BlobKind::Photo,
         };
         assert!(altered.is_final_for_lead());
-        assert!(altered.to_string().contains("货架"));
+        assert!(altered.to_string().starts_with("照片“货架”（"));
         assert!(!SyncError::Network("reset".into()).is_final_for_lead());
         // An address the tablet will not use ends the round before anything is sent.
         let insecure = SyncError::from(BureauUrlError::Insecure("http://192.0.2.1".into()));

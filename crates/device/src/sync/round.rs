@@ -224,14 +224,14 @@ impl Device {
         id: LeadId,
         b: &BlobRef,
     ) -> Result<(), SyncError> {
-        let caption = caption_of(signed, b);
+        let label = signed.manifest.blob_label(b.sha256);
         let intact = match self.store.verify(&b.sha256) {
             Ok(ok) => ok,
             Err(_) => {
                 return Err(SyncError::EvidenceMissing {
                     lead_id: id,
                     sha256: b.sha256,
-                    caption,
+                    label,
                     kind: b.kind,
                 })
             }
@@ -243,7 +243,7 @@ impl Device {
             return Err(SyncError::EvidenceAltered {
                 lead_id: id,
                 sha256: b.sha256,
-                caption,
+                label,
                 kind: b.kind,
             });
         }
@@ -364,20 +364,6 @@ impl Device {
         }
         Ok(())
     }
-}
-
-fn caption_of(signed: &SignedManifest, b: &BlobRef) -> String {
-    let m = &signed.manifest;
-    if let Some(e) = m.evidence.iter().find(|e| e.sha256 == b.sha256) {
-        return e.caption.clone();
-    }
-    m.signoffs
-        .iter()
-        .find(|s| {
-            matches!(s.signoff, fieldlead_domain::SignoffKind::Signed { image_sha256, .. } if image_sha256 == b.sha256)
-        })
-        .map(|s| format!("{}的签名", s.party.label_zh()))
-        .unwrap_or_default()
 }
 
 /// A status answer, taken only if the bureau key stored at enrolment signed it and
