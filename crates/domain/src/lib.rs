@@ -3,7 +3,11 @@
 //! certificate, SHA-256, ids), the sampling record and its termination grounds,
 //! lead states, the hash-chained audit log and the sealed manifest, with the one
 //! verify function ([`verify_lead`]) both sides use, and the sync protocol messages
-//! with the bureau's signed receipt ([`protocol`]). No I/O lives here.
+//! with the bureau's signed receipt and its error codes ([`protocol`]). A rule both
+//! sides need lives here once: the handling form's field rules ([`handling`]),
+//! the wire names of every closed set ([`wire`]), money in 万元 ([`money`]), UTC+8
+//! ([`time`]). The `sample` feature adds the sample record, photos and sealed lead
+//! every test and benchmark starts from. No I/O lives here.
 
 pub mod audit;
 pub mod canonical;

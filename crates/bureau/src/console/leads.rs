@@ -189,6 +189,6 @@ pub(crate) async fn handling(
     let id = lead_id(&id)?;
     let step = f.step()?;
     let a = Arc::clone(&app);
-    blocking(move || a.handle(&s.user, id, step)).await?;
+    blocking(move || a.apply_handling_step(&s.user, id, step)).await?;
     Ok(Redirect::to(&format!("/leads/{id}#handling")).into_response())
 }
