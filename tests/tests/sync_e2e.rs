@@ -72,18 +72,15 @@ async fn two_tablets_deliver_twenty_leads_once_each_with_verified_receipts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_sends_from_a_restored_tablet_make_one_lead() {
-    let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
-    let dir = tempfile::tempdir().unwrap();
-    let mut dev = enrolled(dir.path(), &server, "平板 1").await;
+    let (folders, server, mut dev) = bureau_and_tablet().await;
     let id = seal(&mut dev, &[photo(1, 48), photo(2, 48)]);
     dev.outbox().unwrap();
     drop(dev);
     // The same tablet restored from a backup taken before it synced: it sends the
     // same lead again.
     let copy = tempfile::tempdir().unwrap();
-    copy_dir(dir.path(), copy.path());
-    let mut first = Device::open(dir.path()).unwrap();
+    copy_dir(folders.tablet.path(), copy.path());
+    let mut first = Device::open(folders.tablet.path()).unwrap();
     let mut second = Device::open(copy.path()).unwrap();
     let a = first.sync_once(|_| {}).await.unwrap();
     let b = second.sync_once(|_| {}).await.unwrap();

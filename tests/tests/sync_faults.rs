@@ -82,11 +82,8 @@ async fn server_killed_mid_blob_resumes_from_its_offset_without_resending() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_random_connection_cuts_lose_and_duplicate_nothing() {
-    let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
+    let (_folders, server, mut dev) = bureau_and_tablet().await;
     let proxy = Proxy::start(server.addr(), 0x5eed_0006, 60, 120_000, 0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut dev = enrolled(dir.path(), &server, "平板 1").await;
     point_at(&mut dev, &proxy.url);
     let mut ids = Vec::new();
     for l in 0..10u64 {
@@ -119,12 +116,9 @@ async fn sixty_random_connection_cuts_lose_and_duplicate_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_killed_mid_sync_again_and_again_resumes_from_its_outbox() {
-    let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
+    let (folders, server, mut dev) = bureau_and_tablet().await;
     // Throttled so a kill lands inside uploads, not only between them.
     let proxy = Proxy::start(server.addr(), 2, 0, 1, 3_000_000).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut dev = enrolled(dir.path(), &server, "平板 1").await;
     point_at(&mut dev, &proxy.url);
     let mut ids = Vec::new();
     for l in 0..5u64 {
@@ -138,7 +132,7 @@ async fn client_killed_mid_sync_again_and_again_resumes_from_its_outbox() {
     loop {
         assert!(started.elapsed() < Duration::from_secs(180), "bounded time");
         // Re-open from the folder, as the app does after being killed.
-        let mut dev = Device::open(dir.path()).unwrap();
+        let mut dev = Device::open(folders.tablet.path()).unwrap();
         if all_delivered(&mut dev) {
             break;
         }
@@ -151,7 +145,7 @@ async fn client_killed_mid_sync_again_and_again_resumes_from_its_outbox() {
         }
     }
     assert!(kills >= 5, "killed {kills} times");
-    let dev = Device::open(dir.path()).unwrap();
+    let dev = Device::open(folders.tablet.path()).unwrap();
     assert_eq!(server.lead_count(), ids.len());
     for id in &ids {
         server.assert_lead_complete(&dev, *id);
@@ -180,12 +174,7 @@ async fn a_tablet_clock_days_off_gets_the_bureau_time_and_a_skew_flag() {
     let receipt = dev.receipt(id).unwrap().unwrap();
     // The report time is the bureau's clock, not the tablet's.
     assert!((receipt.receipt.received_at - before).num_seconds().abs() < 60);
-    let item = dev
-        .outbox()
-        .unwrap()
-        .into_iter()
-        .find(|i| i.lead_id == id)
-        .unwrap();
+    let item = outbox_item(&mut dev, id);
     assert!(item.clock_skew_flagged);
     assert_eq!(item.received_at, Some(receipt.receipt.received_at));
 }

@@ -14,10 +14,7 @@ use sync_support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_photo_altered_after_sealing_is_named_and_never_sent() {
-    let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
-    let dir = tempfile::tempdir().unwrap();
-    let mut dev = enrolled(dir.path(), &server, "平板 1").await;
+    let (_folders, server, mut dev) = bureau_and_tablet().await;
     let good = seal(&mut dev, &[photo(20, 48)]);
     let altered_photo = photo(21, 48);
     let sha = Sha256::digest(&altered_photo);
@@ -42,12 +39,7 @@ async fn a_photo_altered_after_sealing_is_named_and_never_sent() {
     assert!(f.final_failure);
     assert!(server.bureau().storage().lead(bad).unwrap().is_none());
     assert!(!server.holds(&sha));
-    let item = dev
-        .outbox()
-        .unwrap()
-        .into_iter()
-        .find(|i| i.lead_id == bad)
-        .unwrap();
+    let item = outbox_item(&mut dev, bad);
     assert_eq!(item.state, OutboxState::Failed);
     assert_eq!(item.last_error_code.as_deref(), Some("evidence_altered"));
     // "Sync now" does not resend a lead that can never be accepted.
@@ -57,10 +49,7 @@ async fn a_photo_altered_after_sealing_is_named_and_never_sent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_tablet_gets_a_clear_error_and_nothing_is_stored() {
-    let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
-    let dir = tempfile::tempdir().unwrap();
-    let mut dev = enrolled(dir.path(), &server, "平板 1").await;
+    let (_folders, server, mut dev) = bureau_and_tablet().await;
     let id = seal(&mut dev, &[photo(30, 48)]);
     let device_id = dev.enrolment().unwrap().unwrap().device_id;
     server.bureau().revoke_device(None, device_id).unwrap();
@@ -185,10 +174,7 @@ fn tamper(from: &Path, to: &Path, entry: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bundle_verifies_offline_names_what_fails_and_imports_once_with_a_receipt() {
     use fieldlead_evidence::bundle::verify_bundle;
-    let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
-    let dir = tempfile::tempdir().unwrap();
-    let mut dev = enrolled(dir.path(), &server, "平板 1").await;
+    let (_folders, server, mut dev) = bureau_and_tablet().await;
     let shelf = photo(60, 48);
     let shelf_sha = Sha256::digest(&shelf);
     let id = seal(&mut dev, &[photo(61, 48), shelf]);

@@ -344,10 +344,7 @@ async fn rewriting_proxy(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_status_altered_in_transit_is_refused_shown_as_such_and_not_applied() {
-    let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
-    let dir = tempfile::tempdir().unwrap();
-    let mut dev = enrolled(dir.path(), &server, "平板 1").await;
+    let (_folders, server, mut dev) = bureau_and_tablet().await;
     let id = seal(&mut dev, &[photo(80, 48)]);
     assert_eq!(dev.sync_once(|_| {}).await.unwrap().delivered, vec![id]);
     let item = dev.outbox().unwrap().remove(0);

@@ -4,14 +4,9 @@
 mod support;
 
 use fieldlead_domain::{
-    BlobStatus, EnrolmentRequest, ErrorBody, PublicKey, PutLeadResponse, Sha256, SignedLeadStatus,
-    SigningKey,
+    BlobStatus, EnrolmentRequest, PublicKey, PutLeadResponse, Sha256, SigningKey,
 };
 use support::*;
-
-async fn error(resp: reqwest::Response) -> ErrorBody {
-    resp.json().await.unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enrolment_gives_token_and_bureau_key_and_each_code_works_once() {
@@ -19,21 +14,12 @@ async fn enrolment_gives_token_and_bureau_key_and_each_code_works_once() {
     let code = tb.code("yuzhong");
     let key = SigningKey::from_seed(&[1; 32]);
     let req = EnrolmentRequest::new(code.clone(), "平板 1", &key);
-    let url = format!("{}/api/v1/enrol", tb.url);
-    let resp = tb.client.post(&url).json(&req).send().await.unwrap();
+    let resp = tb.enrol_request(&req).await;
     assert_eq!(resp.status(), 201);
     let e: fieldlead_domain::EnrolmentResponse = resp.json().await.unwrap();
     assert_eq!(e.district.code, "yuzhong");
     assert_eq!(e.bureau_key, tb.bureau.public_key());
-    let info: serde_json::Value = tb
-        .client
-        .get(format!("{}/api/v1/server", tb.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info: serde_json::Value = tb.get("/api/v1/server", None).await.json().await.unwrap();
     assert_eq!(info["bureau_key"].as_str().unwrap(), e.bureau_key.to_hex());
     // The stored token is a hash: the database never holds the bearer token.
     let db = std::fs::read(tb.dir.path().join("bureau.sqlite3")).unwrap();
@@ -45,7 +31,7 @@ async fn enrolment_gives_token_and_bureau_key_and_each_code_works_once() {
 
     // The same code again, even with a new key: refused.
     let other = EnrolmentRequest::new(code, "平板 2", &SigningKey::from_seed(&[2; 32]));
-    let resp = tb.client.post(&url).json(&other).send().await.unwrap();
+    let resp = tb.enrol_request(&other).await;
     assert_eq!(resp.status(), 422);
     assert_eq!(error(resp).await.code, "enrolment_code_invalid");
 
@@ -54,20 +40,11 @@ async fn enrolment_gives_token_and_bureau_key_and_each_code_works_once() {
     let mut forged =
         EnrolmentRequest::new(fresh.clone(), "平板 3", &SigningKey::from_seed(&[3; 32]));
     forged.public_key = SigningKey::from_seed(&[4; 32]).public_key();
-    let resp = tb.client.post(&url).json(&forged).send().await.unwrap();
+    let resp = tb.enrol_request(&forged).await;
     assert_eq!(resp.status(), 422);
     assert_eq!(error(resp).await.code, "enrolment_proof");
     let ok = EnrolmentRequest::new(fresh, "平板 3", &SigningKey::from_seed(&[3; 32]));
-    assert_eq!(
-        tb.client
-            .post(&url)
-            .json(&ok)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        201
-    );
+    assert_eq!(tb.enrol_request(&ok).await.status(), 201);
 
     // A key enrols once.
     let again = EnrolmentRequest::new(
@@ -75,11 +52,17 @@ async fn enrolment_gives_token_and_bureau_key_and_each_code_works_once() {
         "平板 3",
         &SigningKey::from_seed(&[3; 32]),
     );
-    let resp = tb.client.post(&url).json(&again).send().await.unwrap();
+    let resp = tb.enrol_request(&again).await;
     assert_eq!(resp.status(), 409);
     assert_eq!(error(resp).await.code, "device_key_taken");
 
-    let resp = tb.client.post(&url).body("{not json").send().await.unwrap();
+    let resp = tb
+        .client
+        .post(format!("{}/api/v1/enrol", tb.url))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     assert_eq!(error(resp).await.code, "malformed_body");
 }
@@ -109,15 +92,8 @@ async fn lead_is_created_then_idempotent_then_delivered_with_a_verifiable_receip
 
     // Signed with the bureau's key, for this lead.
     let status = tb
-        .client
-        .get(format!("{}/api/v1/leads/{}", tb.url, lead.id()))
-        .bearer_auth(&tab.token)
-        .send()
+        .lead_status(&tab.token, lead.id())
         .await
-        .unwrap()
-        .json::<SignedLeadStatus>()
-        .await
-        .unwrap()
         .verify(&tab.enrolment.bureau_key, lead.id())
         .unwrap();
     assert_eq!(status.state, fieldlead_domain::LeadState::Sealed);
@@ -139,15 +115,8 @@ async fn lead_is_created_then_idempotent_then_delivered_with_a_verifiable_receip
 
     // Signed with the bureau's key, for this lead.
     let status = tb
-        .client
-        .get(format!("{}/api/v1/leads/{}", tb.url, lead.id()))
-        .bearer_auth(&tab.token)
-        .send()
+        .lead_status(&tab.token, lead.id())
         .await
-        .unwrap()
-        .json::<SignedLeadStatus>()
-        .await
-        .unwrap()
         .verify(&tab.enrolment.bureau_key, lead.id())
         .unwrap();
     assert_eq!(status.state, fieldlead_domain::LeadState::Delivered);
@@ -275,16 +244,7 @@ async fn blob_with_wrong_bytes_is_refused_and_nothing_is_kept() {
     let resp = tb.put_blob(&tab, sha, 0, altered).await;
     assert_eq!(resp.status(), 422);
     assert_eq!(error(resp).await.code, "blob_hash_mismatch");
-    let status: BlobStatus = tb
-        .client
-        .get(format!("{}/api/v1/blobs/{sha}", tb.url))
-        .bearer_auth(&tab.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: BlobStatus = tb.blob_status(&tab, sha).await;
     assert_eq!((status.offset, status.complete), (0, false));
     assert!(std::fs::read_dir(tb.dir.path().join("uploads"))
         .unwrap()
@@ -298,9 +258,7 @@ async fn blob_with_wrong_bytes_is_refused_and_nothing_is_kept() {
 async fn interrupted_upload_resumes_from_the_offset_the_server_reports_even_after_a_restart() {
     let tb = TestBureau::start().await;
     let tab = tb.enrol("yuzhong", 1).await;
-    let lead = seal(&tab.key, &[photo(1, 95)]);
-    tb.put_lead(&tab, &lead).await;
-    let (sha, bytes) = lead.blobs.iter().max_by_key(|b| b.1.len()).unwrap().clone();
+    let (_lead, sha, bytes) = tb.put_lead_with_large_photo(&tab).await;
     let half = bytes.len() / 2;
 
     let resp = tb.put_blob(&tab, &sha, 0, bytes[..half].to_vec()).await;
@@ -311,16 +269,7 @@ async fn interrupted_upload_resumes_from_the_offset_the_server_reports_even_afte
     // The server restarts on the same data folder.
     let dir = tb.stop().await;
     let tb = TestBureau::serve(dir, test_config()).await;
-    let s: BlobStatus = tb
-        .client
-        .get(format!("{}/api/v1/blobs/{sha}", tb.url))
-        .bearer_auth(&tab.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s: BlobStatus = tb.blob_status(&tab, &sha).await;
     assert_eq!(s.offset, half as u64);
 
     // Starting again from zero is refused with the held offset: bytes are never resent.
@@ -334,14 +283,7 @@ async fn interrupted_upload_resumes_from_the_offset_the_server_reports_even_afte
         .put_blob(&tab, &sha, half as u64, bytes[half..].to_vec())
         .await;
     assert_eq!(resp.status(), 201);
-    let stored = std::fs::read(
-        tb.dir
-            .path()
-            .join("blobs/objects")
-            .join(&sha.to_hex()[..2])
-            .join(&sha.to_hex()[2..]),
-    )
-    .unwrap();
+    let stored = std::fs::read(tb.object_path(&sha)).unwrap();
     assert_eq!(stored, bytes);
 }
 
@@ -379,27 +321,10 @@ async fn oversized_and_malformed_bodies_are_refused() {
     let resp = tb.put_blob(&tab, sha, 0, longer).await;
     assert_eq!(resp.status(), 413);
     // Nothing of the refused request is kept.
-    let s: BlobStatus = tb
-        .client
-        .get(format!("{}/api/v1/blobs/{sha}", tb.url))
-        .bearer_auth(&tab.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s: BlobStatus = tb.blob_status(&tab, sha).await;
     assert_eq!(s.offset, 0);
 
-    let resp = tb
-        .client
-        .put(format!("{}/api/v1/blobs/{sha}", tb.url))
-        .bearer_auth(&tab.token)
-        .header("upload-offset", "-5")
-        .body(bytes.clone())
-        .send()
-        .await
-        .unwrap();
+    let resp = tb.put_blob_raw(&tab.token, sha, "-5", bytes.clone()).await;
     assert_eq!(resp.status(), 400);
 }
 
@@ -416,13 +341,7 @@ async fn malformed_ids_and_path_traversal_never_reach_the_disk() {
         "/api/v1/leads/not-a-uuid",
         "/api/v1/leads/0192F5C4-0000-7000-8000-000000000000",
     ] {
-        let resp = tb
-            .client
-            .get(format!("{}{path}", tb.url))
-            .bearer_auth(&tab.token)
-            .send()
-            .await
-            .unwrap();
+        let resp = tb.get_with_token(&tab.token, path).await;
         assert_eq!(resp.status(), 400, "{path}");
         assert_eq!(error(resp).await.code, "malformed_id", "{path}");
     }
@@ -431,13 +350,7 @@ async fn malformed_ids_and_path_traversal_never_reach_the_disk() {
         "/api/v1/nothing",
         "/api/v1/leads",
     ] {
-        let resp = tb
-            .client
-            .get(format!("{}{path}", tb.url))
-            .bearer_auth(&tab.token)
-            .send()
-            .await
-            .unwrap();
+        let resp = tb.get_with_token(&tab.token, path).await;
         assert_eq!(resp.status(), 404, "{path}");
         assert_eq!(error(resp).await.code, "not_found");
     }
@@ -447,12 +360,7 @@ async fn malformed_ids_and_path_traversal_never_reach_the_disk() {
         .put_blob(&tab, &stranger, 0, b"not part of any lead".to_vec())
         .await;
     assert_eq!(resp.status(), 404);
-    assert!(!tb
-        .dir
-        .path()
-        .join("blobs/objects")
-        .join(&stranger.to_hex()[..2])
-        .exists());
+    assert!(!tb.object_path(&stranger).parent().unwrap().exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -488,12 +396,8 @@ async fn tokens_revocation_scope_and_replay() {
     assert_eq!(row.district.code, "yuzhong");
     for other in [&a2, &b] {
         let resp = tb
-            .client
-            .get(format!("{}/api/v1/leads/{id}", tb.url))
-            .bearer_auth(&other.token)
-            .send()
-            .await
-            .unwrap();
+            .get_with_token(&other.token, &format!("/api/v1/leads/{id}"))
+            .await;
         assert_eq!(resp.status(), 404);
     }
     // A device of another district cannot upload (or probe) this lead's blobs.
@@ -585,12 +489,7 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
     // Others are served meanwhile.
-    let ok = tb
-        .client
-        .get(format!("{}/api/v1/server", tb.url))
-        .send()
-        .await
-        .unwrap();
+    let ok = tb.get("/api/v1/server", None).await;
     assert_eq!(ok.status(), 200);
 }
 
@@ -604,8 +503,7 @@ async fn stalled_bodies_time_out_and_a_stalled_blob_keeps_what_arrived() {
     };
     let tb = TestBureau::start_with(config).await;
     let tab = tb.enrol("yuzhong", 1).await;
-    let lead = seal(&tab.key, &[photo(1, 95)]);
-    tb.put_lead(&tab, &lead).await;
+    let (lead, sha, bytes) = tb.put_lead_with_large_photo(&tab).await;
 
     async fn stalled(addr: std::net::SocketAddr, head: String, part: &[u8]) -> String {
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -629,7 +527,6 @@ async fn stalled_bodies_time_out_and_a_stalled_blob_keeps_what_arrived() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 
     // A blob that stops half-way: 408 after the idle timeout, and the half is kept.
-    let (sha, bytes) = lead.blobs.iter().max_by_key(|b| b.1.len()).unwrap();
     let half = bytes.len() / 2;
     let head = format!(
         "PUT /api/v1/blobs/{sha} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: {}\r\n\r\n",
@@ -639,19 +536,10 @@ async fn stalled_bodies_time_out_and_a_stalled_blob_keeps_what_arrived() {
     let answer = stalled(tb.addr, head, &bytes[..half]).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("\"code\":\"timeout\""), "{answer}");
-    let s: BlobStatus = tb
-        .client
-        .get(format!("{}/api/v1/blobs/{sha}", tb.url))
-        .bearer_auth(&tab.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s: BlobStatus = tb.blob_status(&tab, &sha).await;
     assert_eq!(s.offset, half as u64);
     let resp = tb
-        .put_blob(&tab, sha, half as u64, bytes[half..].to_vec())
+        .put_blob(&tab, &sha, half as u64, bytes[half..].to_vec())
         .await;
     assert_eq!(resp.status(), 201);
 }

@@ -51,12 +51,7 @@ async fn reviewer_logs_in_opens_a_lead_sees_the_verification_panel_and_sets_a_re
     let lead = seal(&tablet.key, &[photo(1, 90), photo(2, 90)]);
     tb.deliver(&tablet, &lead).await;
     // Let the photo analysis finish so the page shows thumbnails.
-    for _ in 0..100 {
-        if tb.bureau.storage().unanalysed_blobs().unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    tb.wait_for_analysis().await;
 
     let driver = chromedriver().await;
     let mut caps = serde_json::Map::new();

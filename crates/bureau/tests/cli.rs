@@ -17,12 +17,18 @@ fn bureau(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-#[test]
-fn init_district_user_enrol_and_revoke_from_the_command_line() {
+/// A data folder made by `fieldlead-bureau init`, in a temp folder of its own.
+fn initialised() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    bureau(&["init", "--data", data.to_str().unwrap()]);
+    (dir, data)
+}
+
+#[test]
+fn init_district_user_enrol_and_revoke_from_the_command_line() {
+    let (_dir, data) = initialised();
     let d = data.to_str().unwrap();
-    bureau(&["init", "--data", d]);
     for f in ["bureau.toml", "bureau.key", "bureau.sqlite3"] {
         assert!(data.join(f).exists(), "{f}");
     }
@@ -165,10 +171,8 @@ fn mode(path: &std::path::Path) -> u32 {
 
 #[test]
 fn the_data_folder_is_private_and_a_readable_key_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+    let (_dir, data) = initialised();
     let d = data.to_str().unwrap();
-    bureau(&["init", "--data", d]);
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("bureau.sqlite3")), 0o600);
     assert_eq!(mode(&data.join("bureau.key")), 0o600);
@@ -190,10 +194,8 @@ fn the_data_folder_is_private_and_a_readable_key_is_refused() {
 
 #[test]
 fn commands_beside_a_live_server_leave_its_work_alone_and_a_second_server_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+    let (_dir, data) = initialised();
     let d = data.to_str().unwrap();
-    bureau(&["init", "--data", d]);
     let mut server = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
         .args(["serve", "--data", d, "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())

@@ -7,26 +7,8 @@ mod support;
 use std::time::Duration;
 
 use fieldlead_bureau::Config;
-use fieldlead_domain::{
-    BlobStatus, EnrolmentRequest, ErrorBody, LeadId, PutLeadResponse, SigningKey,
-};
+use fieldlead_domain::{BlobStatus, EnrolmentRequest, LeadId, PutLeadResponse, SigningKey};
 use support::*;
-
-async fn error(resp: reqwest::Response) -> ErrorBody {
-    resp.json().await.unwrap()
-}
-
-async fn blob_status(tb: &TestBureau, t: &Tablet, sha: &fieldlead_domain::Sha256) -> BlobStatus {
-    tb.client
-        .get(format!("{}/api/v1/blobs/{sha}", tb.url))
-        .bearer_auth(&t.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
 
 /// Sends the next piece of a trickling upload's body.
 type Pieces = tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>;
@@ -85,7 +67,7 @@ async fn a_district_cannot_claim_or_read_another_districts_photo_by_its_hash() {
         }
     }
     // Claiming completion without the bytes gets nothing.
-    let st = blob_status(&tb, &b, &sha).await;
+    let st = tb.blob_status(&b, &sha).await;
     assert_eq!((st.complete, st.offset), (false, 0));
     let r = tb.put_blob(&b, &sha, 0, Vec::new()).await;
     assert_eq!(r.status(), 200);
@@ -343,18 +325,16 @@ async fn junk_from_one_tablet_never_blocks_another_tablets_upload_of_the_same_ph
     let r = tb.put_blob(&t2, &sha, 0, shared.clone()).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     // Its district now holds the photo; tablet 1's junk is its own problem only.
-    assert!(blob_status(&tb, &t1, &sha).await.complete);
+    assert!(tb.blob_status(&t1, &sha).await.complete);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abandoned_partial_uploads_are_removed_after_the_configured_age() {
     let tb = TestBureau::start().await;
     let t = tb.enrol("yuzhong", 1).await;
-    let lead = seal(&t.key, &[photo(1, 95)]);
-    tb.put_lead(&t, &lead).await;
-    let (sha, bytes) = lead.blobs.iter().max_by_key(|b| b.1.len()).unwrap().clone();
+    let (_lead, sha, bytes) = tb.put_lead_with_large_photo(&t).await;
     tb.put_blob(&t, &sha, 0, bytes[..100].to_vec()).await;
-    assert_eq!(blob_status(&tb, &t, &sha).await.offset, 100);
+    assert_eq!(tb.blob_status(&t, &sha).await.offset, 100);
     assert_eq!(
         tb.bureau.sweep_partials().unwrap(),
         0,
@@ -367,7 +347,7 @@ async fn abandoned_partial_uploads_are_removed_after_the_configured_age() {
             .unwrap();
     }
     assert_eq!(tb.bureau.sweep_partials().unwrap(), 1);
-    assert_eq!(blob_status(&tb, &t, &sha).await.offset, 0);
+    assert_eq!(tb.blob_status(&t, &sha).await.offset, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -415,9 +395,7 @@ async fn requests_beyond_the_concurrency_limit_get_503_at_once() {
     };
     let tb = TestBureau::start_with(config).await;
     let t = tb.enrol("yuzhong", 1).await;
-    let lead = seal(&t.key, &[photo(1, 95)]);
-    tb.put_lead(&t, &lead).await;
-    let (sha, bytes) = lead.blobs.iter().max_by_key(|b| b.1.len()).unwrap().clone();
+    let (_lead, sha, bytes) = tb.put_lead_with_large_photo(&t).await;
     // A slow upload holds the only slot: its body trickles in.
     let (tx, slow) = trickle_upload(&tb, &t, &sha, bytes.len());
     tx.send(Ok(bytes[..10].to_vec())).await.unwrap();
@@ -446,12 +424,8 @@ async fn evidence_is_served_whole_but_never_cached_and_internals_never_leak() {
     tb.deliver(&t, &lead).await;
     let s = tb.login("officer_a").await;
     let sha = fieldlead_domain::Sha256::digest(&original);
-    let r = tb
-        .get(
-            &format!("/leads/{}/blobs/{sha}", lead.id()),
-            Some(&s.cookie),
-        )
-        .await;
+    let original_path = format!("/leads/{}/blobs/{sha}", lead.id());
+    let r = tb.get(&original_path, Some(&s.cookie)).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["cache-control"], "no-store");
     assert_eq!(r.headers()["content-type"], "image/jpeg");
@@ -462,19 +436,8 @@ async fn evidence_is_served_whole_but_never_cached_and_internals_never_leak() {
     assert_eq!(r.bytes().await.unwrap().as_ref(), original.as_slice());
 
     // The file vanished from the server's disk: the answer names no path.
-    let object = tb
-        .dir
-        .path()
-        .join("blobs/objects")
-        .join(&sha.to_hex()[..2])
-        .join(&sha.to_hex()[2..]);
-    std::fs::remove_file(&object).unwrap();
-    let r = tb
-        .get(
-            &format!("/leads/{}/blobs/{sha}", lead.id()),
-            Some(&s.cookie),
-        )
-        .await;
+    std::fs::remove_file(tb.object_path(&sha)).unwrap();
+    let r = tb.get(&original_path, Some(&s.cookie)).await;
     assert_eq!(r.status(), 500);
     let page = r.text().await.unwrap();
     assert!(page.contains("事件编号"), "{page}");
@@ -496,10 +459,8 @@ async fn enrolment_limits_believe_forwarded_for_only_from_the_trusted_proxy() {
     let wrong = fieldlead_domain::EnrolmentCode::from_random(&[3; 24]);
     let attempt = |client_ip: &'static str| {
         let req = EnrolmentRequest::new(wrong.clone(), "x", &key);
-        tb.client
-            .post(format!("{}/api/v1/enrol", tb.url))
+        tb.enrol_builder(&req)
             .header("x-forwarded-for", format!("6.6.6.6, {client_ip}"))
-            .json(&req)
             .send()
     };
     // One client behind the proxy guessing codes is stopped after its burst ...
@@ -527,10 +488,7 @@ async fn a_revoked_device_comes_back_only_in_its_own_district() {
         .unwrap();
     let send = |district: &str| {
         let req = EnrolmentRequest::new(tb.code(district), "平板 1", &t.key);
-        tb.client
-            .post(format!("{}/api/v1/enrol", tb.url))
-            .json(&req)
-            .send()
+        tb.enrol_builder(&req).send()
     };
     let r = send("jiangbei").await.unwrap();
     assert_eq!(r.status(), 422);
@@ -553,9 +511,7 @@ async fn a_revoked_device_comes_back_only_in_its_own_district() {
 async fn revocation_stops_an_upload_in_flight_and_keeps_nothing() {
     let tb = TestBureau::start().await;
     let t = tb.enrol("yuzhong", 1).await;
-    let lead = seal(&t.key, &[photo(1, 95)]);
-    tb.put_lead(&t, &lead).await;
-    let (sha, bytes) = lead.blobs.iter().max_by_key(|b| b.1.len()).unwrap().clone();
+    let (_lead, sha, bytes) = tb.put_lead_with_large_photo(&t).await;
     let (tx, upload) = trickle_upload(&tb, &t, &sha, bytes.len());
     tx.send(Ok(bytes[..100].to_vec())).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -580,9 +536,7 @@ async fn a_content_length_that_would_overflow_is_refused_not_wrapped() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let tb = TestBureau::start().await;
     let t = tb.enrol("yuzhong", 1).await;
-    let lead = seal(&t.key, &[photo(1, 95)]);
-    tb.put_lead(&t, &lead).await;
-    let (sha, bytes) = lead.blobs.iter().max_by_key(|b| b.1.len()).unwrap().clone();
+    let (_lead, sha, bytes) = tb.put_lead_with_large_photo(&t).await;
     tb.put_blob(&t, &sha, 0, bytes[..10].to_vec()).await;
     // held (10) + this length passes u64::MAX.
     let huge = u64::MAX - 5;
@@ -602,7 +556,7 @@ async fn a_content_length_that_would_overflow_is_refused_not_wrapped() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     // The upload itself is untouched.
-    assert_eq!(blob_status(&tb, &t, &sha).await.offset, 10);
+    assert_eq!(tb.blob_status(&t, &sha).await.offset, 10);
 }
 
 trait DistrictOf {

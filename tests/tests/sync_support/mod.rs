@@ -400,6 +400,31 @@ pub async fn enrolled(dir: &Path, server: &Server, label: &str) -> Device {
     dev
 }
 
+/// The temp folders of a bureau and its tablet; bound before them, so removed last.
+pub struct Folders {
+    pub bureau: tempfile::TempDir,
+    pub tablet: tempfile::TempDir,
+}
+
+/// A bureau on a fresh data folder, and a tablet ("平板 1") enrolled with it in 渝中:
+/// `let (folders, server, mut dev) = bureau_and_tablet().await;`.
+pub async fn bureau_and_tablet() -> (Folders, Server, Device) {
+    let bureau = tempfile::tempdir().unwrap();
+    let server = Server::start(bureau.path());
+    let tablet = tempfile::tempdir().unwrap();
+    let dev = enrolled(tablet.path(), &server, "平板 1").await;
+    (Folders { bureau, tablet }, server, dev)
+}
+
+/// The tablet's outbox entry for this lead.
+pub fn outbox_item(dev: &mut Device, lead: LeadId) -> fieldlead_device::OutboxItem {
+    dev.outbox()
+        .unwrap()
+        .into_iter()
+        .find(|i| i.lead_id == lead)
+        .unwrap()
+}
+
 pub fn all_delivered(dev: &mut Device) -> bool {
     dev.outbox()
         .unwrap()

@@ -1,13 +1,18 @@
 //! A real bureau on 127.0.0.1:0 with its own temp data folder per test, two
-//! districts, a user of each role, and helpers to enrol tablets and seal leads.
+//! districts, a user of each role, and helpers to enrol tablets, seal leads, and
+//! send the requests a tablet (bearer token) or a console user (session cookie and
+//! CSRF token) sends, so that each test file states only what it checks.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use fieldlead_bureau::{Actor, Bureau, Config, Role};
 use fieldlead_domain::{
-    EnrolmentRequest, EnrolmentResponse, LeadId, Manifest, RecordDraft, Sha256, SigningKey,
+    BlobStatus, EnrolmentRequest, EnrolmentResponse, ErrorBody, LeadId, Manifest, RecordDraft,
+    Sha256, SignedLeadStatus, SigningKey,
 };
 use reqwest::header::{COOKIE, SET_COOKIE};
 
@@ -115,13 +120,7 @@ impl TestBureau {
     pub async fn enrol(&self, district: &str, seed: u8) -> Tablet {
         let key = SigningKey::from_seed(&[seed; 32]);
         let req = EnrolmentRequest::new(self.code(district), &format!("平板 {seed}"), &key);
-        let resp = self
-            .client
-            .post(format!("{}/api/v1/enrol", self.url))
-            .json(&req)
-            .send()
-            .await
-            .unwrap();
+        let resp = self.enrol_request(&req).await;
         assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
         let enrolment: EnrolmentResponse = resp.json().await.unwrap();
         Tablet {
@@ -129,6 +128,46 @@ impl TestBureau {
             token: enrolment.token.clone(),
             enrolment,
         }
+    }
+
+    /// POST /api/v1/enrol with this request, as a tablet being set up sends it.
+    pub async fn enrol_request(&self, req: &EnrolmentRequest) -> reqwest::Response {
+        self.enrol_builder(req).send().await.unwrap()
+    }
+
+    /// The enrolment request not yet sent (to add headers a proxy would).
+    pub fn enrol_builder(&self, req: &EnrolmentRequest) -> reqwest::RequestBuilder {
+        self.client
+            .post(format!("{}/api/v1/enrol", self.url))
+            .json(req)
+    }
+
+    /// GET of an API path with a tablet's bearer token.
+    pub async fn get_with_token(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The lead's status as the bureau signed it for the tablet (not yet verified).
+    pub async fn lead_status(&self, token: &str, lead: LeadId) -> SignedLeadStatus {
+        self.get_with_token(token, &format!("/api/v1/leads/{lead}"))
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// What the bureau holds of an upload, as the tablet asks before resuming.
+    pub async fn blob_status(&self, t: &Tablet, sha: &Sha256) -> BlobStatus {
+        self.get_with_token(&t.token, &format!("/api/v1/blobs/{sha}"))
+            .await
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn put_lead(&self, t: &Tablet, lead: &SealedLead) -> reqwest::Response {
@@ -154,14 +193,57 @@ impl TestBureau {
         offset: u64,
         bytes: Vec<u8>,
     ) -> reqwest::Response {
+        self.put_blob_raw(&t.token, sha, &offset.to_string(), bytes)
+            .await
+    }
+
+    /// A blob upload with the `Upload-Offset` header as given, well-formed or not.
+    pub async fn put_blob_raw(
+        &self,
+        token: &str,
+        sha: &Sha256,
+        offset: &str,
+        bytes: Vec<u8>,
+    ) -> reqwest::Response {
         self.client
             .put(format!("{}/api/v1/blobs/{sha}", self.url))
-            .bearer_auth(&t.token)
-            .header("upload-offset", offset.to_string())
+            .bearer_auth(token)
+            .header("upload-offset", offset)
             .body(bytes)
             .send()
             .await
             .unwrap()
+    }
+
+    /// Where the blob store keeps the bytes of this hash on the server's disk.
+    pub fn object_path(&self, sha: &Sha256) -> PathBuf {
+        let hex = sha.to_hex();
+        self.dir
+            .path()
+            .join("blobs/objects")
+            .join(&hex[..2])
+            .join(&hex[2..])
+    }
+
+    /// Waits (up to 30 s) until the photo analysis has seen every blob; the page
+    /// shows thumbnails and near duplicates only then.
+    pub async fn wait_for_analysis(&self) {
+        for _ in 0..300 {
+            if self.bureau.storage().unanalysed_blobs().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Puts a lead of `t` with one large photo (`photo(1, 95)`), none of its blobs
+    /// sent yet; hands back the lead and its largest blob (the photo), for the
+    /// tests of uploads sent in parts, stalled or cut off.
+    pub async fn put_lead_with_large_photo(&self, t: &Tablet) -> (SealedLead, Sha256, Vec<u8>) {
+        let lead = seal(&t.key, &[photo(1, 95)]);
+        self.put_lead(t, &lead).await;
+        let (sha, bytes) = lead.blobs.iter().max_by_key(|b| b.1.len()).unwrap().clone();
+        (lead, sha, bytes)
     }
 
     /// Pushes a lead and all its blobs.
@@ -195,27 +277,50 @@ impl TestBureau {
         req.send().await.unwrap()
     }
 
+    /// A console page's HTML as this user sees it.
+    pub async fn page(&self, s: &Console, path: &str) -> String {
+        self.get(path, Some(&s.cookie)).await.text().await.unwrap()
+    }
+
+    /// A console form sent by this user: the session cookie and the session's CSRF
+    /// token go with the fields.
+    pub async fn submit(
+        &self,
+        s: &Console,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut form = fields.to_vec();
+        form.push(("csrf", &s.csrf));
+        self.post_form(path, Some(&s.cookie), &form).await
+    }
+
+    /// Fetches the login page and sends its form with the page's own CSRF token and
+    /// cookie (the double submit a browser makes).
+    pub async fn post_login(&self, username: &str, password: &str) -> reqwest::Response {
+        let page = self.get("/login", None).await;
+        let login_cookie = cookie_of(&page, "fl_login_csrf").unwrap();
+        let html = page.text().await.unwrap();
+        let csrf = hidden(&html, "csrf");
+        self.post_form(
+            "/login",
+            Some(&format!("fl_login_csrf={login_cookie}")),
+            &[
+                ("username", username),
+                ("password", password),
+                ("csrf", &csrf),
+            ],
+        )
+        .await
+    }
+
     /// Logs in through the login page; returns the session cookie and CSRF token.
     pub async fn login(&self, username: &str) -> Console {
         self.try_login(username, PASSWORD).await.expect("login")
     }
 
     pub async fn try_login(&self, username: &str, password: &str) -> Result<Console, u16> {
-        let page = self.get("/login", None).await;
-        let login_cookie = cookie_of(&page, "fl_login_csrf").unwrap();
-        let html = page.text().await.unwrap();
-        let csrf = hidden(&html, "csrf");
-        let resp = self
-            .post_form(
-                "/login",
-                Some(&format!("fl_login_csrf={login_cookie}")),
-                &[
-                    ("username", username),
-                    ("password", password),
-                    ("csrf", &csrf),
-                ],
-            )
-            .await;
+        let resp = self.post_login(username, password).await;
         if resp.status() != 303 {
             return Err(resp.status().as_u16());
         }
@@ -232,6 +337,11 @@ impl TestBureau {
 pub struct Console {
     pub cookie: String,
     pub csrf: String,
+}
+
+/// The JSON error body every refused API request carries.
+pub async fn error(resp: reqwest::Response) -> ErrorBody {
+    resp.json().await.unwrap()
 }
 
 pub fn cookie_of(resp: &reqwest::Response, name: &str) -> Option<String> {
@@ -329,4 +439,36 @@ pub fn seal_edited(
         }
         edit(m)
     })
+}
+
+// ---------------------------------------------------------------------------
+// The console's world
+
+/// A bureau with one delivered lead in each district: A's with two photos from
+/// tablet A (yuzhong), B's with one from tablet B (jiangbei).
+pub struct World {
+    pub tb: TestBureau,
+    pub lead_a: SealedLead,
+    pub lead_b: SealedLead,
+    pub device_a: String,
+    pub device_b: String,
+    pub tablet_a_token: String,
+}
+
+pub async fn world(config: Config) -> World {
+    let tb = TestBureau::start_with(config).await;
+    let a = tb.enrol("yuzhong", 1).await;
+    let b = tb.enrol("jiangbei", 2).await;
+    let lead_a = seal(&a.key, &[photo(1, 90), photo(2, 90)]);
+    let lead_b = seal(&b.key, &[photo(3, 90)]);
+    tb.deliver(&a, &lead_a).await;
+    tb.deliver(&b, &lead_b).await;
+    World {
+        device_a: a.enrolment.device_id.to_string(),
+        device_b: b.enrolment.device_id.to_string(),
+        tablet_a_token: a.token,
+        tb,
+        lead_a,
+        lead_b,
+    }
 }
