@@ -123,7 +123,12 @@ impl Bureau {
     }
 
     /// Applies one handling step for a district officer.
-    pub fn apply_handling_step(&self, user: &User, id: LeadId, step: HandlingStep) -> Result<Handling> {
+    pub fn apply_handling_step(
+        &self,
+        user: &User,
+        id: LeadId,
+        step: HandlingStep,
+    ) -> Result<Handling> {
         if user.role != Role::Officer {
             return Err(BureauError::Forbidden);
         }

@@ -101,43 +101,37 @@ pub(super) fn enrol_device(
     Ok(device(c, e.device.id)?)
 }
 
+/// The device whose `column` holds `value`; `column` is one of this file's
+/// constants, never input.
+fn device_where(
+    c: &Connection,
+    column: &'static str,
+    value: &str,
+) -> rusqlite::Result<Option<EnrolledDevice>> {
+    c.prepare_cached(&format!(
+        "SELECT {DEVICE_COLUMNS} FROM devices v JOIN districts d ON d.id = v.district_id
+         WHERE v.{column} = ?1"
+    ))?
+    .query_row([value], device_from_row)
+    .optional()
+}
+
 pub(super) fn device_by_token(
     c: &Connection,
     token_hash: &str,
 ) -> rusqlite::Result<Option<EnrolledDevice>> {
-    c.prepare_cached(&format!(
-        "SELECT {DEVICE_COLUMNS} FROM devices v JOIN districts d ON d.id = v.district_id
-         WHERE v.token_hash = ?1"
-    ))?
-    .query_row([token_hash], device_from_row)
-    .optional()
+    device_where(c, "token_hash", token_hash)
 }
 
 pub(super) fn device_by_key(
     c: &Connection,
     key: &PublicKey,
 ) -> rusqlite::Result<Option<EnrolledDevice>> {
-    c.query_row(
-        &format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices v JOIN districts d ON d.id = v.district_id
-             WHERE v.public_key = ?1"
-        ),
-        [key.to_hex()],
-        device_from_row,
-    )
-    .optional()
+    device_where(c, "public_key", &key.to_hex())
 }
 
 pub(super) fn device(c: &Connection, id: DeviceId) -> rusqlite::Result<Option<EnrolledDevice>> {
-    c.query_row(
-        &format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices v JOIN districts d ON d.id = v.district_id
-             WHERE v.id = ?1"
-        ),
-        [id.to_string()],
-        device_from_row,
-    )
-    .optional()
+    device_where(c, "id", &id.to_string())
 }
 
 pub(super) fn devices(c: &Connection, scope: Scope) -> rusqlite::Result<Vec<EnrolledDevice>> {
