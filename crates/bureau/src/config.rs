@@ -256,6 +256,25 @@ impl DataPaths {
     pub fn key(&self) -> PathBuf {
         self.root.join("bureau.key")
     }
+    /// The bureau's own working-day table, read over the built-in one: years it
+    /// holds are added or replace the built-in ones.
+    pub fn calendar(&self) -> PathBuf {
+        self.root.join(fieldlead_domain::calendar::OVERRIDE_FILE)
+    }
+
+    /// The working-day calendar: the built-in notices, with this folder's
+    /// `workday-calendar.toml` read over them when there is one.
+    pub fn load_calendar(&self) -> Result<fieldlead_domain::calendar::Calendar, String> {
+        let path = self.calendar();
+        let calendar = fieldlead_domain::calendar::Calendar::builtin();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => calendar
+                .with_overrides(&text)
+                .map_err(|e| format!("{}：{e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(calendar),
+            Err(e) => Err(format!("无法读取 {}：{e}", path.display())),
+        }
+    }
     /// The content-addressed store of received blobs.
     pub fn blobs(&self) -> PathBuf {
         self.root.join("blobs")

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use fieldlead_bureau::{qr, secrets, Actor, Bureau, Config, DataPaths, Role};
 use fieldlead_domain::DeviceId;
@@ -71,6 +72,15 @@ enum Command {
         data: PathBuf,
         bundle: PathBuf,
     },
+    /// The working-day calendar (工作日历) the deadlines are counted with: the State
+    /// Council's holiday notices, built in, and DATA/workday-calendar.toml if given.
+    Calendar {
+        /// A data folder whose workday-calendar.toml adds or corrects years.
+        #[arg(long, global = true)]
+        data: Option<PathBuf>,
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
     /// Starts a demo: initialises DATA if needed, creates a demo district and three
     /// users with fresh printed passwords, issues an enrolment code, and serves over
     /// plain HTTP (session cookies without `Secure`, for a trial on one machine).
@@ -80,6 +90,21 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8470")]
         listen: SocketAddr,
     },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Prints `true` if DATE (YYYY-MM-DD) is a working day, else `false`.
+    IsWorkday { date: NaiveDate },
+    /// Prints the date N working days after DATE ("N 个工作日", counted from the
+    /// day after DATE).
+    WorkdaysAfter { date: NaiveDate, n: u32 },
+    /// Prints the last day of an N-day period from DATE ("N 日": counted from the
+    /// day after DATE; a last day that is a rest day or holiday moves to the next
+    /// working day).
+    DaysAfter { date: NaiveDate, n: u32 },
+    /// Lists the loaded years and the notice each comes from.
+    Years,
 }
 
 #[derive(Subcommand)]
@@ -203,6 +228,28 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_target(false).init();
     let cli = Cli::parse();
     match cli.command {
+        Command::Calendar { data, command } => {
+            let calendar = match &data {
+                Some(d) => DataPaths::new(d)
+                    .load_calendar()
+                    .map_err(anyhow::Error::msg)?,
+                None => fieldlead_domain::calendar::Calendar::builtin(),
+            };
+            match command {
+                CalendarCommand::IsWorkday { date } => println!("{}", calendar.is_workday(date)?),
+                CalendarCommand::WorkdaysAfter { date, n } => {
+                    println!("{}", calendar.workdays_after(date, n)?)
+                }
+                CalendarCommand::DaysAfter { date, n } => {
+                    println!("{}", calendar.days_after(date, n)?)
+                }
+                CalendarCommand::Years => {
+                    for t in calendar.years() {
+                        println!("{}\t{}\t{}", t.year, t.published, t.notice);
+                    }
+                }
+            }
+        }
         Command::Init { data } => {
             Bureau::init(&data)?;
             println!("已初始化数据目录 {}", data.display());

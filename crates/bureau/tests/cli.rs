@@ -229,3 +229,53 @@ fn commands_beside_a_live_server_leave_its_work_alone_and_a_second_server_is_ref
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(err.contains("只能运行一个服务"), "{err}");
 }
+
+#[test]
+fn the_calendar_answers_working_days_and_periods_and_names_a_missing_year() {
+    let run = |args: &[&str]| bureau(args).trim().to_string();
+    assert_eq!(run(&["calendar", "is-workday", "2026-02-14"]), "true");
+    assert_eq!(run(&["calendar", "is-workday", "2026-02-16"]), "false");
+    assert_eq!(run(&["calendar", "is-workday", "2026-03-07"]), "false");
+    assert_eq!(
+        run(&["calendar", "workdays-after", "2026-02-13", "5"]),
+        "2026-02-27"
+    );
+    assert_eq!(
+        run(&["calendar", "days-after", "2025-09-16", "15"]),
+        "2025-10-09"
+    );
+    assert!(run(&["calendar", "years"]).contains("国办发明电〔2025〕7号"));
+
+    let unknown = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
+        .args(["calendar", "is-workday", "2027-03-01"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("2027 年的工作日历"));
+    assert!(unknown.stdout.is_empty());
+
+    // A bureau adds the next year in its data folder, without a rebuild.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("workday-calendar.toml"),
+        "[years.2027]\nnotice = \"国务院办公厅关于2027年部分节假日安排的通知\"\npublished = 2026-11-01\ndays_off = [\"2027-01-01..2027-01-03\"]\nworking_days = []\n",
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap();
+    assert_eq!(
+        run(&["calendar", "--data", d, "is-workday", "2027-01-01"]),
+        "false"
+    );
+    assert_eq!(
+        run(&["calendar", "--data", d, "workdays-after", "2026-12-31", "1"]),
+        "2027-01-04"
+    );
+    // A broken table is refused with its file and reason, not half-read.
+    std::fs::write(dir.path().join("workday-calendar.toml"), "[years.2027]\n").unwrap();
+    let broken = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
+        .args(["calendar", "--data", d, "is-workday", "2026-01-05"])
+        .output()
+        .unwrap();
+    assert!(!broken.status.success());
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("workday-calendar.toml"));
+}

@@ -10,6 +10,7 @@
 //! every test and benchmark starts from. No I/O lives here.
 
 pub mod audit;
+pub mod calendar;
 pub mod canonical;
 pub mod crypto;
 pub mod geo;
