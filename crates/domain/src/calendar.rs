@@ -50,7 +50,8 @@ impl CalendarError {
 }
 
 /// How the notice words a period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(tag = "unit", content = "n", rename_all = "snake_case")]
 pub enum Period {
     /// "N 个工作日": working days only.
     WorkingDays(u32),

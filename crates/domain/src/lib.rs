@@ -19,6 +19,7 @@ pub mod ids;
 pub mod lead;
 pub mod manifest;
 pub mod money;
+pub mod postprocess;
 pub mod protocol;
 pub mod record;
 #[cfg(feature = "sample")]
