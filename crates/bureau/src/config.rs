@@ -4,6 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use fieldlead_domain::postprocess::RectificationAnchor;
 use serde::{Deserialize, Serialize};
 
 /// Prefix of the environment variables that override `bureau.toml`.
@@ -90,6 +91,10 @@ pub struct Config {
     pub gps_distance_m: f64,
     /// Perceptual hashes this close (in bits) count as near duplicates.
     pub near_duplicate_bits: u32,
+    /// What 附件5's 60 days to rectify and 75 days to re-check run from: `served`
+    /// (the order's 送达, as 附件5 words it) or `ordered` (the order's date, as
+    /// section 三.3 words it).
+    pub rectification_anchor: fieldlead_domain::postprocess::RectificationAnchor,
 }
 
 impl Default for Config {
@@ -120,6 +125,7 @@ impl Default for Config {
             exif_skew_minutes: 120,
             gps_distance_m: 1000.0,
             near_duplicate_bits: 10,
+            rectification_anchor: Default::default(),
         }
     }
 }
@@ -227,7 +233,13 @@ impl Config {
         format!(
             "# fieldlead-bureau settings. Each key can be overridden by the environment\n\
              # variable {ENV_PREFIX}KEY (upper case), e.g. {ENV_PREFIX}LISTEN=0.0.0.0:8470.\n\
-             # public_url = \"https://fieldlead.example.gov.cn\"  # what enrolment QR codes point to\n\n{body}"
+             # public_url = \"https://fieldlead.example.gov.cn\"  # what enrolment QR codes point to\n\
+             #\n\
+             # rectification_anchor: what 附件5's 60 and 75 days run from.\n\
+             #   \"served\"  — {served}\n\
+             #   \"ordered\" — {ordered}\n\n{body}",
+            served = RectificationAnchor::Served.wording(),
+            ordered = RectificationAnchor::Ordered.wording(),
         )
     }
 }

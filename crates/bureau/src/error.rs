@@ -1,6 +1,8 @@
 //! Typed errors with stable codes. The API turns each into an HTTP status and an
 //! `{code, message}` body; the console shows the message.
 
+use fieldlead_domain::calendar::CalendarError;
+use fieldlead_domain::postprocess::CaseError;
 use fieldlead_domain::{ChainError, ErrorCode, FieldProblem, ProtocolError, VerifyError};
 
 /// A failure of the storage layer itself (database or blob folder), the same for
@@ -67,6 +69,12 @@ pub enum BureauError {
     /// lead whose path and body disagree...): every code is an [`ErrorCode`].
     #[error("{message}")]
     Invalid { code: ErrorCode, message: String },
+    /// A 后处理 step the case's state or dates do not allow.
+    #[error("{0}")]
+    Case(#[from] CaseError),
+    /// A deadline needs a year the working-day calendar does not hold.
+    #[error("{0}")]
+    Calendar(#[from] CalendarError),
     /// One field of a form or a record broke a rule of the domain.
     #[error("{}", .0.message)]
     Field(FieldProblem),
@@ -132,6 +140,8 @@ impl BureauError {
             BureauError::Invalid { code, .. } => *code,
             // A console field's own code (required, too_long, amount_format...).
             BureauError::Field(p) => p.code.parse().unwrap_or(ErrorCode::InvalidFields),
+            BureauError::Case(e) => e.code().parse().unwrap_or(ErrorCode::CaseRule),
+            BureauError::Calendar(e) => e.code().parse().unwrap_or(ErrorCode::CalendarFormat),
             BureauError::Protocol(e) => e.error_code(),
             BureauError::Verify(e) => e.error_code(),
             BureauError::LeadConflict => ErrorCode::LeadConflict,
@@ -169,6 +179,8 @@ impl BureauError {
             | BureauError::Verify(_)
             | BureauError::HashMismatch
             | BureauError::EnrolmentCode => 422,
+            BureauError::Case(CaseError::NotNow { .. }) => 409,
+            BureauError::Case(_) | BureauError::Calendar(_) => 422,
             BureauError::LeadConflict
             | BureauError::KeyTaken
             | BureauError::OffsetMismatch { .. }
@@ -235,6 +247,57 @@ pub type Result<T, E = BureauError> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn case_and_calendar_errors_carry_their_own_codes() {
+        use fieldlead_domain::calendar::CalendarError;
+        use fieldlead_domain::postprocess::CaseError;
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 5, 6).unwrap();
+        for (e, code, status) in [
+            (
+                BureauError::Case(CaseError::NotNow {
+                    state: "异议期",
+                    step: "责令改正",
+                }),
+                "case_state",
+                409,
+            ),
+            (
+                BureauError::Case(CaseError::Future {
+                    what: "送达",
+                    date,
+                    today: date,
+                }),
+                "case_date",
+                422,
+            ),
+            (
+                BureauError::Case(CaseError::Rule("x".into())),
+                "case_rule",
+                422,
+            ),
+            (
+                BureauError::Case(CaseError::Calendar(CalendarError::YearNotLoaded {
+                    year: 2027,
+                })),
+                "calendar_year_not_loaded",
+                422,
+            ),
+            (
+                BureauError::Calendar(CalendarError::Format("x".into())),
+                "calendar_format",
+                422,
+            ),
+            (
+                BureauError::Calendar(CalendarError::OutOfRange),
+                "calendar_out_of_range",
+                422,
+            ),
+        ] {
+            assert_eq!(e.code().as_str(), code, "{e}");
+            assert_eq!(e.status(), status, "{e}");
+        }
+    }
+
     use super::*;
 
     #[test]

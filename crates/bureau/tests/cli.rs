@@ -279,3 +279,19 @@ fn the_calendar_answers_working_days_and_periods_and_names_a_missing_year() {
     assert!(!broken.status.success());
     assert!(String::from_utf8_lossy(&broken.stderr).contains("workday-calendar.toml"));
 }
+
+#[test]
+fn a_bureau_with_a_broken_calendar_file_does_not_start_and_names_it() {
+    let (_dir, data) = initialised();
+    std::fs::write(data.join("workday-calendar.toml"), "[years.2027]\nnotice = 1\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
+        .args(["district", "list", "--data", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("workday-calendar.toml"), "{err}");
+    // Fixed, it starts again.
+    std::fs::remove_file(data.join("workday-calendar.toml")).unwrap();
+    bureau(&["district", "list", "--data", data.to_str().unwrap()]);
+}

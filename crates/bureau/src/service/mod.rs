@@ -109,6 +109,9 @@ pub struct Bureau {
     key: SigningKey,
     config: Config,
     paths: DataPaths,
+    /// Working days for every 后处理 deadline: the built-in notices and the data
+    /// folder's own table.
+    calendar: fieldlead_domain::calendar::Calendar,
     /// Uploads running in this process, by uploader and hash.
     uploads: Mutex<HashSet<(String, Sha256)>>,
     /// Devices revoked while this process runs: their uploads in flight stop.
@@ -209,8 +212,12 @@ impl Bureau {
             &paths.uploads(),
             owner,
         )?);
+        let calendar = paths.load_calendar().map_err(|message| {
+            BureauError::invalid(fieldlead_domain::ErrorCode::CalendarFormat, message)
+        })?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Bureau {
+            calendar,
             storage,
             blobs,
             key,
@@ -247,6 +254,11 @@ impl Bureau {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The working-day calendar deadlines are counted with.
+    pub fn calendar(&self) -> &fieldlead_domain::calendar::Calendar {
+        &self.calendar
     }
 
     pub fn public_key(&self) -> PublicKey {
