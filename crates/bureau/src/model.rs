@@ -3,9 +3,11 @@
 //! in these; [`crate::storage`] stores and loads them, whatever the backend.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use fieldlead_domain::inspection::InspectionResult;
 use fieldlead_domain::money::Fen;
+use fieldlead_domain::postprocess::Case;
 use fieldlead_domain::{
-    Decision, DeviceId, LeadId, LeadState, LeadUpload, PublicKey, Receipt, Sha256,
+    CaseId, Decision, DeviceId, LeadId, LeadState, LeadUpload, PublicKey, Receipt, Sha256,
 };
 use serde::{Deserialize, Serialize};
 
@@ -237,6 +239,32 @@ impl BlobAnalysis {
             .as_deref()
             .and_then(|p| u64::from_str_radix(p, 16).ok())
     }
+}
+
+/// One inspection result and its 后处理 (notice section 三).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostCase {
+    pub id: CaseId,
+    pub district: District,
+    /// The result as the institute reported it.
+    pub result: InspectionResult,
+    /// Where its 后处理 stands.
+    pub case: Case,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One line of a case list or of the deadline board: the case without the full
+/// result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseSummary {
+    pub id: CaseId,
+    pub district: District,
+    pub report_no: String,
+    pub business_name: String,
+    pub product_name: String,
+    pub case: Case,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -283,7 +283,11 @@ fn the_calendar_answers_working_days_and_periods_and_names_a_missing_year() {
 #[test]
 fn a_bureau_with_a_broken_calendar_file_does_not_start_and_names_it() {
     let (_dir, data) = initialised();
-    std::fs::write(data.join("workday-calendar.toml"), "[years.2027]\nnotice = 1\n").unwrap();
+    std::fs::write(
+        data.join("workday-calendar.toml"),
+        "[years.2027]\nnotice = 1\n",
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
         .args(["district", "list", "--data", data.to_str().unwrap()])
         .output()

@@ -9,10 +9,12 @@ mod support;
 use chrono::{Duration, Utc};
 use fieldlead_bureau::model::{EnrolledDevice, Handling};
 use fieldlead_bureau::storage::{
-    self, AuditEntry, BlobHolder, Enrolment, LeadFilter, LeadInsert, NewDevice, NewLead, NewUser,
-    Role, Scope, Storage,
+    self, AuditEntry, BlobHolder, CaseFilter, Enrolment, LeadFilter, LeadInsert, NewCase,
+    NewDevice, NewLead, NewUser, Role, Scope, Storage,
 };
 use fieldlead_bureau::StorageError;
+use fieldlead_domain::postprocess::{Case, CaseState, Closure, Verdict};
+use fieldlead_domain::CaseId;
 use fieldlead_domain::{
     BlobKind, BlobRef, DeviceId, LeadId, LeadState, Receipt, ReceiptBody, Sha256, SigningKey,
     RECEIPT_FORMAT,
@@ -374,12 +376,85 @@ fn story(s: &dyn Storage) {
         Err(StorageError::Conflict(_))
     ));
 
+    // 后处理 cases: all or none, by report number; compare-and-set; scoped.
+    let result = |no: &str| fieldlead_domain::inspection::InspectionResult {
+        report_no: no.into(),
+        task: "抽查".into(),
+        product_name: "插座".into(),
+        brand: None,
+        spec_model: None,
+        batch: None,
+        business_name: "某某经营部".into(),
+        business_address: "某某路 1 号".into(),
+        business_kind: fieldlead_domain::inspection::BusinessKind::Producer,
+        nominal_producer: None,
+        platform: None,
+        sampled_on: chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+        verdict: Verdict::Fail,
+        failed_items: Some("标志".into()),
+        report_received: chrono::NaiveDate::from_ymd_opt(2026, 9, 10).unwrap(),
+    };
+    let new_case = |no: &str, district_id| NewCase {
+        id: CaseId::new(),
+        district_id,
+        result: result(no),
+        case: Case::new(
+            Verdict::Fail,
+            chrono::NaiveDate::from_ymd_opt(2026, 9, 10).unwrap(),
+            false,
+        ),
+        audit: entry("case"),
+    };
+    let first = new_case("R-1", a.id);
+    let case_id = first.id;
+    assert_eq!(
+        s.insert_cases(vec![first, new_case("R-2", b.id)]).unwrap(),
+        Ok(())
+    );
+    assert_eq!(
+        s.insert_cases(vec![new_case("R-3", a.id), new_case("R-1", a.id)])
+            .unwrap(),
+        Err(vec!["R-1".to_string()])
+    );
+    let all = s.cases(Scope::All, &CaseFilter::default()).unwrap();
+    assert_eq!(all.len(), 2, "R-3 was not written");
+    assert_eq!(
+        s.cases(Scope::District(a.id), &CaseFilter::default())
+            .unwrap()
+            .len(),
+        1
+    );
+    let held = s.case(case_id).unwrap().unwrap();
+    assert_eq!(held.result, result("R-1"));
+    let mut closed = held.case.clone();
+    closed.state = CaseState::Closed {
+        on: chrono::NaiveDate::from_ymd_opt(2026, 9, 20).unwrap(),
+        why: Closure::Rectified,
+    };
+    assert!(s
+        .update_case(case_id, &held.case, &closed, entry("case step"))
+        .unwrap());
+    assert!(!s
+        .update_case(case_id, &held.case, &closed, entry("case step"))
+        .unwrap());
+    let open = CaseFilter {
+        open_only: true,
+        ..CaseFilter::default()
+    };
+    assert_eq!(
+        s.cases(Scope::All, &open).unwrap().len(),
+        1,
+        "a closed case is not open"
+    );
+    s.record_audit(entry("revoke")).unwrap();
+
     // The audit log holds every change, newest first.
     let events = s.audit_events(Scope::All, None, 1000).unwrap();
     assert!(events.len() >= 10);
     // The refused enrolment wrote nothing: the code's creation is the newest.
-    let newest: Vec<&str> = events[..2].iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(newest, ["code", "reenrol"]);
+    let newest: Vec<&str> = events[..4].iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(newest, ["revoke", "case step", "case", "case"]);
+    assert!(events.iter().any(|e| e.action == "reenrol"));
 }
 
 #[test]

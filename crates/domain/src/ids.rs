@@ -393,3 +393,7 @@ uuid_id!(
     /// Identifies one enrolled tablet.
     DeviceId
 );
+uuid_id!(
+    /// Identifies one 后处理 case: one inspection result and what follows it.
+    CaseId
+);

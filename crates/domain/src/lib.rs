@@ -37,7 +37,7 @@ pub use canonical::{
 pub use crypto::{KeyError, KeyFingerprint, PublicKey, Signature, SigningKey};
 pub use geo::{GeoError, GeoPoint};
 pub use ids::{
-    CccCertificate, DeviceId, IdError, LeadId, LicenceKind, ProductionLicence, Sha256, Uscc,
+    CaseId, CccCertificate, DeviceId, IdError, LeadId, LicenceKind, ProductionLicence, Sha256, Uscc,
 };
 pub use inspection::{results_from_table, BusinessKind, CellProblem, InspectionResult};
 pub use lead::LeadState;

@@ -154,6 +154,25 @@ pub enum CaseState {
 }
 
 impl CaseState {
+    /// The state's wire name (its serde tag), for lists and filters.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CaseState::ResultToServe => "result_to_serve",
+            CaseState::ObjectionPeriod => "objection_period",
+            CaseState::ObjectionLodged { .. } => "objection_lodged",
+            CaseState::ReinspectionGranted { .. } => "reinspection_granted",
+            CaseState::Reinspecting { .. } => "reinspecting",
+            CaseState::RectificationToOrder { .. } => "rectification_to_order",
+            CaseState::Rectifying { .. } => "rectifying",
+            CaseState::ReportedToCity { .. } => "reported_to_city",
+            CaseState::Published { .. } => "published",
+            CaseState::SuspensionToOrder { .. } => "suspension_to_order",
+            CaseState::Suspended { .. } => "suspended",
+            CaseState::Transferred { .. } => "transferred",
+            CaseState::Closed { .. } => "closed",
+        }
+    }
+
     pub fn label_zh(&self) -> &'static str {
         match self {
             CaseState::ResultToServe => "待送达结果通知书",
@@ -218,6 +237,25 @@ pub enum CaseStep {
 }
 
 impl CaseStep {
+    /// Whether the city's quality division records this step rather than the
+    /// district (三.1: the producer is served by the city; 三.2: objections and
+    /// re-inspection are the city's; 三.3: the city publishes).
+    pub fn by_city(&self) -> bool {
+        matches!(
+            self,
+            CaseStep::ServeResult {
+                to: Recipient::Producer,
+                ..
+            } | CaseStep::LodgeObjection { .. }
+                | CaseStep::GrantReinspection { .. }
+                | CaseStep::RefuseReinspection { .. }
+                | CaseStep::ApplicantAppeared { .. }
+                | CaseStep::ReinspectionAbandoned { .. }
+                | CaseStep::ReinspectionResult { .. }
+                | CaseStep::Publish { .. }
+        )
+    }
+
     /// The step's name in the audit log.
     pub fn action(&self) -> &'static str {
         match self {

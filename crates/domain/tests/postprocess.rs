@@ -500,3 +500,43 @@ fn the_anchor_setting_quotes_the_notice() {
         .contains("自责令之日起六十日内"));
     assert_eq!(RectificationAnchor::default(), RectificationAnchor::Served);
 }
+
+#[test]
+fn a_state_s_name_is_its_serde_tag() {
+    let d0 = d("2026-05-06");
+    for s in [
+        CaseState::ResultToServe,
+        CaseState::ObjectionPeriod,
+        CaseState::ObjectionLodged {
+            by: Recipient::Business,
+            received: d0,
+        },
+        CaseState::ReinspectionGranted {
+            by: Recipient::Producer,
+            served: d0,
+        },
+        CaseState::Reinspecting {
+            by: Recipient::Business,
+            since: d0,
+        },
+        CaseState::RectificationToOrder { since: d0 },
+        CaseState::Rectifying {
+            ordered: d0,
+            served: d0,
+        },
+        CaseState::ReportedToCity { on: d0 },
+        CaseState::Published { on: d0 },
+        CaseState::SuspensionToOrder { since: d0 },
+        CaseState::Suspended {
+            ordered: d0,
+            until: d0,
+        },
+        CaseState::Transferred { on: d0 },
+        CaseState::Closed {
+            on: d0,
+            why: Closure::Passed,
+        },
+    ] {
+        assert_eq!(serde_json::to_value(s).unwrap()["state"], s.name());
+    }
+}

@@ -32,9 +32,11 @@ mod admin;
 mod analysis;
 mod handling;
 mod intake;
+mod postprocess;
 mod sessions;
 
 pub use fieldlead_domain::handling::HandlingStep;
+pub use postprocess::{Board, BoardRow};
 
 use crate::model::{
     BlobAnalysis, District, EnrolledDevice, Handling, Lead, LeadSummary, ReenrolRefusal, Review,

@@ -18,14 +18,16 @@
 mod sqlite;
 
 use chrono::{DateTime, Utc};
+use fieldlead_domain::inspection::InspectionResult;
+use fieldlead_domain::postprocess::Case;
 use fieldlead_domain::{
-    BlobKind, BlobRef, DeviceId, LeadId, LeadState, LeadUpload, PublicKey, Receipt, Sha256,
+    BlobKind, BlobRef, CaseId, DeviceId, LeadId, LeadState, LeadUpload, PublicKey, Receipt, Sha256,
 };
 use serde::Serialize;
 
 pub use crate::model::{
-    BlobAnalysis, District, EnrolledDevice, Handling, Lead, LeadSummary, Review, ReviewState, Role,
-    Scope, User,
+    BlobAnalysis, CaseSummary, District, EnrolledDevice, Handling, Lead, LeadSummary, PostCase,
+    Review, ReviewState, Role, Scope, User,
 };
 
 pub use sqlite::SqliteStorage;
@@ -137,6 +139,24 @@ pub struct LeadFilter {
     pub state: Option<LeadState>,
     /// Only leads whose receipt was issued before this time.
     pub completed_before: Option<DateTime<Utc>>,
+    pub limit: Option<u32>,
+}
+
+/// A case to create from an imported inspection result.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub id: CaseId,
+    pub district_id: i64,
+    pub result: InspectionResult,
+    pub case: Case,
+    pub audit: AuditEntry,
+}
+
+/// Which cases a list holds.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Only cases still running (not transferred or closed).
+    pub open_only: bool,
     pub limit: Option<u32>,
 }
 
@@ -318,6 +338,22 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         id: LeadId,
         before: &Handling,
         after: &Handling,
+        audit: AuditEntry,
+    ) -> StorageResult<bool>;
+
+    // 后处理 cases
+    /// Creates every case, or none: if any report number is already held, the
+    /// numbers are returned and nothing is written.
+    fn insert_cases(&self, cases: Vec<NewCase>) -> StorageResult<Result<(), Vec<String>>>;
+    fn case(&self, id: CaseId) -> StorageResult<Option<PostCase>>;
+    /// Cases in scope, oldest report first.
+    fn cases(&self, scope: Scope, filter: &CaseFilter) -> StorageResult<Vec<CaseSummary>>;
+    /// Compare-and-set: writes `after` only if the case is still `before`.
+    fn update_case(
+        &self,
+        id: CaseId,
+        before: &Case,
+        after: &Case,
         audit: AuditEntry,
     ) -> StorageResult<bool>;
 

@@ -136,6 +136,7 @@ pub enum ErrorCode {
     CaseState,
     CaseDate,
     CaseRule,
+    ReportNoTaken,
     // One field of a console form (`FieldProblem::code` of text and amounts)
     Required,
     TooLong,
@@ -241,6 +242,7 @@ crate::wire_names!(ErrorCode, "错误代码", {
     CaseState => "case_state",
     CaseDate => "case_date",
     CaseRule => "case_rule",
+    ReportNoTaken => "report_no_taken",
     Required => "required",
     TooLong => "too_long",
     ControlCharacter => "control_character",

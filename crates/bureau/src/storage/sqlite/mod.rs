@@ -15,7 +15,8 @@ use std::sync::mpsc;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use fieldlead_domain::{DeviceId, LeadId, PublicKey, Receipt, Sha256};
+use fieldlead_domain::postprocess::Case;
+use fieldlead_domain::{CaseId, DeviceId, LeadId, PublicKey, Receipt, Sha256};
 use rusqlite::Connection;
 
 use super::*;
@@ -23,6 +24,7 @@ use super::*;
 mod accounts;
 mod audit;
 mod blobs;
+mod cases;
 pub(crate) mod codec;
 mod devices;
 mod leads;
@@ -31,6 +33,7 @@ mod leads;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../../../migrations/bureau/20261126000000_init.sql"),
     include_str!("../../../../../migrations/bureau/20261129000000_district_blobs.sql"),
+    include_str!("../../../../../migrations/bureau/20261129100000_postprocess.sql"),
 ];
 /// Most jobs committed together.
 const MAX_BATCH: usize = 512;
@@ -465,6 +468,29 @@ impl Storage for SqliteStorage {
     ) -> StorageResult<bool> {
         let (before, after) = (before.clone(), after.clone());
         self.write(move |c| leads::update_handling(c, id, &before, &after, &audit))
+    }
+
+    fn insert_cases(&self, new: Vec<NewCase>) -> StorageResult<Result<(), Vec<String>>> {
+        self.write(move |c| cases::insert_cases(c, &new))
+    }
+
+    fn case(&self, id: CaseId) -> StorageResult<Option<PostCase>> {
+        self.read(|c| cases::case(c, id))
+    }
+
+    fn cases(&self, scope: Scope, filter: &CaseFilter) -> StorageResult<Vec<CaseSummary>> {
+        self.read(|c| cases::cases(c, scope, filter))
+    }
+
+    fn update_case(
+        &self,
+        id: CaseId,
+        before: &Case,
+        after: &Case,
+        audit: AuditEntry,
+    ) -> StorageResult<bool> {
+        let (before, after) = (before.clone(), after.clone());
+        self.write(move |c| cases::update_case(c, id, &before, &after, &audit))
     }
 
     fn record_audit(&self, audit: AuditEntry) -> StorageResult<()> {

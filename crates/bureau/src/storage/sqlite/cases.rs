@@ -1,0 +1,130 @@
+//! 后处理 cases: the imported result and the case's state machine as canonical
+//! JSON, with copies of the columns lists and the deadline board filter on.
+
+use fieldlead_domain::postprocess::Case;
+use fieldlead_domain::CaseId;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::codec::{district_at, fmt_time, from_json, insert_audit, parse, parse_time, to_json};
+use crate::storage::{
+    AuditEntry, CaseFilter, CaseSummary, NewCase, PostCase, Scope, StorageResult,
+};
+
+pub(super) fn insert_cases(
+    c: &Connection,
+    cases: &[NewCase],
+) -> StorageResult<Result<(), Vec<String>>> {
+    let mut held = Vec::new();
+    {
+        let mut exists = c.prepare_cached("SELECT 1 FROM pp_cases WHERE report_no = ?1")?;
+        for n in cases {
+            if exists.exists([&n.result.report_no])? {
+                held.push(n.result.report_no.clone());
+            }
+        }
+    }
+    if !held.is_empty() {
+        return Ok(Err(held));
+    }
+    let mut insert = c.prepare_cached(
+        "INSERT INTO pp_cases (id, district_id, report_no, result_json, case_json, state, verdict,
+            business_name, product_name, report_received, final, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+    )?;
+    for n in cases {
+        insert.execute(params![
+            n.id.to_string(),
+            n.district_id,
+            n.result.report_no,
+            to_json(&n.result)?,
+            to_json(&n.case)?,
+            n.case.state.name(),
+            n.case.verdict.as_str(),
+            n.result.business_name,
+            n.result.product_name,
+            n.case.report_received.to_string(),
+            n.case.state.is_final(),
+            fmt_time(n.audit.at),
+        ])?;
+        insert_audit(c, &n.audit)?;
+    }
+    Ok(Ok(()))
+}
+
+pub(super) fn case(c: &Connection, id: CaseId) -> rusqlite::Result<Option<PostCase>> {
+    c.prepare_cached(
+        "SELECT k.id, d.id, d.code, d.name, k.result_json, k.case_json, k.created_at, k.updated_at
+         FROM pp_cases k JOIN districts d ON d.id = k.district_id WHERE k.id = ?1",
+    )?
+    .query_row([id.to_string()], |r| {
+        Ok(PostCase {
+            id: parse(&r.get::<_, String>(0)?)?,
+            district: district_at(r, 1)?,
+            result: from_json(&r.get::<_, String>(4)?)?,
+            case: from_json(&r.get::<_, String>(5)?)?,
+            created_at: parse_time(&r.get::<_, String>(6)?)?,
+            updated_at: parse_time(&r.get::<_, String>(7)?)?,
+        })
+    })
+    .optional()
+}
+
+fn summary(r: &Row<'_>) -> rusqlite::Result<CaseSummary> {
+    Ok(CaseSummary {
+        id: parse(&r.get::<_, String>(0)?)?,
+        district: district_at(r, 1)?,
+        report_no: r.get(4)?,
+        business_name: r.get(5)?,
+        product_name: r.get(6)?,
+        case: from_json(&r.get::<_, String>(7)?)?,
+        updated_at: parse_time(&r.get::<_, String>(8)?)?,
+    })
+}
+
+pub(super) fn cases(
+    c: &Connection,
+    scope: Scope,
+    filter: &CaseFilter,
+) -> rusqlite::Result<Vec<CaseSummary>> {
+    c.prepare_cached(
+        "SELECT k.id, d.id, d.code, d.name, k.report_no, k.business_name, k.product_name,
+                k.case_json, k.updated_at
+         FROM pp_cases k JOIN districts d ON d.id = k.district_id
+         WHERE (?1 IS NULL OR k.district_id = ?1) AND (?2 = 0 OR k.final = 0)
+         ORDER BY k.report_received, k.report_no LIMIT ?3",
+    )?
+    .query_map(
+        params![
+            scope.district(),
+            filter.open_only,
+            filter.limit.map_or(i64::MAX, i64::from)
+        ],
+        summary,
+    )?
+    .collect()
+}
+
+pub(super) fn update_case(
+    c: &Connection,
+    id: CaseId,
+    before: &Case,
+    after: &Case,
+    audit: &AuditEntry,
+) -> StorageResult<bool> {
+    let n = c.execute(
+        "UPDATE pp_cases SET case_json = ?3, state = ?4, final = ?5, updated_at = ?6
+         WHERE id = ?1 AND case_json = ?2",
+        params![
+            id.to_string(),
+            to_json(before)?,
+            to_json(after)?,
+            after.state.name(),
+            after.state.is_final(),
+            fmt_time(audit.at)
+        ],
+    )?;
+    if n == 1 {
+        insert_audit(c, audit)?;
+    }
+    Ok(n == 1)
+}

@@ -1,0 +1,236 @@
+//! 后处理 through the bureau's service: results imported as cases (all or none),
+//! each step by the district or the city as the notice gives it, every step
+//! audited with the case before and after, and the deadline board.
+
+mod support;
+
+use chrono::NaiveDate;
+use fieldlead_bureau::model::User;
+use fieldlead_bureau::storage::Scope;
+use fieldlead_domain::inspection::{BusinessKind, InspectionResult};
+use fieldlead_domain::postprocess::{CaseState, CaseStep, Recipient, Verdict};
+use support::TestBureau;
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn result(report_no: &str, verdict: Verdict, received: &str) -> InspectionResult {
+    InspectionResult {
+        report_no: report_no.into(),
+        task: "2026年重庆市电线电缆产品质量监督抽查".into(),
+        product_name: "聚氯乙烯绝缘电线".into(),
+        brand: Some("某某牌".into()),
+        spec_model: Some("BV 2.5mm²".into()),
+        batch: Some("2026-09".into()),
+        business_name: "重庆某某五金经营部".into(),
+        business_address: "重庆市渝中区解放碑民族路 88 号".into(),
+        business_kind: BusinessKind::Seller,
+        nominal_producer: Some("某某电线厂".into()),
+        platform: None,
+        sampled_on: d("2026-09-01"),
+        verdict,
+        failed_items: (verdict == Verdict::Fail).then(|| "导体电阻".into()),
+        report_received: d(received),
+    }
+}
+
+fn user(tb: &TestBureau, name: &str) -> User {
+    tb.bureau
+        .storage()
+        .user_credentials(name)
+        .unwrap()
+        .unwrap()
+        .0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_result_goes_through_district_and_city_steps_with_every_step_audited() {
+    let tb = TestBureau::start().await;
+    let (officer, city) = (user(&tb, "officer_a"), user(&tb, "city"));
+    let b = &tb.bureau;
+    let ids = b
+        .import_results(
+            &officer,
+            None,
+            vec![
+                result("CQ2026-0001", Verdict::Fail, "2026-10-09"),
+                result("CQ2026-0002", Verdict::Pass, "2026-10-09"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+
+    // The board lists both: the district serves the business, the city the producer,
+    // 5 working days from Fri 9 Oct 2026 (Sat 10 Oct is a 调休 working day).
+    let board = b.deadline_board(&officer).unwrap();
+    assert_eq!(board.rows.len(), 4);
+    assert!(board.rows.iter().all(|r| r.deadline.due == d("2026-10-15")));
+    assert!(board.rows.iter().all(|r| r.deadline.clause == "三.1"));
+    assert_eq!(board.overdue(), 4, "all long past by now");
+
+    let id = ids[0];
+    // The officer may not record the city's step, nor the city the district's.
+    let producer = CaseStep::ServeResult {
+        to: Recipient::Producer,
+        on: d("2026-10-12"),
+    };
+    let business = CaseStep::ServeResult {
+        to: Recipient::Business,
+        on: d("2026-10-13"),
+    };
+    assert_eq!(
+        b.apply_case_step(&officer, id, producer)
+            .unwrap_err()
+            .status(),
+        403
+    );
+    assert_eq!(
+        b.apply_case_step(&city, id, business).unwrap_err().status(),
+        403
+    );
+    b.apply_case_step(&city, id, producer).unwrap();
+    let case = b.apply_case_step(&officer, id, business).unwrap();
+    assert_eq!(case.case.state, CaseState::ObjectionPeriod);
+
+    // A step out of turn is a 409 and changes nothing.
+    let e = b
+        .apply_case_step(
+            &officer,
+            id,
+            CaseStep::Recheck {
+                on: d("2026-10-20"),
+                passed: true,
+            },
+        )
+        .unwrap_err();
+    assert_eq!((e.status(), e.code().as_str()), (409, "case_state"));
+    // A date in the future is refused.
+    let e = b
+        .apply_case_step(
+            &officer,
+            id,
+            CaseStep::EndObjectionPeriod {
+                on: d("2027-01-04"),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.code().as_str(), "case_date");
+
+    let case = b
+        .apply_case_step(
+            &officer,
+            id,
+            CaseStep::EndObjectionPeriod {
+                on: d("2026-10-30"),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        case.case.state,
+        CaseState::RectificationToOrder {
+            since: d("2026-10-30")
+        }
+    );
+
+    // Every step is in the audit log with the case before and after.
+    let events = b
+        .storage()
+        .audit_events(Scope::All, Some(&format!("case:{id}")), 100)
+        .unwrap();
+    let actions: Vec<&str> = events.iter().rev().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "result_imported",
+            "result_served",
+            "result_served",
+            "objection_period_ended"
+        ]
+    );
+    assert_eq!(
+        events[0].before.as_ref().unwrap()["state"]["state"],
+        "objection_period"
+    );
+    assert_eq!(
+        events[0].after.as_ref().unwrap()["state"]["state"],
+        "rectification_to_order"
+    );
+
+    // The passed result closes once both are served; closed cases leave the board.
+    let passed = ids[1];
+    b.apply_case_step(&city, passed, producer).unwrap();
+    let closed = b.apply_case_step(&officer, passed, business).unwrap();
+    assert!(closed.case.state.is_final());
+    let board = b.deadline_board(&officer).unwrap();
+    assert!(board.rows.iter().all(|r| r.case.id == id));
+    assert_eq!(board.rows[0].deadline.clause, "三.3");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_is_all_or_nothing_and_cases_stay_in_their_district() {
+    let tb = TestBureau::start().await;
+    let (officer_a, officer_b, city) = (
+        user(&tb, "officer_a"),
+        user(&tb, "officer_b"),
+        user(&tb, "city"),
+    );
+    let b = &tb.bureau;
+    let ids = b
+        .import_results(
+            &officer_a,
+            None,
+            vec![result("CQ2026-0101", Verdict::Fail, "2026-11-02")],
+        )
+        .unwrap();
+    // A file holding a report number already imported is refused whole.
+    let e = b
+        .import_results(
+            &officer_a,
+            None,
+            vec![
+                result("CQ2026-0102", Verdict::Fail, "2026-11-02"),
+                result("CQ2026-0101", Verdict::Fail, "2026-11-02"),
+            ],
+        )
+        .unwrap_err();
+    assert_eq!(e.code().as_str(), "report_no_taken");
+    assert!(e.to_string().contains("CQ2026-0101"));
+    assert_eq!(
+        b.deadline_board(&city).unwrap().rows.len(),
+        2,
+        "only the first import"
+    );
+
+    // Another district neither sees nor changes the case; the city must name a district.
+    assert_eq!(b.case_for(&officer_b, ids[0]).unwrap_err().status(), 404);
+    assert!(b.deadline_board(&officer_b).unwrap().rows.is_empty());
+    assert_eq!(
+        b.import_results(
+            &city,
+            None,
+            vec![result("CQ2026-0103", Verdict::Pass, "2026-11-02")]
+        )
+        .unwrap_err()
+        .code()
+        .as_str(),
+        "district_required"
+    );
+    b.import_results(
+        &city,
+        Some("jiangbei"),
+        vec![result("CQ2026-0103", Verdict::Pass, "2026-11-02")],
+    )
+    .unwrap();
+    assert_eq!(b.deadline_board(&officer_b).unwrap().rows.len(), 2);
+    assert_eq!(
+        b.import_results(
+            &officer_a,
+            Some("jiangbei"),
+            vec![result("CQ2026-0104", Verdict::Pass, "2026-11-02")]
+        )
+        .unwrap_err()
+        .status(),
+        403
+    );
+}
