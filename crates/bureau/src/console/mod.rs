@@ -10,6 +10,7 @@
 //! [`admin`] (devices, audit, exports).
 
 mod admin;
+mod cases;
 mod evidence;
 mod leads;
 mod login;
@@ -53,6 +54,8 @@ fn templates() -> &'static Environment<'static> {
                 include_str!("../../templates/enrolment.html"),
             ),
             ("audit.html", include_str!("../../templates/audit.html")),
+            ("cases.html", include_str!("../../templates/cases.html")),
+            ("case.html", include_str!("../../templates/case.html")),
             ("error.html", include_str!("../../templates/error.html")),
         ] {
             env.add_template(name, text)
@@ -141,6 +144,9 @@ pub fn routes() -> Router<Arc<Bureau>> {
         .route("/devices/enrol", post(admin::enrol))
         .route("/devices/{id}/revoke", post(admin::revoke))
         .route("/audit", get(admin::audit))
+        .route("/cases", get(cases::board))
+        .route("/cases/{id}", get(cases::case_page))
+        .route("/cases/{id}/step", post(cases::step))
         .route("/exports/{name}", get(admin::export))
         .route("/static/console.css", get(css))
         .route("/static/console.js", get(js))

@@ -1,0 +1,179 @@
+//! 后处理 pages: the deadline board (what is due, by when, under which clause)
+//! and a case's page with its result, deadlines, history and the forms of the
+//! steps its state allows to the viewer (the district's or the city's).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect};
+use fieldlead_domain::postprocess::CaseStepForm;
+use fieldlead_domain::CaseId;
+use minijinja::context;
+
+use super::{render, user_ctx, PageResult, Posted, Session};
+use crate::api::blocking;
+use crate::error::BureauError;
+use crate::model::Role;
+use crate::service::Bureau;
+
+fn case_id(s: &str) -> Result<CaseId, BureauError> {
+    s.parse()
+        .map_err(|_| BureauError::MalformedId("案件编号应为 UUID".into()))
+}
+
+/// A step's form: what it is called on the page, who records it, and which
+/// fields it asks for.
+struct StepForm {
+    action: &'static str,
+    label: &'static str,
+    by_city: bool,
+    fields: &'static [&'static str],
+}
+
+const STEP_FORMS: &[StepForm] = &[
+    StepForm {
+        action: "result_served",
+        label: "登记结果通知书（附件1）送达",
+        by_city: false,
+        fields: &["party", "on"],
+    },
+    StepForm {
+        action: "objection_period_ended",
+        label: "确认异议期届满、无异议",
+        by_city: false,
+        fields: &["on"],
+    },
+    StepForm {
+        action: "objection_lodged",
+        label: "登记书面异议和复检申请",
+        by_city: true,
+        fields: &["party", "on"],
+    },
+    StepForm {
+        action: "reinspection_granted",
+        label: "准予复检：复检机构确定通知书（附件2）送达",
+        by_city: true,
+        fields: &["served"],
+    },
+    StepForm {
+        action: "reinspection_refused",
+        label: "不予复检：不予复检通知书（附件3）送达",
+        by_city: true,
+        fields: &["served"],
+    },
+    StepForm {
+        action: "applicant_appeared",
+        label: "申请人已到复检机构办理手续",
+        by_city: true,
+        fields: &["on"],
+    },
+    StepForm {
+        action: "reinspection_abandoned",
+        label: "逾期未办理，视为放弃复检",
+        by_city: true,
+        fields: &["on"],
+    },
+    StepForm {
+        action: "reinspection_result",
+        label: "复检结果通知书（附件4）送达",
+        by_city: true,
+        fields: &["verdict", "served"],
+    },
+    StepForm {
+        action: "rectification_ordered",
+        label: "责令改正通知书（附件5）下达和送达",
+        by_city: false,
+        fields: &["ordered", "served"],
+    },
+    StepForm {
+        action: "rechecked",
+        label: "登记复查结果",
+        by_city: false,
+        fields: &["on", "passed"],
+    },
+    StepForm {
+        action: "published",
+        label: "登记市局公告",
+        by_city: true,
+        fields: &["on"],
+    },
+    StepForm {
+        action: "suspension_ordered",
+        label: "责令停业，限期整顿",
+        by_city: false,
+        fields: &["ordered", "until"],
+    },
+];
+
+pub(crate) async fn board(State(app): State<Arc<Bureau>>, s: Session) -> PageResult {
+    let user = s.user.clone();
+    let a = Arc::clone(&app);
+    let board = blocking(move || a.deadline_board(&user)).await?;
+    let overdue = board.overdue();
+    Ok(render(
+        "cases.html",
+        context! { me => user_ctx(&s), board => board, overdue => overdue },
+    )?
+    .into_response())
+}
+
+pub(crate) async fn case_page(
+    State(app): State<Arc<Bureau>>,
+    s: Session,
+    Path(id): Path<String>,
+) -> PageResult {
+    let id = case_id(&id)?;
+    let user = s.user.clone();
+    let a = Arc::clone(&app);
+    let (found, deadlines, history) = blocking(move || {
+        let found = a.case_for(&user, id)?;
+        let deadlines = found
+            .case
+            .deadlines(a.calendar(), a.config().rectification_anchor)
+            .map_err(|e| e.to_string());
+        let history = a.audit_for(&user, Some(&format!("case:{id}")))?;
+        Ok((found, deadlines, history))
+    })
+    .await?;
+    let city = s.user.role == Role::CityAdmin;
+    let steps: Vec<minijinja::Value> = found
+        .case
+        .state
+        .next_steps()
+        .iter()
+        .filter_map(|action| STEP_FORMS.iter().find(|f| f.action == *action))
+        .map(|f| {
+            context! {
+                action => f.action, label => f.label, fields => f.fields,
+                mine => f.by_city == city && s.user.role != Role::Reviewer,
+                by => if f.by_city { "市局" } else { "区县局" },
+            }
+        })
+        .collect();
+    let (deadlines, calendar_problem) = match deadlines {
+        Ok(d) => (d, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    Ok(render(
+        "case.html",
+        context! {
+            me => user_ctx(&s), case => found.case, result => found.result,
+            id => found.id, district => found.district, state_label => found.case.state.label_zh(),
+            deadlines => deadlines, calendar_problem => calendar_problem, steps => steps,
+            history => history, business_kind => found.result.business_kind.label_zh(),
+        },
+    )?
+    .into_response())
+}
+
+pub(crate) async fn step(
+    State(app): State<Arc<Bureau>>,
+    Path(id): Path<String>,
+    Posted(s, form): Posted<CaseStepForm>,
+) -> PageResult {
+    let id = case_id(&id)?;
+    let step = form.step()?;
+    let a = Arc::clone(&app);
+    blocking(move || a.apply_case_step(&s.user, id, step)).await?;
+    Ok(Redirect::to(&format!("/cases/{id}")).into_response())
+}
