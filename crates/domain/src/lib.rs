@@ -6,7 +6,8 @@
 //! with the bureau's signed receipt and its error codes ([`protocol`]). A rule both
 //! sides need lives here once: the handling form's field rules ([`handling`]),
 //! the wire names of every closed set ([`wire`]), money in 万元 ([`money`]), UTC+8
-//! ([`time`]). The `sample` feature adds the sample record, photos and sealed lead
+//! ([`time`]), the testing institute's result lists read into checked results
+//! ([`inspection`]). The `sample` feature adds the sample record, photos and sealed lead
 //! every test and benchmark starts from. No I/O lives here.
 
 pub mod audit;
@@ -16,6 +17,7 @@ pub mod crypto;
 pub mod geo;
 pub mod handling;
 pub mod ids;
+pub mod inspection;
 pub mod lead;
 pub mod manifest;
 pub mod money;
@@ -37,6 +39,7 @@ pub use geo::{GeoError, GeoPoint};
 pub use ids::{
     CccCertificate, DeviceId, IdError, LeadId, LicenceKind, ProductionLicence, Sha256, Uscc,
 };
+pub use inspection::{results_from_table, BusinessKind, CellProblem, InspectionResult};
 pub use lead::LeadState;
 pub use manifest::{
     check_signoffs, verify_lead, EvidenceEntry, LogHead, Manifest, Party, SignedManifest, Signoff,
