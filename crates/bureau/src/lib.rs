@@ -27,6 +27,7 @@ pub mod lock;
 pub mod model;
 pub mod qr;
 pub mod ratelimit;
+pub mod results_import;
 pub mod secrets;
 pub mod server;
 pub mod service;

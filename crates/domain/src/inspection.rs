@@ -302,7 +302,11 @@ impl Layout<'_> {
     }
 }
 
+<<<<<<< HEAD
 fn layout(header: &[String]) -> (Layout<'_>, Vec<CellProblem>) {
+=======
+fn layout(header_row: usize, header: &[String]) -> (Layout<'_>, Vec<CellProblem>) {
+>>>>>>> results-import
     let mut index = [None; COLUMNS.len()];
     let mut problems = Vec::new();
     for (i, h) in header.iter().enumerate() {
@@ -313,7 +317,11 @@ fn layout(header: &[String]) -> (Layout<'_>, Vec<CellProblem>) {
         match index[spec.col as usize] {
             None => index[spec.col as usize] = Some(i),
             Some(first) => problems.push(CellProblem::new(
+<<<<<<< HEAD
                 1,
+=======
+                header_row,
+>>>>>>> results-import
                 h,
                 format!(
                     "「{h}」与第{}列「{}」是同一列，请只保留一列",
@@ -327,7 +335,11 @@ fn layout(header: &[String]) -> (Layout<'_>, Vec<CellProblem>) {
         if spec.required && index[spec.col as usize].is_none() {
             let names = spec.names.join("」或「");
             problems.push(CellProblem::new(
+<<<<<<< HEAD
                 1,
+=======
+                header_row,
+>>>>>>> results-import
                 spec.names[0],
                 format!("缺少「{names}」列"),
             ));
@@ -392,6 +404,21 @@ pub fn results_from_table(
     header: &[String],
     rows: &[Vec<String>],
 ) -> Result<Vec<InspectionResult>, Vec<CellProblem>> {
+<<<<<<< HEAD
+=======
+    results_from_table_at(1, header, rows)
+}
+
+/// [`results_from_table`] for a sheet whose header is on row `header_row` (a
+/// file with blank or title rows above the table): `rows[i]` is row
+/// `header_row + 1 + i`, and every row number in a problem, its reason included,
+/// is the sheet's.
+pub fn results_from_table_at(
+    header_row: usize,
+    header: &[String],
+    rows: &[Vec<String>],
+) -> Result<Vec<InspectionResult>, Vec<CellProblem>> {
+>>>>>>> results-import
     let blank = |r: &Vec<String>| r.iter().all(|c| c.trim().is_empty());
     let filled = rows.iter().filter(|r| !blank(r)).count();
     if filled > MAX_RESULT_ROWS {
@@ -400,8 +427,13 @@ pub fn results_from_table(
             .enumerate()
             .filter(|(_, r)| !blank(r))
             .nth(MAX_RESULT_ROWS)
+<<<<<<< HEAD
             .map(|(i, _)| i + 2)
             .unwrap_or(1);
+=======
+            .map(|(i, _)| header_row + 1 + i)
+            .unwrap_or(header_row);
+>>>>>>> results-import
         return Err(vec![CellProblem::new(
             first_over,
             "",
@@ -411,7 +443,11 @@ pub fn results_from_table(
         )]);
     }
 
+<<<<<<< HEAD
     let (layout, mut problems) = layout(header);
+=======
+    let (layout, mut problems) = layout(header_row, header);
+>>>>>>> results-import
     let mut results = Vec::with_capacity(filled);
     // Report number → the row it first appeared on.
     let mut seen: HashMap<String, usize> = HashMap::with_capacity(filled);
@@ -422,7 +458,11 @@ pub fn results_from_table(
         let mut r = RowReader {
             layout: &layout,
             cells,
+<<<<<<< HEAD
             row: i + 2,
+=======
+            row: header_row + 1 + i,
+>>>>>>> results-import
             problems: Vec::new(),
         };
         let report_no = r.text(Col::ReportNo);
@@ -952,6 +992,24 @@ mod tests {
     }
 
     #[test]
+<<<<<<< HEAD
+=======
+    fn a_header_below_row_1_numbers_every_problem_as_the_sheet_does() {
+        let mut dup = failed_row("K-1");
+        set(&mut dup, "抽样日期", "昨天");
+        let rows = vec![failed_row("K-1"), vec![], dup];
+        let mut h = header();
+        h[2] = "品名".into(); // 产品名称 missing
+        let problems = results_from_table_at(4, &h, &rows).unwrap_err();
+        assert_eq!(
+            places(&problems),
+            [(4, "产品名称"), (7, "报告编号"), (7, "抽样日期")]
+        );
+        assert_eq!(problems[1].reason, "报告编号「K-1」与第5行重复");
+    }
+
+    #[test]
+>>>>>>> results-import
     fn a_result_round_trips_through_json() {
         let r = results_from_table(&header(), &[failed_row("J-1")]).unwrap();
         let json = serde_json::to_value(&r[0]).unwrap();

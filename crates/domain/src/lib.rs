@@ -39,7 +39,9 @@ pub use geo::{GeoError, GeoPoint};
 pub use ids::{
     CaseId, CccCertificate, DeviceId, IdError, LeadId, LicenceKind, ProductionLicence, Sha256, Uscc,
 };
-pub use inspection::{results_from_table, BusinessKind, CellProblem, InspectionResult};
+pub use inspection::{
+    results_from_table, results_from_table_at, BusinessKind, CellProblem, InspectionResult,
+};
 pub use lead::LeadState;
 pub use manifest::{
     check_signoffs, verify_lead, EvidenceEntry, LogHead, Manifest, Party, SignedManifest, Signoff,
