@@ -72,6 +72,9 @@ pub enum BureauError {
     /// A 后处理 step the case's state or dates do not allow.
     #[error("{0}")]
     Case(#[from] CaseError),
+    /// An inspection result list that cannot be taken in, whole.
+    #[error("{0}")]
+    Results(#[from] crate::results_import::ResultsImportError),
     /// A deadline needs a year the working-day calendar does not hold.
     #[error("{0}")]
     Calendar(#[from] CalendarError),
@@ -142,6 +145,7 @@ impl BureauError {
             BureauError::Field(p) => p.code.parse().unwrap_or(ErrorCode::InvalidFields),
             BureauError::Case(e) => e.code().parse().unwrap_or(ErrorCode::CaseRule),
             BureauError::Calendar(e) => e.code().parse().unwrap_or(ErrorCode::CalendarFormat),
+            BureauError::Results(e) => e.code().parse().unwrap_or(ErrorCode::ResultsUnreadable),
             BureauError::Protocol(e) => e.error_code(),
             BureauError::Verify(e) => e.error_code(),
             BureauError::LeadConflict => ErrorCode::LeadConflict,
@@ -180,7 +184,10 @@ impl BureauError {
             | BureauError::HashMismatch
             | BureauError::EnrolmentCode => 422,
             BureauError::Case(CaseError::NotNow { .. }) => 409,
-            BureauError::Case(_) | BureauError::Calendar(_) => 422,
+            BureauError::Results(crate::results_import::ResultsImportError::TooLarge {
+                ..
+            }) => 413,
+            BureauError::Case(_) | BureauError::Calendar(_) | BureauError::Results(_) => 422,
             BureauError::LeadConflict
             | BureauError::KeyTaken
             | BureauError::OffsetMismatch { .. }
@@ -207,6 +214,9 @@ impl BureauError {
                 Some(serde_json::json!({ "problems": problems }))
             }
             BureauError::Field(p) => Some(serde_json::json!({ "problems": [p] })),
+            BureauError::Results(e) if !e.problems().is_empty() => {
+                Some(serde_json::json!({ "cells": e.problems() }))
+            }
             BureauError::TooLarge { max } => Some(serde_json::json!({ "max_bytes": max })),
             BureauError::RateLimited { retry_after_secs } => {
                 Some(serde_json::json!({ "retry_after_secs": retry_after_secs }))

@@ -105,14 +105,23 @@ const STEP_FORMS: &[StepForm] = &[
     },
 ];
 
-pub(crate) async fn board(State(app): State<Arc<Bureau>>, s: Session) -> PageResult {
+#[derive(serde::Deserialize)]
+pub(crate) struct BoardQuery {
+    imported: Option<usize>,
+}
+
+pub(crate) async fn board(
+    State(app): State<Arc<Bureau>>,
+    s: Session,
+    axum::extract::Query(q): axum::extract::Query<BoardQuery>,
+) -> PageResult {
     let user = s.user.clone();
     let a = Arc::clone(&app);
     let board = blocking(move || a.deadline_board(&user)).await?;
     let overdue = board.overdue();
     Ok(render(
         "cases.html",
-        context! { me => user_ctx(&s), board => board, overdue => overdue },
+        context! { me => user_ctx(&s), board => board, overdue => overdue, imported => q.imported },
     )?
     .into_response())
 }
@@ -176,4 +185,125 @@ pub(crate) async fn step(
     let a = Arc::clone(&app);
     blocking(move || a.apply_case_step(&s.user, id, step)).await?;
     Ok(Redirect::to(&format!("/cases/{id}")).into_response())
+}
+
+/// The institute's result list, uploaded (multipart: `csrf`, `district` for the
+/// city, `file`). All or nothing: a file with any bad cell is shown back with
+/// every problem and nothing is taken.
+pub(crate) async fn import(
+    State(app): State<Arc<Bureau>>,
+    s: Session,
+    mut multipart: axum::extract::Multipart,
+) -> PageResult {
+    let (mut csrf, mut district, mut file) = (String::new(), String::new(), None);
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| BureauError::Malformed(e.body_text()))?
+    {
+        match field.name().unwrap_or_default() {
+            "csrf" => {
+                csrf = field
+                    .text()
+                    .await
+                    .map_err(|e| BureauError::Malformed(e.body_text()))?
+            }
+            "district" => {
+                district = field
+                    .text()
+                    .await
+                    .map_err(|e| BureauError::Malformed(e.body_text()))?
+            }
+            "file" => {
+                let name = field.file_name().unwrap_or("结果清单").to_string();
+                let bytes = field.bytes().await.map_err(|e| match e.status().as_u16() {
+                    413 => BureauError::TooLarge {
+                        max: crate::results_import::MAX_RESULTS_FILE_BYTES as u64,
+                    },
+                    _ => BureauError::Malformed(e.body_text()),
+                })?;
+                file = Some((name, bytes));
+            }
+            _ => {}
+        }
+    }
+    if !crate::secrets::constant_time_eq(s.csrf.as_bytes(), csrf.as_bytes()) {
+        return Err(BureauError::Csrf.into());
+    }
+    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return Err(BureauError::invalid(
+            fieldlead_domain::ErrorCode::ResultsEmpty,
+            "请选择检验机构的结果清单文件（xlsx 或 CSV）",
+        )
+        .into());
+    };
+    let user = s.user.clone();
+    let a = Arc::clone(&app);
+    let district = Some(district.trim().to_string()).filter(|d| !d.is_empty());
+    let outcome = blocking(move || {
+        let results = match crate::results_import::read_results(&bytes, &name) {
+            Ok(r) => r,
+            Err(e) => return Ok(Err((name, e))),
+        };
+        a.import_results(&user, district.as_deref(), results)
+            .map(Ok)
+    })
+    .await?;
+    match outcome {
+        Ok(ids) => Ok(Redirect::to(&format!("/cases?imported={}", ids.len())).into_response()),
+        Err((name, e)) => {
+            let status = axum::http::StatusCode::from_u16(BureauError::Results(e.clone()).status())
+                .unwrap_or(axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+            let page = render(
+                "cases_import.html",
+                context! {
+                    me => user_ctx(&s), file_name => name, message => e.to_string(),
+                    problems => e.problems(),
+                },
+            )?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_board_renders_a_due_an_overdue_and_a_windowed_deadline() {
+        let row = |due: &str, left: i64, not_before: Option<&str>| {
+            serde_json::json!({
+                "case": {
+                    "id": "0190b2a4-0000-7000-8000-000000000001",
+                    "district": {"id": 1, "code": "yuzhong", "name": "渝中区"},
+                    "report_no": "CQ-1", "business_name": "某某经营部", "product_name": "电线",
+                    "case": {"state": {"state": "objection_period"}},
+                    "updated_at": "2026-10-09T00:00:00Z"
+                },
+                "deadline": {
+                    "what": "送达", "clause": "三.1", "anchor": "收到", "anchor_date": "2026-10-09",
+                    "period": {"unit": "working_days", "n": 5}, "not_before": not_before, "due": due
+                },
+                "working_days_left": left,
+                "state_label": "异议期"
+            })
+        };
+        let board = serde_json::json!({
+            "rows": [row("2026-10-15", -3, None), row("2026-12-01", 0, None), row("2026-12-09", 7, Some("2026-11-20"))],
+            "not_counted": []
+        });
+        let me = context! { role => "officer", csrf => "x", display_name => "甲", role_label => "区局办案人员", district => "渝中区" };
+        let html = render(
+            "cases.html",
+            context! { me => me, board => board, overdue => 1, imported => Some(2) },
+        )
+        .unwrap()
+        .0;
+        assert!(html.contains("超期 3"), "{html}");
+        assert!(html.contains("今天"));
+        assert!(html.contains("2026-11-20 至 2026-12-09"));
+        assert!(html.contains("已导入 2 条"));
+        assert!(html.contains("<td>异议期</td>"));
+    }
 }

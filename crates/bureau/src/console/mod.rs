@@ -56,6 +56,10 @@ fn templates() -> &'static Environment<'static> {
             ("audit.html", include_str!("../../templates/audit.html")),
             ("cases.html", include_str!("../../templates/cases.html")),
             ("case.html", include_str!("../../templates/case.html")),
+            (
+                "cases_import.html",
+                include_str!("../../templates/cases_import.html"),
+            ),
             ("error.html", include_str!("../../templates/error.html")),
         ] {
             env.add_template(name, text)
@@ -145,6 +149,12 @@ pub fn routes() -> Router<Arc<Bureau>> {
         .route("/devices/{id}/revoke", post(admin::revoke))
         .route("/audit", get(admin::audit))
         .route("/cases", get(cases::board))
+        .route(
+            "/cases/import",
+            post(cases::import).route_layer(axum::extract::DefaultBodyLimit::max(
+                crate::results_import::MAX_RESULTS_FILE_BYTES + 64 * 1024,
+            )),
+        )
         .route("/cases/{id}", get(cases::case_page))
         .route("/cases/{id}/step", post(cases::step))
         .route("/exports/{name}", get(admin::export))

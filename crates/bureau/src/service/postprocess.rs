@@ -18,6 +18,8 @@ pub struct BoardRow {
     pub deadline: Deadline,
     /// Working days from today to the due day: 0 is today, negative is overdue.
     pub working_days_left: i64,
+    /// The case's state as the board shows it.
+    pub state_label: &'static str,
 }
 
 /// The board, or why a case's deadline cannot be counted (a year the calendar
@@ -174,6 +176,7 @@ impl Bureau {
                     for deadline in deadlines {
                         match self.working_days_between(today, deadline.due) {
                             Ok(left) => board.rows.push(BoardRow {
+                                state_label: case.case.state.label_zh(),
                                 case: case.clone(),
                                 deadline,
                                 working_days_left: left,

@@ -334,6 +334,7 @@ impl TestBureau {
     }
 }
 
+#[derive(Clone)]
 pub struct Console {
     pub cookie: String,
     pub csrf: String,
