@@ -291,7 +291,7 @@ mod tests {
         };
         let board = serde_json::json!({
             "rows": [row("2026-10-15", -3, None), row("2026-12-01", 0, None), row("2026-12-09", 7, Some("2026-11-20"))],
-            "not_counted": []
+            "not_counted": [], "total": 700, "overdue": 1, "due_today": 1, "due_soon": 2
         });
         let me = context! { role => "officer", csrf => "x", display_name => "甲", role_label => "区局办案人员", district => "渝中区" };
         let html = render(
@@ -305,5 +305,7 @@ mod tests {
         assert!(html.contains("2026-11-20 至 2026-12-09"));
         assert!(html.contains("已导入 2 条"));
         assert!(html.contains("<td>异议期</td>"));
+        assert!(html.contains("共 700 项期限"));
+        assert!(html.contains("最早的 3 项"));
     }
 }

@@ -22,18 +22,79 @@ pub struct BoardRow {
     pub state_label: &'static str,
 }
 
+/// How many of the board's deadlines a page shows at most, soonest first; the
+/// counts always cover every one.
+pub const BOARD_PAGE: usize = 500;
+
 /// The board, or why a case's deadline cannot be counted (a year the calendar
 /// does not hold): such cases are listed, never dropped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Board {
+    /// The soonest deadlines, at most [`BOARD_PAGE`].
     pub rows: Vec<BoardRow>,
+    /// Every deadline on the board.
+    pub total: usize,
+    /// Past their day.
+    pub overdue: usize,
+    /// Due today.
+    pub due_today: usize,
+    /// Due within the next 2 working days.
+    pub due_soon: usize,
     /// Cases whose deadline needs a year not loaded, with the message.
     pub not_counted: Vec<(CaseSummary, String)>,
 }
 
 impl Board {
     pub fn overdue(&self) -> usize {
-        self.rows.iter().filter(|r| r.working_days_left < 0).count()
+        self.overdue
+    }
+}
+
+/// Working days between two dates by a prefix sum over the span they fall in:
+/// each day is looked up in the calendar once, however many deadlines share it.
+struct WorkdayCounter {
+    first: chrono::NaiveDate,
+    /// `counts[i]`: working days in (first, first + i]; an error from the first
+    /// day of a year not loaded on.
+    counts: Vec<std::result::Result<i64, String>>,
+}
+
+impl WorkdayCounter {
+    fn new(
+        calendar: &fieldlead_domain::calendar::Calendar,
+        first: chrono::NaiveDate,
+        last: chrono::NaiveDate,
+    ) -> WorkdayCounter {
+        let mut counts = Vec::new();
+        let mut total: std::result::Result<i64, String> = Ok(0);
+        for day in first.iter_days().take_while(|d| *d <= last) {
+            if day > first {
+                total = match (total, calendar.is_workday(day)) {
+                    (Ok(n), Ok(w)) => Ok(n + i64::from(w)),
+                    (Ok(_), Err(e)) => Err(e.to_string()),
+                    (Err(e), _) => Err(e),
+                };
+            }
+            counts.push(total.clone());
+        }
+        WorkdayCounter { first, counts }
+    }
+
+    /// Working days after `from` up to and including `to`; negative when `to` is
+    /// earlier (how many working days overdue).
+    fn between(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> std::result::Result<i64, String> {
+        let at = |d: chrono::NaiveDate| {
+            let i = (d - self.first).num_days();
+            self.counts
+                .get(usize::try_from(i).unwrap_or(usize::MAX))
+                .cloned()
+                .unwrap_or_else(|| Err(format!("{d} 不在计算范围内")))
+        };
+        Ok(at(to)? - at(from)?)
     }
 }
 
@@ -170,52 +231,46 @@ impl Bureau {
             },
         )?;
         let mut board = Board::default();
+        let mut due = Vec::new();
         for case in open {
             match case.case.deadlines(&self.calendar, anchor) {
-                Ok(deadlines) => {
-                    for deadline in deadlines {
-                        match self.working_days_between(today, deadline.due) {
-                            Ok(left) => board.rows.push(BoardRow {
-                                state_label: case.case.state.label_zh(),
-                                case: case.clone(),
-                                deadline,
-                                working_days_left: left,
-                            }),
-                            Err(e) => board.not_counted.push((case.clone(), e.to_string())),
-                        }
-                    }
-                }
+                Ok(deadlines) => due.extend(deadlines.into_iter().map(|d| (case.clone(), d))),
                 Err(e) => board.not_counted.push((case, e.to_string())),
             }
         }
-        board.rows.sort_by(|a, b| {
-            (a.deadline.due, &a.case.report_no).cmp(&(b.deadline.due, &b.case.report_no))
-        });
-        Ok(board)
-    }
-
-    /// Working days after `from` up to and including `to` (negative when `to`
-    /// is earlier: how many working days overdue).
-    fn working_days_between(
-        &self,
-        from: chrono::NaiveDate,
-        to: chrono::NaiveDate,
-    ) -> std::result::Result<i64, fieldlead_domain::calendar::CalendarError> {
-        let (a, b, sign) = if to >= from {
-            (from, to, 1)
-        } else {
-            (to, from, -1)
-        };
-        let mut n = 0i64;
-        let mut d = a;
-        while d < b {
-            d = d
-                .succ_opt()
-                .ok_or(fieldlead_domain::calendar::CalendarError::OutOfRange)?;
-            if self.calendar.is_workday(d)? {
-                n += 1;
+        let first = due
+            .iter()
+            .map(|(_, d)| d.due)
+            .min()
+            .unwrap_or(today)
+            .min(today);
+        let last = due
+            .iter()
+            .map(|(_, d)| d.due)
+            .max()
+            .unwrap_or(today)
+            .max(today);
+        let counter = WorkdayCounter::new(&self.calendar, first, last);
+        due.sort_by(|a, b| (a.1.due, &a.0.report_no).cmp(&(b.1.due, &b.0.report_no)));
+        for (case, deadline) in due {
+            match counter.between(today, deadline.due) {
+                Ok(left) => {
+                    board.total += 1;
+                    board.overdue += usize::from(left < 0);
+                    board.due_today += usize::from(left == 0 && deadline.due == today);
+                    board.due_soon += usize::from((0..=2).contains(&left));
+                    if board.rows.len() < BOARD_PAGE {
+                        board.rows.push(BoardRow {
+                            state_label: case.case.state.label_zh(),
+                            case,
+                            deadline,
+                            working_days_left: left,
+                        });
+                    }
+                }
+                Err(e) => board.not_counted.push((case, e)),
             }
         }
-        Ok(sign * n)
+        Ok(board)
     }
 }
