@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use fieldlead_domain::inspection::InspectionResult;
 use fieldlead_domain::money::Fen;
-use fieldlead_domain::postprocess::Case;
+use fieldlead_domain::postprocess::{Case, Document, Recipient, ServiceDetails};
 use fieldlead_domain::{
     CaseId, Decision, DeviceId, LeadId, LeadState, LeadUpload, PublicKey, Receipt, Sha256,
 };
@@ -250,8 +250,23 @@ pub struct PostCase {
     pub result: InspectionResult,
     /// Where its 后处理 stands.
     pub case: Case,
+    /// How each document reached its recipient, oldest first.
+    pub services: Vec<ServiceRecord>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// One document's 送达, as recorded with the step it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceRecord {
+    pub document: Document,
+    pub recipient: Recipient,
+    /// The day it was served: the day the case's clocks run from.
+    pub served_on: NaiveDate,
+    pub details: ServiceDetails,
+    pub recorded_at: DateTime<Utc>,
+    /// The console user who recorded it.
+    pub recorded_by: String,
 }
 
 /// One line of a case list or of the deadline board: the case without the full

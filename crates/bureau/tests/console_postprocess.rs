@@ -6,27 +6,38 @@ mod support;
 
 use support::{Console, TestBureau};
 
-/// A multipart/form-data upload as a browser sends the import form.
-async fn upload(tb: &TestBureau, s: &Console, name: &str, bytes: &[u8]) -> reqwest::Response {
+/// A multipart/form-data post as a browser sends a form with a file: the session's
+/// CSRF token, the text fields, and one file field.
+async fn multipart(
+    tb: &TestBureau,
+    s: &Console,
+    path: &str,
+    fields: &[(&str, &str)],
+    file: Option<(&str, &str, &[u8])>,
+) -> reqwest::Response {
     let boundary = "----fieldlead-test-boundary";
     let mut body = Vec::new();
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n",
-            s.csrf
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    for (name, value) in [("csrf", s.csrf.as_str())].iter().chain(fields) {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some((field, name, bytes)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     tb.client
-        .post(format!("{}/cases/import", tb.url))
+        .post(format!("{}{path}", tb.url))
         .header("cookie", &s.cookie)
         .header(
             "content-type",
@@ -36,6 +47,10 @@ async fn upload(tb: &TestBureau, s: &Console, name: &str, bytes: &[u8]) -> reqwe
         .send()
         .await
         .unwrap()
+}
+
+async fn upload(tb: &TestBureau, s: &Console, name: &str, bytes: &[u8]) -> reqwest::Response {
+    multipart(tb, s, "/cases/import", &[], Some(("file", name, bytes))).await
 }
 
 const HEADER: &str = "报告编号,任务,产品名称,品牌,规格型号,生产日期或批号,受检单位,受检单位地址,受检单位类型,标称生产厂家,电子商务平台,抽样日期,检验结论,不合格项目,报告收到日期";
@@ -87,55 +102,96 @@ async fn an_officer_imports_results_sees_the_board_and_records_a_step() {
     let page = tb.page(&s, &format!("/cases/{id}")).await;
     assert!(page.contains("待送达结果通知书"));
     assert!(page.contains("data-step=\"result_served\""));
-    let r = tb
-        .submit(
-            &s,
-            &format!("/cases/{id}/step"),
-            &[
-                ("step", "result_served"),
-                ("party", "business"),
-                ("on", "2026-10-12"),
-            ],
-        )
-        .await;
+    let step = format!("/cases/{id}/step");
+    let serve_business = [
+        ("step", "result_served"),
+        ("party", "business"),
+        ("on", "2026-10-12"),
+        ("service_method", "direct"),
+        ("service_by", "李四"),
+    ];
+    // Without a proof of service it is refused; a file that is no image or PDF too.
+    let r = multipart(&tb, &s, &step, &serve_business, None).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("送达回证"));
+    let r = multipart(
+        &tb,
+        &s,
+        &step,
+        &serve_business,
+        Some(("service_scan", "x.exe", b"MZ\x90\x00")),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let scan = fieldlead_domain::sample::photo(3, 80);
+    let r = multipart(
+        &tb,
+        &s,
+        &step,
+        &serve_business,
+        Some(("service_scan", "回证.jpg", &scan)),
+    )
+    .await;
     assert_eq!(r.status(), 303);
+    assert!(
+        tb.bureau
+            .storage()
+            .case(id.parse().unwrap())
+            .unwrap()
+            .unwrap()
+            .services
+            .len()
+            == 1
+    );
     // The producer is the city's to serve: the officer is refused.
-    let r = tb
-        .submit(
-            &s,
-            &format!("/cases/{id}/step"),
-            &[
-                ("step", "result_served"),
-                ("party", "producer"),
-                ("on", "2026-10-12"),
-            ],
-        )
-        .await;
+    let r = multipart(
+        &tb,
+        &s,
+        &format!("/cases/{id}/step"),
+        &[
+            ("step", "result_served"),
+            ("party", "producer"),
+            ("on", "2026-10-12"),
+        ],
+        None,
+    )
+    .await;
     assert_eq!(r.status(), 403);
     let city = tb.login("city").await;
-    let r = tb
-        .submit(
-            &city,
-            &format!("/cases/{id}/step"),
-            &[
-                ("step", "result_served"),
-                ("party", "producer"),
-                ("on", "2026-10-13"),
-            ],
-        )
-        .await;
+    let r = multipart(
+        &tb,
+        &city,
+        &step,
+        &[
+            ("step", "result_served"),
+            ("party", "producer"),
+            ("on", "2026-10-13"),
+            ("service_method", "post"),
+            ("service_by", "市局 王五"),
+            ("service_tracking", "SF1234567890"),
+        ],
+        None,
+    )
+    .await;
     assert_eq!(r.status(), 303);
     let page = tb.page(&s, &format!("/cases/{id}")).await;
     assert!(page.contains("异议期"), "{page}");
     assert!(page.contains("result_served"), "history");
+    assert!(page.contains("邮寄单号 SF1234567890"), "{page}");
+    assert!(page.contains("直接送达"));
+    assert!(page.contains(&format!(
+        "扫描件 SHA-256 {}",
+        fieldlead_domain::Sha256::digest(&scan).short()
+    )));
     // A bad date is named, and changes nothing.
-    let r = tb
-        .submit(
-            &s,
-            &format!("/cases/{id}/step"),
-            &[("step", "objection_period_ended"), ("on", "下周")],
-        )
-        .await;
+    let r = multipart(
+        &tb,
+        &s,
+        &format!("/cases/{id}/step"),
+        &[("step", "objection_period_ended"), ("on", "下周")],
+        None,
+    )
+    .await;
     assert_eq!(r.status(), 422);
     // Another district's officer does not see the case.
     let other = tb.login("officer_b").await;

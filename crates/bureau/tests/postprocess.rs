@@ -8,7 +8,9 @@ use chrono::NaiveDate;
 use fieldlead_bureau::model::User;
 use fieldlead_bureau::storage::Scope;
 use fieldlead_domain::inspection::{BusinessKind, InspectionResult};
-use fieldlead_domain::postprocess::{CaseState, CaseStep, Recipient, Verdict};
+use fieldlead_domain::postprocess::{
+    CaseState, CaseStep, Document, Recipient, ServiceDetails, ServiceMethod, ServiceProof, Verdict,
+};
 use support::TestBureau;
 
 fn d(s: &str) -> NaiveDate {
@@ -33,6 +35,20 @@ fn result(report_no: &str, verdict: Verdict, received: &str) -> InspectionResult
         failed_items: (verdict == Verdict::Fail).then(|| "导体电阻".into()),
         report_received: d(received),
     }
+}
+
+/// Posted, with its tracking number: how most 附件1 reach a business.
+fn served() -> Option<ServiceDetails> {
+    Some(
+        ServiceDetails::new(
+            ServiceMethod::Post,
+            "李四",
+            ServiceProof::Tracking {
+                number: "SF1234567890".into(),
+            },
+        )
+        .unwrap(),
+    )
 }
 
 fn user(tb: &TestBureau, name: &str) -> User {
@@ -80,18 +96,48 @@ async fn a_failed_result_goes_through_district_and_city_steps_with_every_step_au
         on: d("2026-10-13"),
     };
     assert_eq!(
-        b.apply_case_step(&officer, id, producer)
+        b.apply_case_step(&officer, id, producer, served())
             .unwrap_err()
             .status(),
         403
     );
     assert_eq!(
-        b.apply_case_step(&city, id, business).unwrap_err().status(),
+        b.apply_case_step(&city, id, business, served())
+            .unwrap_err()
+            .status(),
         403
     );
-    b.apply_case_step(&city, id, producer).unwrap();
-    let case = b.apply_case_step(&officer, id, business).unwrap();
+    // Serving a document without its 送达 details is refused, and changes nothing.
+    let e = b.apply_case_step(&city, id, producer, None).unwrap_err();
+    assert_eq!(e.status(), 422);
+    assert!(e.to_string().contains("送达方式"), "{e}");
+    b.apply_case_step(&city, id, producer, served()).unwrap();
+    let case = b.apply_case_step(&officer, id, business, served()).unwrap();
     assert_eq!(case.case.state, CaseState::ObjectionPeriod);
+    // Both services are on the case, each with its date, method, server and proof.
+    let services: Vec<_> = case
+        .services
+        .iter()
+        .map(|s| (s.document, s.recipient, s.served_on, s.details.method))
+        .collect();
+    assert_eq!(
+        services,
+        [
+            (
+                Document::ResultNotice,
+                Recipient::Producer,
+                d("2026-10-12"),
+                ServiceMethod::Post
+            ),
+            (
+                Document::ResultNotice,
+                Recipient::Business,
+                d("2026-10-13"),
+                ServiceMethod::Post
+            ),
+        ]
+    );
+    assert_eq!(case.services[1].recorded_by, "officer_a");
 
     // A step out of turn is a 409 and changes nothing.
     let e = b
@@ -102,6 +148,7 @@ async fn a_failed_result_goes_through_district_and_city_steps_with_every_step_au
                 on: d("2026-10-20"),
                 passed: true,
             },
+            None,
         )
         .unwrap_err();
     assert_eq!((e.status(), e.code().as_str()), (409, "case_state"));
@@ -113,6 +160,7 @@ async fn a_failed_result_goes_through_district_and_city_steps_with_every_step_au
             CaseStep::EndObjectionPeriod {
                 on: d("2027-01-04"),
             },
+            None,
         )
         .unwrap_err();
     assert_eq!(e.code().as_str(), "case_date");
@@ -124,6 +172,7 @@ async fn a_failed_result_goes_through_district_and_city_steps_with_every_step_au
             CaseStep::EndObjectionPeriod {
                 on: d("2026-10-30"),
             },
+            None,
         )
         .unwrap();
     assert_eq!(
@@ -159,8 +208,11 @@ async fn a_failed_result_goes_through_district_and_city_steps_with_every_step_au
 
     // The passed result closes once both are served; closed cases leave the board.
     let passed = ids[1];
-    b.apply_case_step(&city, passed, producer).unwrap();
-    let closed = b.apply_case_step(&officer, passed, business).unwrap();
+    b.apply_case_step(&city, passed, producer, served())
+        .unwrap();
+    let closed = b
+        .apply_case_step(&officer, passed, business, served())
+        .unwrap();
     assert!(closed.case.state.is_final());
     let board = b.deadline_board(&officer).unwrap();
     assert!(board.rows.iter().all(|r| r.case.id == id));

@@ -7,13 +7,17 @@
 mod support;
 
 use chrono::{Duration, Utc};
+use fieldlead_bureau::model::ServiceRecord;
 use fieldlead_bureau::model::{EnrolledDevice, Handling};
 use fieldlead_bureau::storage::{
     self, AuditEntry, BlobHolder, CaseFilter, Enrolment, LeadFilter, LeadInsert, NewCase,
     NewDevice, NewLead, NewUser, Role, Scope, Storage,
 };
 use fieldlead_bureau::StorageError;
-use fieldlead_domain::postprocess::{Case, CaseState, Closure, Verdict};
+use fieldlead_domain::postprocess::{
+    Case, CaseState, Closure, Document, Recipient, ServiceDetails, ServiceMethod, ServiceProof,
+    Verdict,
+};
 use fieldlead_domain::CaseId;
 use fieldlead_domain::{
     BlobKind, BlobRef, DeviceId, LeadId, LeadState, Receipt, ReceiptBody, Sha256, SigningKey,
@@ -431,12 +435,44 @@ fn story(s: &dyn Storage) {
         on: chrono::NaiveDate::from_ymd_opt(2026, 9, 20).unwrap(),
         why: Closure::Rectified,
     };
+    let service = ServiceRecord {
+        document: Document::ResultNotice,
+        recipient: Recipient::Business,
+        served_on: chrono::NaiveDate::from_ymd_opt(2026, 9, 12).unwrap(),
+        details: ServiceDetails::new(
+            ServiceMethod::Direct,
+            "李四",
+            ServiceProof::Scan {
+                sha256: Sha256::digest(b"scan"),
+            },
+        )
+        .unwrap(),
+        recorded_at: Utc::now(),
+        recorded_by: "officer_a".into(),
+    };
     assert!(s
-        .update_case(case_id, &held.case, &closed, entry("case step"))
+        .update_case(
+            case_id,
+            &held.case,
+            &closed,
+            Some(&service),
+            entry("case step")
+        )
         .unwrap());
+    // A stale `before` writes neither the case nor its service.
     assert!(!s
-        .update_case(case_id, &held.case, &closed, entry("case step"))
+        .update_case(
+            case_id,
+            &held.case,
+            &closed,
+            Some(&service),
+            entry("case step")
+        )
         .unwrap());
+    let stored = s.case(case_id).unwrap().unwrap();
+    assert_eq!(stored.services.len(), 1);
+    assert_eq!(stored.services[0].details, service.details);
+    assert_eq!(stored.services[0].served_on, service.served_on);
     let open = CaseFilter {
         open_only: true,
         ..CaseFilter::default()

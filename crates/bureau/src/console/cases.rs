@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
-use fieldlead_domain::postprocess::CaseStepForm;
+use fieldlead_domain::postprocess::{CaseStepForm, ServiceDetails, ServiceMethod, ServiceProof};
+use fieldlead_domain::text::FieldProblem;
 use fieldlead_domain::CaseId;
 use minijinja::context;
 
-use super::{render, user_ctx, PageResult, Posted, Session};
+use super::{render, user_ctx, PageResult, Session};
 use crate::api::blocking;
 use crate::error::BureauError;
 use crate::model::Role;
@@ -145,6 +146,22 @@ pub(crate) async fn case_page(
     })
     .await?;
     let city = s.user.role == Role::CityAdmin;
+    let services: Vec<minijinja::Value> = found
+        .services
+        .iter()
+        .map(|v| {
+            context! {
+                document => v.document.label_zh(), recipient => v.recipient.label_zh(),
+                served_on => v.served_on.to_string(), method => v.details.method.label_zh(),
+                by => v.details.by,
+                proof => match &v.details.proof {
+                    ServiceProof::Scan { sha256 } => format!("扫描件 SHA-256 {}", sha256.short()),
+                    ServiceProof::Tracking { number } => format!("邮寄单号 {number}"),
+                },
+                recorded_by => v.recorded_by,
+            }
+        })
+        .collect();
     let steps: Vec<minijinja::Value> = found
         .case
         .state
@@ -155,6 +172,7 @@ pub(crate) async fn case_page(
             context! {
                 action => f.action, label => f.label, fields => f.fields,
                 mine => f.by_city == city && s.user.role != Role::Reviewer,
+                serves => fieldlead_domain::postprocess::CaseStep::SERVING.contains(&f.action),
                 by => if f.by_city { "市局" } else { "区县局" },
             }
         })
@@ -170,21 +188,91 @@ pub(crate) async fn case_page(
             id => found.id, district => found.district, state_label => found.case.state.label_zh(),
             deadlines => deadlines, calendar_problem => calendar_problem, steps => steps,
             history => history, business_kind => found.result.business_kind.label_zh(),
+            services => services,
         },
     )?
     .into_response())
 }
 
+/// A step posted from a case page (multipart: the step's fields, its 送达
+/// details when it serves a document, and the scan proving it).
 pub(crate) async fn step(
     State(app): State<Arc<Bureau>>,
     Path(id): Path<String>,
-    Posted(s, form): Posted<CaseStepForm>,
+    s: Session,
+    multipart: axum::extract::Multipart,
 ) -> PageResult {
     let id = case_id(&id)?;
+    let (fields, scan) = read_multipart(multipart, "service_scan").await?;
+    let field = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    if !crate::secrets::constant_time_eq(s.csrf.as_bytes(), field("csrf").as_bytes()) {
+        return Err(BureauError::Csrf.into());
+    }
+    let form = CaseStepForm {
+        step: field("step"),
+        on: field("on"),
+        party: field("party"),
+        served: field("served"),
+        ordered: field("ordered"),
+        until: field("until"),
+        verdict: field("verdict"),
+        passed: field("passed"),
+    };
     let step = form.step()?;
+    let method = field("service_method");
+    let (by, tracking) = (field("service_by"), field("service_tracking"));
     let a = Arc::clone(&app);
-    blocking(move || a.apply_case_step(&s.user, id, step)).await?;
+    blocking(move || {
+        let service = if method.is_empty() {
+            None
+        } else {
+            let method = method
+                .parse::<ServiceMethod>()
+                .map_err(|_| FieldProblem::new("service_method", "required", "请选择送达方式"))?;
+            let proof = match scan.filter(|b| !b.is_empty()) {
+                Some(bytes) => ServiceProof::Scan {
+                    sha256: a.store_service_scan(&bytes)?,
+                },
+                None if !tracking.trim().is_empty() => ServiceProof::Tracking { number: tracking },
+                None => {
+                    return Err(FieldProblem::new(
+                        "service_scan",
+                        "required",
+                        "请上传送达回证的照片或扫描件（邮寄送达可填写邮寄单号）",
+                    )
+                    .into())
+                }
+            };
+            Some(ServiceDetails::new(method, &by, proof)?)
+        };
+        a.apply_case_step(&s.user, id, step, service)
+    })
+    .await?;
     Ok(Redirect::to(&format!("/cases/{id}")).into_response())
+}
+
+/// Every text field of a multipart form, and the bytes of its one file field.
+async fn read_multipart(
+    mut multipart: axum::extract::Multipart,
+    file_field: &str,
+) -> Result<(std::collections::HashMap<String, String>, Option<Vec<u8>>), BureauError> {
+    let malformed = |e: axum::extract::multipart::MultipartError| match e.status().as_u16() {
+        413 => BureauError::TooLarge {
+            max: crate::results_import::MAX_RESULTS_FILE_BYTES as u64,
+        },
+        _ => BureauError::Malformed(e.body_text()),
+    };
+    let mut fields = std::collections::HashMap::new();
+    let mut file = None;
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == file_field {
+            file = Some(field.bytes().await.map_err(malformed)?.to_vec());
+        } else {
+            fields.insert(name, field.text().await.map_err(malformed)?);
+        }
+    }
+    Ok((fields, file))
 }
 
 /// The institute's result list, uploaded (multipart: `csrf`, `district` for the

@@ -156,7 +156,12 @@ pub fn routes() -> Router<Arc<Bureau>> {
             )),
         )
         .route("/cases/{id}", get(cases::case_page))
-        .route("/cases/{id}/step", post(cases::step))
+        .route(
+            "/cases/{id}/step",
+            post(cases::step).route_layer(axum::extract::DefaultBodyLimit::max(
+                crate::results_import::MAX_RESULTS_FILE_BYTES + 64 * 1024,
+            )),
+        )
         .route("/exports/{name}", get(admin::export))
         .route("/static/console.css", get(css))
         .route("/static/console.js", get(js))

@@ -3,12 +3,13 @@
 //! to (the district or the city), and the deadline board of what is due.
 
 use fieldlead_domain::inspection::InspectionResult;
-use fieldlead_domain::postprocess::{Case, CaseStep, Deadline};
+use fieldlead_domain::postprocess::{Case, CaseStep, Deadline, ServiceDetails};
+use fieldlead_domain::text::FieldProblem;
 use fieldlead_domain::time::china_date;
 use fieldlead_domain::{CaseId, ErrorCode};
 
 use super::*;
-use crate::model::{CaseSummary, PostCase};
+use crate::model::{CaseSummary, PostCase, ServiceRecord};
 use crate::storage::{CaseFilter, NewCase};
 
 /// One line of the deadline board: a case and one thing due on it.
@@ -167,6 +168,21 @@ impl Bureau {
         }
     }
 
+    /// Keeps a scan or photo proving a service, hashed like any evidence: an
+    /// image or a PDF, never anything else.
+    pub fn store_service_scan(&self, bytes: &[u8]) -> Result<fieldlead_domain::Sha256> {
+        let is_pdf = bytes.starts_with(b"%PDF-");
+        if !is_pdf && fieldlead_evidence::content_type(bytes) == "application/octet-stream" {
+            return Err(FieldProblem::new(
+                "service_scan",
+                "service_scan",
+                "送达证明应为照片（JPEG、PNG、WebP）或 PDF 扫描件",
+            )
+            .into());
+        }
+        Ok(self.blobs.put(bytes)?)
+    }
+
     /// A case the user may see, or 404.
     pub fn case_for(&self, user: &User, id: CaseId) -> Result<PostCase> {
         if user.role == Role::Reviewer {
@@ -181,8 +197,15 @@ impl Bureau {
     }
 
     /// Applies one step of a case, by the district's officer or, for the city's
-    /// steps, the city's quality division. Audited with the case before and after.
-    pub fn apply_case_step(&self, user: &User, id: CaseId, step: CaseStep) -> Result<PostCase> {
+    /// steps, the city's quality division. A step that serves a document needs
+    /// its 送达 details, recorded with it. Audited with the case before and after.
+    pub fn apply_case_step(
+        &self,
+        user: &User,
+        id: CaseId,
+        step: CaseStep,
+        service: Option<ServiceDetails>,
+    ) -> Result<PostCase> {
         let found = self.case_for(user, id)?;
         let allowed = match user.role {
             Role::CityAdmin => step.by_city(),
@@ -194,10 +217,30 @@ impl Bureau {
         }
         let now = now();
         let after = found.case.apply(&step, &self.calendar, china_date(now))?;
+        let service = match (step.serves(&found.case), service) {
+            (Some((document, recipient, served_on)), Some(details)) => Some(ServiceRecord {
+                document,
+                recipient,
+                served_on,
+                details,
+                recorded_at: now,
+                recorded_by: user.username.clone(),
+            }),
+            (Some((document, ..)), None) => {
+                return Err(FieldProblem::new(
+                    "service_method",
+                    "required",
+                    format!("请登记{}的送达方式、送达人和送达证明", document.label_zh()),
+                )
+                .into())
+            }
+            (None, _) => None,
+        };
         let changed = self.storage.update_case(
             id,
             &found.case,
             &after,
+            service.as_ref(),
             AuditEntry {
                 at: now,
                 ..audit(
@@ -206,7 +249,10 @@ impl Bureau {
                     step.action(),
                     format!("case:{id}"),
                     serde_json::to_value(&found.case).ok(),
-                    serde_json::to_value(&after).ok(),
+                    serde_json::to_value(&after).ok().map(|mut v| {
+                        v["service"] = serde_json::to_value(&service).unwrap_or_default();
+                        v
+                    }),
                 )
             },
         )?;

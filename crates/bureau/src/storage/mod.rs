@@ -27,7 +27,7 @@ use serde::Serialize;
 
 pub use crate::model::{
     BlobAnalysis, CaseSummary, District, EnrolledDevice, Handling, Lead, LeadSummary, PostCase,
-    Review, ReviewState, Role, Scope, User,
+    Review, ReviewState, Role, Scope, ServiceRecord, User,
 };
 
 pub use sqlite::SqliteStorage;
@@ -348,12 +348,14 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn case(&self, id: CaseId) -> StorageResult<Option<PostCase>>;
     /// Cases in scope, oldest report first.
     fn cases(&self, scope: Scope, filter: &CaseFilter) -> StorageResult<Vec<CaseSummary>>;
-    /// Compare-and-set: writes `after` only if the case is still `before`.
+    /// Compare-and-set: writes `after` only if the case is still `before`, with
+    /// the service record the step brings, in one transaction.
     fn update_case(
         &self,
         id: CaseId,
         before: &Case,
         after: &Case,
+        service: Option<&ServiceRecord>,
         audit: AuditEntry,
     ) -> StorageResult<bool>;
 

@@ -23,10 +23,14 @@ use chrono::NaiveDate;
 
 mod deadlines;
 mod form;
+mod service;
 use deadlines::second_recheck_window;
 pub use deadlines::Deadline;
 pub use form::CaseStepForm;
 use serde::{Deserialize, Serialize};
+pub use service::{
+    Document, ServiceDetails, ServiceMethod, ServiceProof, MAX_SERVER_CHARS, MAX_TRACKING_CHARS,
+};
 
 use crate::calendar::{Calendar, CalendarError, Period};
 

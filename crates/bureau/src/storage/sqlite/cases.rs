@@ -1,13 +1,13 @@
 //! 后处理 cases: the imported result and the case's state machine as canonical
 //! JSON, with copies of the columns lists and the deadline board filter on.
 
-use fieldlead_domain::postprocess::Case;
+use fieldlead_domain::postprocess::{Case, ServiceDetails};
 use fieldlead_domain::CaseId;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::codec::{district_at, fmt_time, from_json, insert_audit, parse, parse_time, to_json};
 use crate::storage::{
-    AuditEntry, CaseFilter, CaseSummary, NewCase, PostCase, Scope, StorageResult,
+    AuditEntry, CaseFilter, CaseSummary, NewCase, PostCase, Scope, ServiceRecord, StorageResult,
 };
 
 pub(super) fn insert_cases(
@@ -62,11 +62,40 @@ pub(super) fn case(c: &Connection, id: CaseId) -> rusqlite::Result<Option<PostCa
             district: district_at(r, 1)?,
             result: from_json(&r.get::<_, String>(4)?)?,
             case: from_json(&r.get::<_, String>(5)?)?,
+            services: Vec::new(),
             created_at: parse_time(&r.get::<_, String>(6)?)?,
             updated_at: parse_time(&r.get::<_, String>(7)?)?,
         })
     })
-    .optional()
+    .optional()?
+    .map(|mut found| {
+        found.services = services(c, id)?;
+        Ok(found)
+    })
+    .transpose()
+}
+
+fn services(c: &Connection, id: CaseId) -> rusqlite::Result<Vec<ServiceRecord>> {
+    c.prepare_cached(
+        "SELECT document, recipient, served_on, method, served_by, proof_json, recorded_at,
+                recorded_by
+         FROM pp_services WHERE case_id = ?1 ORDER BY id",
+    )?
+    .query_map([id.to_string()], |r| {
+        Ok(ServiceRecord {
+            document: parse(&r.get::<_, String>(0)?)?,
+            recipient: parse(&r.get::<_, String>(1)?)?,
+            served_on: parse(&r.get::<_, String>(2)?)?,
+            details: ServiceDetails {
+                method: parse(&r.get::<_, String>(3)?)?,
+                by: r.get(4)?,
+                proof: from_json(&r.get::<_, String>(5)?)?,
+            },
+            recorded_at: parse_time(&r.get::<_, String>(6)?)?,
+            recorded_by: r.get(7)?,
+        })
+    })?
+    .collect()
 }
 
 fn summary(r: &Row<'_>) -> rusqlite::Result<CaseSummary> {
@@ -109,6 +138,7 @@ pub(super) fn update_case(
     id: CaseId,
     before: &Case,
     after: &Case,
+    service: Option<&ServiceRecord>,
     audit: &AuditEntry,
 ) -> StorageResult<bool> {
     let n = c.execute(
@@ -124,6 +154,24 @@ pub(super) fn update_case(
         ],
     )?;
     if n == 1 {
+        if let Some(s) = service {
+            c.prepare_cached(
+                "INSERT INTO pp_services (case_id, document, recipient, served_on, method,
+                    served_by, proof_json, recorded_at, recorded_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                id.to_string(),
+                s.document.as_str(),
+                s.recipient.as_str(),
+                s.served_on.to_string(),
+                s.details.method.as_str(),
+                s.details.by,
+                to_json(&s.details.proof)?,
+                fmt_time(s.recorded_at),
+                s.recorded_by
+            ])?;
+        }
         insert_audit(c, audit)?;
     }
     Ok(n == 1)

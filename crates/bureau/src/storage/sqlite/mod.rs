@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../../migrations/bureau/20261126000000_init.sql"),
     include_str!("../../../../../migrations/bureau/20261129000000_district_blobs.sql"),
     include_str!("../../../../../migrations/bureau/20261129100000_postprocess.sql"),
+    include_str!("../../../../../migrations/bureau/20261129110000_case_services.sql"),
 ];
 /// Most jobs committed together.
 const MAX_BATCH: usize = 512;
@@ -487,10 +488,11 @@ impl Storage for SqliteStorage {
         id: CaseId,
         before: &Case,
         after: &Case,
+        service: Option<&ServiceRecord>,
         audit: AuditEntry,
     ) -> StorageResult<bool> {
-        let (before, after) = (before.clone(), after.clone());
-        self.write(move |c| cases::update_case(c, id, &before, &after, &audit))
+        let (before, after, service) = (before.clone(), after.clone(), service.cloned());
+        self.write(move |c| cases::update_case(c, id, &before, &after, service.as_ref(), &audit))
     }
 
     fn record_audit(&self, audit: AuditEntry) -> StorageResult<()> {
