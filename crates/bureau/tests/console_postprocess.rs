@@ -92,11 +92,36 @@ async fn an_officer_imports_results_sees_the_board_and_records_a_step() {
     );
     assert!(board.contains("三.1"));
     let id = board
-        .split("href=\"/cases/")
+        .split("class=\"case-link\" href=\"/cases/")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .unwrap()
         .to_string();
+
+    // The whole board as a spreadsheet, dates as dates.
+    let r = tb.get("/cases/deadlines.xlsx", Some(&s.cookie)).await;
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = calamine::Reader::worksheet_range(&mut book, "后处理期限").unwrap();
+    let rows: Vec<_> = sheet.rows().collect();
+    assert_eq!(
+        rows.len(),
+        3,
+        "header and the two parties' service of 附件1"
+    );
+    assert_eq!(rows[0][0].to_string(), "期限");
+    // 2026-10-15 as an Excel date serial (days since 1899-12-30).
+    let serial = (chrono::NaiveDate::from_ymd_opt(2026, 10, 15).unwrap()
+        - chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap())
+    .num_days() as f64;
+    match &rows[1][0] {
+        calamine::Data::DateTime(d) => assert_eq!(d.as_f64(), serial),
+        other => panic!("the due date is not a date cell: {other:?}"),
+    }
+    assert_eq!(rows[1][8].to_string(), "CQ-1");
+    assert_eq!(rows[1][4].to_string(), "三.1");
 
     // The case page offers the district's step; recording it moves the case on.
     let page = tb.page(&s, &format!("/cases/{id}")).await;

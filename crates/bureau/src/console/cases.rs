@@ -127,6 +127,31 @@ pub(crate) async fn board(
     .into_response())
 }
 
+/// The whole board as .xlsx (one export at a time, as every list export).
+pub(crate) async fn board_xlsx(State(app): State<Arc<Bureau>>, s: Session) -> PageResult {
+    let slot = app.export_slot()?;
+    let a = Arc::clone(&app);
+    let bytes = blocking(move || {
+        let _slot = slot;
+        a.deadline_board_xlsx(&s.user)
+    })
+    .await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"deadlines.xlsx\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 pub(crate) async fn case_page(
     State(app): State<Arc<Bureau>>,
     s: Session,

@@ -149,6 +149,7 @@ pub fn routes() -> Router<Arc<Bureau>> {
         .route("/devices/{id}/revoke", post(admin::revoke))
         .route("/audit", get(admin::audit))
         .route("/cases", get(cases::board))
+        .route("/cases/deadlines.xlsx", get(cases::board_xlsx))
         .route(
             "/cases/import",
             post(cases::import).route_layer(axum::extract::DefaultBodyLimit::max(

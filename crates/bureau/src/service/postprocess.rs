@@ -262,8 +262,19 @@ impl Bureau {
         self.case_for(user, id)
     }
 
-    /// What is due on every open case in the user's scope, soonest first.
+    /// What is due on every open case in the user's scope, soonest first; the
+    /// first [`BOARD_PAGE`] deadlines, with counts of all.
     pub fn deadline_board(&self, user: &User) -> Result<Board> {
+        self.deadline_board_up_to(user, BOARD_PAGE)
+    }
+
+    /// The whole board as a spreadsheet: every deadline, soonest first.
+    pub fn deadline_board_xlsx(&self, user: &User) -> Result<Vec<u8>> {
+        let board = self.deadline_board_up_to(user, usize::MAX)?;
+        board_xlsx(&board).map_err(|e| BureauError::Internal(format!("xlsx: {e}")))
+    }
+
+    fn deadline_board_up_to(&self, user: &User, page: usize) -> Result<Board> {
         if user.role == Role::Reviewer {
             return Err(BureauError::Forbidden);
         }
@@ -305,7 +316,7 @@ impl Bureau {
                     board.overdue += usize::from(left < 0);
                     board.due_today += usize::from(left == 0 && deadline.due == today);
                     board.due_soon += usize::from((0..=2).contains(&left));
-                    if board.rows.len() < BOARD_PAGE {
+                    if board.rows.len() < page {
                         board.rows.push(BoardRow {
                             state_label: case.case.state.label_zh(),
                             case,
@@ -319,4 +330,54 @@ impl Bureau {
         }
         Ok(board)
     }
+}
+
+/// The board's deadlines as an .xlsx sheet, dates as dates so they sort and filter.
+fn board_xlsx(board: &Board) -> std::result::Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use chrono::Datelike;
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("后处理期限")?;
+    let bold = Format::new().set_bold();
+    let day = Format::new().set_num_format("yyyy-mm-dd");
+    let headers = [
+        "期限",
+        "不早于",
+        "剩余工作日",
+        "应办事项",
+        "依据",
+        "起算事件",
+        "起算日期",
+        "区县",
+        "报告编号",
+        "受检单位",
+        "产品",
+        "状态",
+    ];
+    for (c, h) in headers.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *h, &bold)?;
+    }
+    let date = |d: chrono::NaiveDate| {
+        ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
+    };
+    for (i, r) in board.rows.iter().enumerate() {
+        let row = (i + 1) as u32;
+        sheet.write_datetime_with_format(row, 0, &date(r.deadline.due)?, &day)?;
+        if let Some(nb) = r.deadline.not_before {
+            sheet.write_datetime_with_format(row, 1, &date(nb)?, &day)?;
+        }
+        sheet.write_number(row, 2, r.working_days_left as f64)?;
+        sheet.write_string(row, 3, &r.deadline.what)?;
+        sheet.write_string(row, 4, r.deadline.clause)?;
+        sheet.write_string(row, 5, r.deadline.anchor)?;
+        sheet.write_datetime_with_format(row, 6, &date(r.deadline.anchor_date)?, &day)?;
+        sheet.write_string(row, 7, &r.case.district.name)?;
+        sheet.write_string(row, 8, &r.case.report_no)?;
+        sheet.write_string(row, 9, &r.case.business_name)?;
+        sheet.write_string(row, 10, &r.case.product_name)?;
+        sheet.write_string(row, 11, r.state_label)?;
+    }
+    sheet.autofit();
+    workbook.save_to_buffer()
 }
