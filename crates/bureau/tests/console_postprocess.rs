@@ -218,6 +218,27 @@ async fn an_officer_imports_results_sees_the_board_and_records_a_step() {
     )
     .await;
     assert_eq!(r.status(), 422);
+    // One result typed on the page, checked like a row of a list.
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("报告编号", "CQ-9"),
+        ("任务", "抽查"),
+        ("产品名称", "插座"),
+        ("受检单位", "重庆某某电器行"),
+        ("受检单位地址", "重庆市江北区观音桥 1 号"),
+        ("受检单位类型", "生产者"),
+        ("抽样日期", "2026-09-01"),
+        ("检验结论", "不合格"),
+        ("报告收到日期", "2026-10-09"),
+    ];
+    let r = tb.submit(&s, "/cases/enter", &fields).await;
+    assert_eq!(r.status(), 422, "不合格 without 不合格项目");
+    assert!(r.text().await.unwrap().contains("不合格项目"));
+    fields.push(("不合格项目", "标志和说明"));
+    let r = tb.submit(&s, "/cases/enter", &fields).await;
+    assert_eq!(r.status(), 303);
+    let entered = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(tb.page(&s, &entered).await.contains("CQ-9"));
+
     // Another district's officer does not see the case.
     let other = tb.login("officer_b").await;
     assert_eq!(

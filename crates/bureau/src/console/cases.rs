@@ -11,7 +11,7 @@ use fieldlead_domain::text::FieldProblem;
 use fieldlead_domain::CaseId;
 use minijinja::context;
 
-use super::{render, user_ctx, PageResult, Session};
+use super::{render, user_ctx, PageResult, Posted, Session};
 use crate::api::blocking;
 use crate::error::BureauError;
 use crate::model::Role;
@@ -217,6 +217,45 @@ pub(crate) async fn case_page(
         },
     )?
     .into_response())
+}
+
+/// One result typed on the board page (单条录入), checked by the same rules as
+/// a row of an imported list; posted with each field named as the list's column.
+pub(crate) async fn enter(
+    State(app): State<Arc<Bureau>>,
+    Posted(s, fields): Posted<std::collections::HashMap<String, String>>,
+) -> PageResult {
+    let header: Vec<String> = fieldlead_domain::inspection::result_columns()
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let row: Vec<String> = header
+        .iter()
+        .map(|name| fields.get(name).cloned().unwrap_or_default())
+        .collect();
+    let district = fields
+        .get("district")
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty());
+    let results = match fieldlead_domain::inspection::results_from_table(&header, &[row]) {
+        Ok(r) => r,
+        Err(problems) => {
+            let page = render(
+                "cases_import.html",
+                context! {
+                    me => user_ctx(&s), file_name => "单条录入",
+                    message => format!("有{}处错误，未录入", problems.len()),
+                    problems => problems, single => true,
+                },
+            )?;
+            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let a = Arc::clone(&app);
+    let ids = blocking(move || a.import_results(&s.user, district.as_deref(), results)).await?;
+    match ids.first() {
+        Some(id) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        None => Ok(Redirect::to("/cases").into_response()),
+    }
 }
 
 /// A step posted from a case page (multipart: the step's fields, its 送达

@@ -150,6 +150,7 @@ pub fn routes() -> Router<Arc<Bureau>> {
         .route("/audit", get(admin::audit))
         .route("/cases", get(cases::board))
         .route("/cases/deadlines.xlsx", get(cases::board_xlsx))
+        .route("/cases/enter", post(cases::enter))
         .route(
             "/cases/import",
             post(cases::import).route_layer(axum::extract::DefaultBodyLimit::max(
