@@ -17,6 +17,39 @@ async fn authorization_matrix_every_role_against_every_console_endpoint() {
     }
     let lead = w.lead_a.id();
     let sha = w.lead_a.blobs[0].0;
+    // A 后处理 case of district A.
+    let officer_a = tb
+        .bureau
+        .storage()
+        .user_credentials("officer_a")
+        .unwrap()
+        .unwrap()
+        .0;
+    let date = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    let case = tb
+        .bureau
+        .import_results(
+            &officer_a,
+            None,
+            vec![fieldlead_domain::inspection::InspectionResult {
+                report_no: "CQ-ACCESS-1".into(),
+                task: "抽查".into(),
+                product_name: "插座".into(),
+                brand: None,
+                spec_model: None,
+                batch: None,
+                business_name: "某某经营部".into(),
+                business_address: "某某路 1 号".into(),
+                business_kind: fieldlead_domain::inspection::BusinessKind::Producer,
+                nominal_producer: None,
+                platform: None,
+                sampled_on: date("2026-09-01"),
+                verdict: fieldlead_domain::postprocess::Verdict::Pass,
+                failed_items: None,
+                report_received: date("2026-10-09"),
+            }],
+        )
+        .unwrap()[0];
 
     // Reading. Columns: anonymous, then the roles in order.
     let reads: Vec<(String, [u16; 6])> = vec![
@@ -29,6 +62,13 @@ async fn authorization_matrix_every_role_against_every_console_endpoint() {
             [303, 200, 200, 404, 404, 200],
         ),
         ("/devices".into(), [303, 200, 403, 200, 403, 200]),
+        // 后处理: reviewers have no part in it; another district's case is unknown.
+        ("/cases".into(), [303, 200, 403, 200, 403, 200]),
+        (
+            "/cases/deadlines.xlsx".into(),
+            [303, 200, 403, 200, 403, 200],
+        ),
+        (format!("/cases/{case}"), [303, 200, 403, 404, 403, 200]),
     ];
     for (path, expected) in &reads {
         let got = tb.get(path, None).await.status().as_u16();
