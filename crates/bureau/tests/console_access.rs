@@ -31,23 +31,11 @@ async fn authorization_matrix_every_role_against_every_console_endpoint() {
         .import_results(
             &officer_a,
             None,
-            vec![fieldlead_domain::inspection::InspectionResult {
-                report_no: "CQ-ACCESS-1".into(),
-                task: "抽查".into(),
-                product_name: "插座".into(),
-                brand: None,
-                spec_model: None,
-                batch: None,
-                business_name: "某某经营部".into(),
-                business_address: "某某路 1 号".into(),
-                business_kind: fieldlead_domain::inspection::BusinessKind::Producer,
-                nominal_producer: None,
-                platform: None,
-                sampled_on: date("2026-09-01"),
-                verdict: fieldlead_domain::postprocess::Verdict::Pass,
-                failed_items: None,
-                report_received: date("2026-10-09"),
-            }],
+            vec![fieldlead_domain::sample::inspection_result(
+                "CQ-ACCESS-1",
+                fieldlead_domain::postprocess::Verdict::Pass,
+                date("2026-10-09"),
+            )],
         )
         .unwrap()[0];
 

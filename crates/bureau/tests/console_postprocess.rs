@@ -183,6 +183,10 @@ async fn an_officer_imports_results_sees_the_board_and_records_a_step() {
     .await;
     assert_eq!(r.status(), 403);
     let city = tb.login("city").await;
+    // The city's page offers it the producer's service, the business's being done.
+    let page = tb.page(&city, &format!("/cases/{id}")).await;
+    assert!(page.contains("data-party=\"producer\""), "{page}");
+    assert!(!page.contains("data-party=\"business\""));
     let r = multipart(
         &tb,
         &city,

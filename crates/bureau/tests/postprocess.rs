@@ -7,7 +7,7 @@ mod support;
 use chrono::NaiveDate;
 use fieldlead_bureau::model::User;
 use fieldlead_bureau::storage::Scope;
-use fieldlead_domain::inspection::{BusinessKind, InspectionResult};
+use fieldlead_domain::inspection::InspectionResult;
 use fieldlead_domain::postprocess::{
     CaseState, CaseStep, Document, Recipient, ServiceDetails, ServiceMethod, ServiceProof, Verdict,
 };
@@ -18,23 +18,7 @@ fn d(s: &str) -> NaiveDate {
 }
 
 fn result(report_no: &str, verdict: Verdict, received: &str) -> InspectionResult {
-    InspectionResult {
-        report_no: report_no.into(),
-        task: "2026年重庆市电线电缆产品质量监督抽查".into(),
-        product_name: "聚氯乙烯绝缘电线".into(),
-        brand: Some("某某牌".into()),
-        spec_model: Some("BV 2.5mm²".into()),
-        batch: Some("2026-09".into()),
-        business_name: "重庆某某五金经营部".into(),
-        business_address: "重庆市渝中区解放碑民族路 88 号".into(),
-        business_kind: BusinessKind::Seller,
-        nominal_producer: Some("某某电线厂".into()),
-        platform: None,
-        sampled_on: d("2026-09-01"),
-        verdict,
-        failed_items: (verdict == Verdict::Fail).then(|| "导体电阻".into()),
-        report_received: d(received),
-    }
+    fieldlead_domain::sample::inspection_result(report_no, verdict, d(received))
 }
 
 /// Posted, with its tracking number: how most 附件1 reach a business.

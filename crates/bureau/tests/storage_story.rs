@@ -381,23 +381,14 @@ fn story(s: &dyn Storage) {
     ));
 
     // 后处理 cases: all or none, by report number; compare-and-set; scoped.
-    let result = |no: &str| fieldlead_domain::inspection::InspectionResult {
-        report_no: no.into(),
-        task: "抽查".into(),
-        product_name: "插座".into(),
-        brand: None,
-        spec_model: None,
-        batch: None,
-        business_name: "某某经营部".into(),
-        business_address: "某某路 1 号".into(),
-        business_kind: fieldlead_domain::inspection::BusinessKind::Producer,
-        nominal_producer: None,
-        platform: None,
-        sampled_on: chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
-        verdict: Verdict::Fail,
-        failed_items: Some("标志".into()),
-        report_received: chrono::NaiveDate::from_ymd_opt(2026, 9, 10).unwrap(),
+    let result = |no: &str| {
+        fieldlead_domain::sample::inspection_result(
+            no,
+            Verdict::Fail,
+            chrono::NaiveDate::from_ymd_opt(2026, 9, 10).unwrap(),
+        )
     };
+
     let new_case = |no: &str, district_id| NewCase {
         id: CaseId::new(),
         district_id,

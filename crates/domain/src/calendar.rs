@@ -251,12 +251,59 @@ impl Calendar {
         Ok(day)
     }
 
+    /// Counts working days between any two days of `first..=last`, each day
+    /// looked up once however many pairs are asked about (the deadline board).
+    pub fn span(&self, first: NaiveDate, last: NaiveDate) -> WorkdaySpan {
+        WorkdaySpan::new(self, first, last)
+    }
+
     /// The last day of `period` from the event on `anchor`.
     pub fn due(&self, anchor: NaiveDate, period: Period) -> Result<NaiveDate, CalendarError> {
         match period {
             Period::WorkingDays(n) => self.workdays_after(anchor, n),
             Period::Days(n) => self.days_after(anchor, n),
         }
+    }
+}
+
+/// Working days between two dates by a prefix sum over the span they fall in:
+/// each day is looked up in the calendar once, however many deadlines share it.
+#[derive(Debug, Clone)]
+pub struct WorkdaySpan {
+    first: NaiveDate,
+    /// `counts[i]`: working days in (first, first + i]; an error from the first
+    /// day of a year not loaded on.
+    counts: Vec<Result<i64, String>>,
+}
+
+impl WorkdaySpan {
+    fn new(calendar: &Calendar, first: NaiveDate, last: NaiveDate) -> WorkdaySpan {
+        let mut counts = Vec::new();
+        let mut total: Result<i64, String> = Ok(0);
+        for day in first.iter_days().take_while(|d| *d <= last) {
+            if day > first {
+                total = match (total, calendar.is_workday(day)) {
+                    (Ok(n), Ok(w)) => Ok(n + i64::from(w)),
+                    (Ok(_), Err(e)) => Err(e.to_string()),
+                    (Err(e), _) => Err(e),
+                };
+            }
+            counts.push(total.clone());
+        }
+        WorkdaySpan { first, counts }
+    }
+
+    /// Working days after `from` up to and including `to`; negative when `to` is
+    /// earlier (how many working days overdue).
+    pub fn between(&self, from: NaiveDate, to: NaiveDate) -> Result<i64, String> {
+        let at = |d: NaiveDate| {
+            let i = (d - self.first).num_days();
+            self.counts
+                .get(usize::try_from(i).unwrap_or(usize::MAX))
+                .cloned()
+                .unwrap_or_else(|| Err(format!("{d} 不在计算范围内")))
+        };
+        Ok(at(to)? - at(from)?)
     }
 }
 
@@ -293,6 +340,19 @@ mod tests {
         assert_eq!(c.is_workday(d("2026-03-09")), Ok(true), "plain Monday");
         // 2023's 元旦 began on 31 December 2022.
         assert_eq!(c.is_workday(d("2022-12-31")), Ok(false));
+    }
+
+    #[test]
+    fn a_span_counts_working_days_both_ways() {
+        let c = Calendar::builtin();
+        let span = c.span(d("2026-02-10"), d("2026-03-02"));
+        // After Fri 13 Feb to Fri 27 Feb: Sat 14 (调休) and 24 to 27 Feb.
+        assert_eq!(span.between(d("2026-02-13"), d("2026-02-27")), Ok(5));
+        assert_eq!(span.between(d("2026-02-27"), d("2026-02-13")), Ok(-5));
+        assert!(span.between(d("2026-02-13"), d("2026-03-03")).is_err());
+        let late = c.span(d("2026-12-30"), d("2027-01-05"));
+        assert!(late.between(d("2026-12-30"), d("2027-01-04")).is_err());
+        assert_eq!(late.between(d("2026-12-30"), d("2026-12-31")), Ok(1));
     }
 
     #[test]

@@ -51,6 +51,33 @@ pub fn terminated_draft() -> RecordDraft {
     }
 }
 
+/// One inspection result as the institute reports it: building wire sampled at a
+/// seller that names its producer (so the city serves the producer too);
+/// `failed_items` is filled exactly when the verdict is 不合格.
+pub fn inspection_result(
+    report_no: &str,
+    verdict: crate::postprocess::Verdict,
+    report_received: chrono::NaiveDate,
+) -> crate::inspection::InspectionResult {
+    crate::inspection::InspectionResult {
+        report_no: report_no.into(),
+        task: "2026年重庆市电线电缆产品质量监督抽查".into(),
+        product_name: "聚氯乙烯绝缘电线".into(),
+        brand: Some("某某牌".into()),
+        spec_model: Some("BV 2.5mm²".into()),
+        batch: Some("2026-09".into()),
+        business_name: "重庆某某五金经营部".into(),
+        business_address: "重庆市渝中区解放碑民族路 88 号".into(),
+        business_kind: crate::inspection::BusinessKind::Seller,
+        nominal_producer: Some("某某电线厂".into()),
+        platform: None,
+        sampled_on: report_received - chrono::Days::new(30),
+        verdict,
+        failed_items: (verdict == crate::postprocess::Verdict::Fail).then(|| "导体电阻".into()),
+        report_received,
+    }
+}
+
 /// A 160×120 JPEG of a simple scene: `seed` changes the picture, `quality` only
 /// the bytes.
 pub fn photo(seed: u8, quality: u8) -> Vec<u8> {

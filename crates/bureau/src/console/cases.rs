@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
-use fieldlead_domain::postprocess::{CaseStepForm, ServiceDetails, ServiceMethod, ServiceProof};
+use fieldlead_domain::postprocess::{
+    CaseStep, CaseStepForm, Recipient, ServiceDetails, ServiceMethod, ServiceProof,
+};
 use fieldlead_domain::text::FieldProblem;
 use fieldlead_domain::CaseId;
 use minijinja::context;
@@ -22,12 +24,12 @@ fn case_id(s: &str) -> Result<CaseId, BureauError> {
         .map_err(|_| BureauError::MalformedId("案件编号应为 UUID".into()))
 }
 
-/// A step's form: what it is called on the page, who records it, and which
-/// fields it asks for.
+/// A step's form: what it is called on the page and which fields it asks for.
+/// Who records it (the district or the city) is the domain's rule,
+/// [`CaseStep::by_city`].
 struct StepForm {
     action: &'static str,
     label: &'static str,
-    by_city: bool,
     fields: &'static [&'static str],
 }
 
@@ -35,73 +37,61 @@ const STEP_FORMS: &[StepForm] = &[
     StepForm {
         action: "result_served",
         label: "登记结果通知书（附件1）送达",
-        by_city: false,
-        fields: &["party", "on"],
+        fields: &["on"],
     },
     StepForm {
         action: "objection_period_ended",
         label: "确认异议期届满、无异议",
-        by_city: false,
         fields: &["on"],
     },
     StepForm {
         action: "objection_lodged",
         label: "登记书面异议和复检申请",
-        by_city: true,
         fields: &["party", "on"],
     },
     StepForm {
         action: "reinspection_granted",
         label: "准予复检：复检机构确定通知书（附件2）送达",
-        by_city: true,
         fields: &["served"],
     },
     StepForm {
         action: "reinspection_refused",
         label: "不予复检：不予复检通知书（附件3）送达",
-        by_city: true,
         fields: &["served"],
     },
     StepForm {
         action: "applicant_appeared",
         label: "申请人已到复检机构办理手续",
-        by_city: true,
         fields: &["on"],
     },
     StepForm {
         action: "reinspection_abandoned",
         label: "逾期未办理，视为放弃复检",
-        by_city: true,
         fields: &["on"],
     },
     StepForm {
         action: "reinspection_result",
         label: "复检结果通知书（附件4）送达",
-        by_city: true,
         fields: &["verdict", "served"],
     },
     StepForm {
         action: "rectification_ordered",
         label: "责令改正通知书（附件5）下达和送达",
-        by_city: false,
         fields: &["ordered", "served"],
     },
     StepForm {
         action: "rechecked",
         label: "登记复查结果",
-        by_city: false,
         fields: &["on", "passed"],
     },
     StepForm {
         action: "published",
         label: "登记市局公告",
-        by_city: true,
         fields: &["on"],
     },
     StepForm {
         action: "suspension_ordered",
         label: "责令停业，限期整顿",
-        by_city: false,
         fields: &["ordered", "until"],
     },
 ];
@@ -125,6 +115,24 @@ pub(crate) async fn board(
         context! { me => user_ctx(&s), board => board, overdue => overdue, imported => q.imported },
     )?
     .into_response())
+}
+
+/// Whether the city records this step (for `party`, when it names one), asked of
+/// the domain with the step as the form would post it.
+fn recorded_by_city(action: &str, party: Option<Recipient>) -> bool {
+    let day = "2026-01-05".to_string();
+    CaseStepForm {
+        step: action.into(),
+        party: party.unwrap_or(Recipient::Business).as_str().into(),
+        on: day.clone(),
+        served: day.clone(),
+        ordered: day.clone(),
+        until: day,
+        verdict: "fail".into(),
+        passed: "no".into(),
+    }
+    .step()
+    .is_ok_and(|step| step.by_city())
 }
 
 /// The whole board as .xlsx (one export at a time, as every list export).
@@ -187,21 +195,43 @@ pub(crate) async fn case_page(
             }
         })
         .collect();
-    let steps: Vec<minijinja::Value> = found
-        .case
+    let case = &found.case;
+    let mut steps: Vec<minijinja::Value> = Vec::new();
+    for f in case
         .state
         .next_steps()
         .iter()
         .filter_map(|action| STEP_FORMS.iter().find(|f| f.action == *action))
-        .map(|f| {
-            context! {
+    {
+        // 附件1 gets one form per party still to be served, as the district serves
+        // the business and the city the producer.
+        let parties: Vec<Option<Recipient>> = if f.action == "result_served" {
+            [
+                (Recipient::Business, true, case.served_business),
+                (
+                    Recipient::Producer,
+                    case.serve_producer,
+                    case.served_producer,
+                ),
+            ]
+            .into_iter()
+            .filter(|(_, due, served)| *due && served.is_none())
+            .map(|(r, ..)| Some(r))
+            .collect()
+        } else {
+            vec![None]
+        };
+        for party in parties {
+            let by_city = recorded_by_city(f.action, party);
+            steps.push(context! {
                 action => f.action, label => f.label, fields => f.fields,
-                mine => f.by_city == city && s.user.role != Role::Reviewer,
-                serves => fieldlead_domain::postprocess::CaseStep::SERVING.contains(&f.action),
-                by => if f.by_city { "市局" } else { "区县局" },
-            }
-        })
-        .collect();
+                party => party.map(|p| p.as_str()), party_label => party.map(|p| p.label_zh()),
+                mine => by_city == city && s.user.role != Role::Reviewer,
+                serves => CaseStep::SERVING.contains(&f.action),
+                by => if by_city { "市局" } else { "区县局" },
+            });
+        }
+    }
     let (deadlines, calendar_problem) = match deadlines {
         Ok(d) => (d, None),
         Err(e) => (Vec::new(), Some(e)),

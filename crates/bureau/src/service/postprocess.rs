@@ -51,54 +51,6 @@ impl Board {
     }
 }
 
-/// Working days between two dates by a prefix sum over the span they fall in:
-/// each day is looked up in the calendar once, however many deadlines share it.
-struct WorkdayCounter {
-    first: chrono::NaiveDate,
-    /// `counts[i]`: working days in (first, first + i]; an error from the first
-    /// day of a year not loaded on.
-    counts: Vec<std::result::Result<i64, String>>,
-}
-
-impl WorkdayCounter {
-    fn new(
-        calendar: &fieldlead_domain::calendar::Calendar,
-        first: chrono::NaiveDate,
-        last: chrono::NaiveDate,
-    ) -> WorkdayCounter {
-        let mut counts = Vec::new();
-        let mut total: std::result::Result<i64, String> = Ok(0);
-        for day in first.iter_days().take_while(|d| *d <= last) {
-            if day > first {
-                total = match (total, calendar.is_workday(day)) {
-                    (Ok(n), Ok(w)) => Ok(n + i64::from(w)),
-                    (Ok(_), Err(e)) => Err(e.to_string()),
-                    (Err(e), _) => Err(e),
-                };
-            }
-            counts.push(total.clone());
-        }
-        WorkdayCounter { first, counts }
-    }
-
-    /// Working days after `from` up to and including `to`; negative when `to` is
-    /// earlier (how many working days overdue).
-    fn between(
-        &self,
-        from: chrono::NaiveDate,
-        to: chrono::NaiveDate,
-    ) -> std::result::Result<i64, String> {
-        let at = |d: chrono::NaiveDate| {
-            let i = (d - self.first).num_days();
-            self.counts
-                .get(usize::try_from(i).unwrap_or(usize::MAX))
-                .cloned()
-                .unwrap_or_else(|| Err(format!("{d} 不在计算范围内")))
-        };
-        Ok(at(to)? - at(from)?)
-    }
-}
-
 impl Bureau {
     /// Takes a district's inspection results in, one case each, all or none. A
     /// district officer imports for their own district; the city names one.
@@ -307,7 +259,7 @@ impl Bureau {
             .max()
             .unwrap_or(today)
             .max(today);
-        let counter = WorkdayCounter::new(&self.calendar, first, last);
+        let counter = self.calendar.span(first, last);
         due.sort_by(|a, b| (a.1.due, &a.0.report_no).cmp(&(b.1.due, &b.0.report_no)));
         for (case, deadline) in due {
             match counter.between(today, deadline.due) {
