@@ -23,6 +23,7 @@
 mod error;
 mod fonts;
 mod lists;
+mod notices;
 mod number;
 mod text;
 mod transfer;
@@ -36,6 +37,7 @@ pub use fonts::FontChoice;
 pub use lists::{
     lead_list_xlsx, CaseResultRow, DeclinedRow, LeadList, ListFooter, ListKind, TransferListRow,
 };
+pub use notices::{NoticeAppeal, NoticeContact, NoticeData, NoticeProduct, NoticeSeal};
 pub use number::{FormNumberPattern, DEFAULT_FORM_NUMBER_PATTERN};
 pub use transfer::{parse_qr_payload, qr_payload, FormOptions};
 pub use world::DEFAULT_TEMPLATES;
