@@ -397,3 +397,11 @@ uuid_id!(
     /// Identifies one 后处理 case: one inspection result and what follows it.
     CaseId
 );
+uuid_id!(
+    /// Identifies one issued 后处理 document (附件1 to 附件5).
+    DocumentId
+);
+uuid_id!(
+    /// Identifies one 附件6 transfer of failed products' leads to enforcement.
+    TransferId
+);

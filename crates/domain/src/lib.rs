@@ -37,7 +37,8 @@ pub use canonical::{
 pub use crypto::{KeyError, KeyFingerprint, PublicKey, Signature, SigningKey};
 pub use geo::{GeoError, GeoPoint};
 pub use ids::{
-    CaseId, CccCertificate, DeviceId, IdError, LeadId, LicenceKind, ProductionLicence, Sha256, Uscc,
+    CaseId, CccCertificate, DeviceId, DocumentId, IdError, LeadId, LicenceKind, ProductionLicence,
+    Sha256, TransferId, Uscc,
 };
 pub use inspection::{
     results_from_table, results_from_table_at, BusinessKind, CellProblem, InspectionResult,

@@ -22,10 +22,14 @@
 use chrono::NaiveDate;
 
 mod deadlines;
+mod enforcement;
 mod form;
 mod service;
 use deadlines::second_recheck_window;
 pub use deadlines::Deadline;
+pub use enforcement::{
+    EnforcementAnswer, EnforcementAnswerForm, MAX_ANSWER_TEXT_CHARS, MAX_FILE_NUMBER_CHARS,
+};
 pub use form::CaseStepForm;
 use serde::{Deserialize, Serialize};
 pub use service::{
@@ -405,7 +409,7 @@ impl Case {
         }
     }
 
-    fn served(&self, r: Recipient) -> Option<NaiveDate> {
+    pub(super) fn served(&self, r: Recipient) -> Option<NaiveDate> {
         match r {
             Recipient::Business => self.served_business,
             Recipient::Producer => self.served_producer,
@@ -413,7 +417,7 @@ impl Case {
     }
 
     /// Everyone 附件1 goes to.
-    fn recipients(&self) -> Vec<Recipient> {
+    pub(super) fn recipients(&self) -> Vec<Recipient> {
         if self.serve_producer {
             vec![Recipient::Business, Recipient::Producer]
         } else {

@@ -45,6 +45,55 @@ impl Document {
             Document::RectificationOrder => "责令改正通知书（附件5）",
         }
     }
+
+    /// The annex number, 1 to 5.
+    pub fn annex(self) -> u8 {
+        match self {
+            Document::ResultNotice => 1,
+            Document::ReinspectionAgency => 2,
+            Document::NoReinspection => 3,
+            Document::ReinspectionResult => 4,
+            Document::RectificationOrder => 5,
+        }
+    }
+
+    /// Whether the city (市局) issues and serves this document on `to`, rather
+    /// than the district: 三.1 has the city serve a nominal producer, 三.2 makes
+    /// 附件2 to 附件4 the city's, and 附件5 is the district's.
+    pub fn by_city(self, to: Recipient) -> bool {
+        match self {
+            Document::ResultNotice => to == Recipient::Producer,
+            Document::ReinspectionAgency
+            | Document::NoReinspection
+            | Document::ReinspectionResult => true,
+            Document::RectificationOrder => false,
+        }
+    }
+}
+
+impl Case {
+    /// The documents the case's state calls for now, and on whom: what the
+    /// console offers to print and issue. A document already issued may still be
+    /// corrected by a new one that supersedes it; that is not this list's business.
+    pub fn documents_due(&self) -> Vec<(Document, Recipient)> {
+        match self.state {
+            CaseState::ResultToServe => self
+                .recipients()
+                .into_iter()
+                .filter(|r| self.served(*r).is_none())
+                .map(|r| (Document::ResultNotice, r))
+                .collect(),
+            CaseState::ObjectionLodged { by, .. } => vec![
+                (Document::ReinspectionAgency, by),
+                (Document::NoReinspection, by),
+            ],
+            CaseState::Reinspecting { by, .. } => vec![(Document::ReinspectionResult, by)],
+            CaseState::RectificationToOrder { .. } => {
+                vec![(Document::RectificationOrder, Recipient::Business)]
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// 送达方式.
@@ -277,7 +326,31 @@ mod tests {
             );
         }
         for d in Document::ALL {
-            assert!(d.label_zh().contains("附件"));
+            assert!(d.label_zh().contains(&format!("附件{}", d.annex())));
+        }
+        // Whoever records a serving step is whoever issues its document.
+        for step in [
+            CaseStep::ServeResult {
+                to: Recipient::Business,
+                on,
+            },
+            CaseStep::ServeResult {
+                to: Recipient::Producer,
+                on,
+            },
+            CaseStep::GrantReinspection { served: on },
+            CaseStep::RefuseReinspection { served: on },
+            CaseStep::ReinspectionResult {
+                verdict: Verdict::Fail,
+                served: on,
+            },
+            CaseStep::OrderRectification {
+                ordered: on,
+                served: on,
+            },
+        ] {
+            let (document, to, _) = step.serves(&case).unwrap();
+            assert_eq!(document.by_city(to), step.by_city(), "{step:?}");
         }
     }
 }
