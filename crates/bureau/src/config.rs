@@ -95,6 +95,58 @@ pub struct Config {
     /// (the order's 送达, as 附件5 words it) or `ordered` (the order's date, as
     /// section 三.3 words it).
     pub rectification_anchor: fieldlead_domain::postprocess::RectificationAnchor,
+    /// What the 后处理 documents (附件1 to 附件5) print about the bureau itself.
+    pub documents: DocumentSettings,
+}
+
+/// The issuing bureau as its documents print it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IssuerSettings {
+    /// The full name that heads and signs a document, e.g. 重庆市渝中区市场监督管理局.
+    pub issuer: Option<String>,
+    /// What `{district}` stands for in its document numbers, e.g. 渝中.
+    pub short: Option<String>,
+    /// 异议受理联系电话, 异议材料寄送地址, 联系人.
+    pub contact: fieldlead_forms::NoticeContact,
+    /// Where its decisions are appealed (附件3, 附件5).
+    pub appeal: fieldlead_forms::NoticeAppeal,
+    /// 抄送 (附件1).
+    pub cc: Option<String>,
+}
+
+/// `[documents]` in bureau.toml: numbering and the issuers' own details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DocumentSettings {
+    /// 编号 of an issued document: `{district}` (the issuer's short name),
+    /// `{year}`, `{seq}` or `{seq:0N}`; one sequence per issuer and year.
+    pub number_pattern: String,
+    /// The testing institute the city commissions (附件2/3: 我局委托…（机构）).
+    pub institute: Option<String>,
+    /// The city bureau, which issues 附件2 to 附件4 and a producer's 附件1.
+    pub city: IssuerSettings,
+    /// Each district by its code (`[documents.districts.yuzhong]`); unset
+    /// fields fall back to 重庆市{区县名}市场监督管理局 and the district's name.
+    pub districts: std::collections::BTreeMap<String, IssuerSettings>,
+}
+
+/// The default pattern of 后处理 document numbers.
+pub const DEFAULT_DOCUMENT_NUMBER_PATTERN: &str = "{district}市监〔{year}〕{seq}号";
+
+impl Default for DocumentSettings {
+    fn default() -> Self {
+        DocumentSettings {
+            number_pattern: DEFAULT_DOCUMENT_NUMBER_PATTERN.into(),
+            institute: None,
+            city: IssuerSettings {
+                issuer: Some("重庆市市场监督管理局".into()),
+                short: Some("渝".into()),
+                ..IssuerSettings::default()
+            },
+            districts: Default::default(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -126,6 +178,7 @@ impl Default for Config {
             gps_distance_m: 1000.0,
             near_duplicate_bits: 10,
             rectification_anchor: Default::default(),
+            documents: DocumentSettings::default(),
         }
     }
 }
@@ -207,6 +260,12 @@ impl Config {
             return Err(ConfigError::Value {
                 key: "device_rate_per_sec",
                 message: "必须为正数".into(),
+            });
+        }
+        if let Err(e) = fieldlead_forms::FormNumberPattern::parse(&self.documents.number_pattern) {
+            return Err(ConfigError::Value {
+                key: "documents.number_pattern",
+                message: e.to_string(),
             });
         }
         if let Some(url) = &self.public_url {

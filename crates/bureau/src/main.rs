@@ -385,6 +385,12 @@ fn main() -> anyhow::Result<()> {
                 ("officer", "演示办案人员", Role::Officer, Some("demo")),
                 ("reviewer", "演示证据审核员", Role::Reviewer, Some("demo")),
                 ("city", "演示市局质监处", Role::CityAdmin, None),
+                (
+                    "enforcement",
+                    "演示执法办案人员",
+                    Role::Enforcement,
+                    Some("demo"),
+                ),
             ] {
                 let password = new_password();
                 if bureau.storage().user_credentials(username)?.is_some() {

@@ -5,10 +5,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use fieldlead_domain::inspection::InspectionResult;
 use fieldlead_domain::money::Fen;
-use fieldlead_domain::postprocess::{Case, Document, Recipient, ServiceDetails};
+use fieldlead_domain::postprocess::{Case, Document, EnforcementAnswer, Recipient, ServiceDetails};
 use fieldlead_domain::{
-    CaseId, Decision, DeviceId, LeadId, LeadState, LeadUpload, PublicKey, Receipt, Sha256,
+    CaseId, Decision, DeviceId, DocumentId, LeadId, LeadState, LeadUpload, PublicKey, Receipt,
+    Sha256, TransferId,
 };
+use fieldlead_forms::NoticeData;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -28,12 +30,15 @@ pub enum Role {
     Reviewer,
     /// City bureau quality division: oversees every district.
     CityAdmin,
+    /// The district's 执法办案部门: answers the failed products' leads (section 四).
+    Enforcement,
 }
 
 fieldlead_domain::wire_names!(Role, "角色", {
     Officer => "officer",
     Reviewer => "reviewer",
     CityAdmin => "city_admin",
+    Enforcement => "enforcement",
 });
 
 impl Role {
@@ -42,7 +47,18 @@ impl Role {
             Role::Officer => "区局办案人员",
             Role::Reviewer => "证据审核员",
             Role::CityAdmin => "市局质监处",
+            Role::Enforcement => "区局执法办案人员",
         }
+    }
+
+    /// Enrols and revokes tablets: the district's officers and the city.
+    pub fn manages_devices(self) -> bool {
+        matches!(self, Role::Officer | Role::CityAdmin)
+    }
+
+    /// Sees the 后处理 cases of its scope (reviewers check evidence only).
+    pub fn sees_cases(self) -> bool {
+        self != Role::Reviewer
     }
 }
 
@@ -252,8 +268,101 @@ pub struct PostCase {
     pub case: Case,
     /// How each document reached its recipient, oldest first.
     pub services: Vec<ServiceRecord>,
+    /// The documents issued for it, oldest first, corrections included.
+    pub documents: Vec<IssuedDocument>,
+    /// The institute's report files attached to it.
+    pub reports: Vec<CaseReport>,
+    /// Its lead on a 附件6 and the enforcement side's answer, once transferred.
+    pub enforcement: Option<EnforcementLead>,
+    /// The 后处理 officer who works it, if assigned.
+    pub assignee: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// One issued 附件1 to 附件5: numbered, printed and sealed (the PDF kept hashed in
+/// the blob store), never changed; a correction is a new document superseding it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IssuedDocument {
+    pub id: DocumentId,
+    pub case_id: CaseId,
+    pub document: Document,
+    pub recipient: Recipient,
+    /// Who numbers it: `city`, or the district's code.
+    pub issuer_key: String,
+    pub year: i32,
+    pub seq: u32,
+    /// 编号, e.g. 渝中市监〔2026〕12号.
+    pub number: String,
+    /// What it was printed from.
+    pub data: NoticeData,
+    pub data_sha256: Sha256,
+    pub pdf_sha256: Sha256,
+    /// The document this one corrects, and why.
+    pub supersedes: Option<DocumentId>,
+    pub correction: Option<String>,
+    /// The document that corrected this one, if any.
+    pub superseded_by: Option<DocumentId>,
+    pub issued_at: DateTime<Utc>,
+    pub issued_by: String,
+}
+
+/// Which report a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    /// The first inspection's report (初检报告).
+    First,
+    /// The re-inspection's report (复检报告, sent with 附件4).
+    Reinspection,
+}
+
+fieldlead_domain::wire_names!(ReportKind, "报告类型", {
+    First => "first",
+    Reinspection => "reinspection",
+});
+
+impl ReportKind {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ReportKind::First => "检验报告",
+            ReportKind::Reinspection => "复检报告",
+        }
+    }
+}
+
+/// An institute's report file attached to a case, kept hashed like any evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseReport {
+    pub kind: ReportKind,
+    pub sha256: Sha256,
+    pub file_name: String,
+    pub size: u64,
+    pub added_at: DateTime<Utc>,
+    pub added_by: String,
+}
+
+/// A 附件6 不合格产品线索移交清单: failed products' leads a district's 后处理 side
+/// passed to its 执法办案部门 on one day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Transfer {
+    pub id: TransferId,
+    pub district: District,
+    pub transferred_on: NaiveDate,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+/// One failed product's lead at the enforcement side: on which 附件6, and the
+/// answer (附件7 / 附件8) once given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnforcementLead {
+    pub case_id: CaseId,
+    pub transfer: Transfer,
+    pub result: InspectionResult,
+    pub answer: Option<EnforcementAnswer>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub answered_by: Option<String>,
 }
 
 /// One document's 送达, as recorded with the step it belongs to.
@@ -279,6 +388,8 @@ pub struct CaseSummary {
     pub business_name: String,
     pub product_name: String,
     pub case: Case,
+    /// The 后处理 officer who works it, if assigned.
+    pub assignee: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
 

@@ -10,7 +10,14 @@ use support::*;
 async fn authorization_matrix_every_role_against_every_console_endpoint() {
     let w = world(test_config()).await;
     let tb = &w.tb;
-    let roles = ["officer_a", "reviewer_a", "officer_b", "reviewer_b", "city"];
+    let roles = [
+        "officer_a",
+        "reviewer_a",
+        "officer_b",
+        "reviewer_b",
+        "city",
+        "enforcement_a",
+    ];
     let mut sessions = std::collections::HashMap::new();
     for r in roles {
         sessions.insert(r, tb.login(r).await);
@@ -40,23 +47,31 @@ async fn authorization_matrix_every_role_against_every_console_endpoint() {
         .unwrap()[0];
 
     // Reading. Columns: anonymous, then the roles in order.
-    let reads: Vec<(String, [u16; 6])> = vec![
-        ("/".into(), [303, 200, 200, 200, 200, 200]),
-        ("/overdue".into(), [303, 200, 200, 200, 200, 200]),
-        ("/audit".into(), [303, 200, 200, 200, 200, 200]),
-        (format!("/leads/{lead}"), [303, 200, 200, 404, 404, 200]),
+    let reads: Vec<(String, [u16; 7])> = vec![
+        ("/".into(), [303, 200, 200, 200, 200, 200, 200]),
+        ("/overdue".into(), [303, 200, 200, 200, 200, 200, 200]),
+        ("/audit".into(), [303, 200, 200, 200, 200, 200, 200]),
+        (
+            format!("/leads/{lead}"),
+            [303, 200, 200, 404, 404, 200, 200],
+        ),
         (
             format!("/leads/{lead}/blobs/{sha}"),
-            [303, 200, 200, 404, 404, 200],
+            [303, 200, 200, 404, 404, 200, 200],
         ),
-        ("/devices".into(), [303, 200, 403, 200, 403, 200]),
+        ("/devices".into(), [303, 200, 403, 200, 403, 200, 403]),
         // 后处理: reviewers have no part in it; another district's case is unknown.
-        ("/cases".into(), [303, 200, 403, 200, 403, 200]),
+        ("/cases".into(), [303, 200, 403, 200, 403, 200, 200]),
         (
             "/cases/deadlines.xlsx".into(),
-            [303, 200, 403, 200, 403, 200],
+            [303, 200, 403, 200, 403, 200, 200],
         ),
-        (format!("/cases/{case}"), [303, 200, 403, 404, 403, 200]),
+        (
+            format!("/cases/{case}"),
+            [303, 200, 403, 404, 403, 200, 200],
+        ),
+        // Section 四: the 后处理 side and the enforcement side; reviewers have no part.
+        ("/enforcement".into(), [303, 200, 403, 200, 403, 200, 200]),
     ];
     for (path, expected) in &reads {
         let got = tb.get(path, None).await.status().as_u16();
@@ -82,19 +97,19 @@ async fn authorization_matrix_every_role_against_every_console_endpoint() {
     let handling = format!("/leads/{lead}/handling");
     let revoke = format!("/devices/{}/revoke", w.device_a);
     // (path, form fields, expected statuses)
-    type Write<'a> = (&'a str, Vec<(&'a str, &'a str)>, [u16; 6]);
+    type Write<'a> = (&'a str, Vec<(&'a str, &'a str)>, [u16; 7]);
     let writes: Vec<Write> = vec![
         (
             &review,
             vec![("state", "approved")],
-            [303, 403, 303, 403, 404, 403],
+            [303, 403, 303, 403, 404, 403, 403],
         ),
         (
             &handling,
             vec![("step", "acknowledge")],
-            [303, 303, 403, 404, 403, 403],
+            [303, 303, 403, 404, 403, 403, 403],
         ),
-        (&revoke, vec![], [303, 303, 403, 404, 403, 303]),
+        (&revoke, vec![], [303, 303, 403, 404, 403, 303, 403]),
     ];
     for (path, fields, expected) in &writes {
         let got = tb.post_form(path, None, fields).await.status().as_u16();

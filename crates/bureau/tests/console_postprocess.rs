@@ -120,7 +120,7 @@ async fn an_officer_imports_results_sees_the_board_and_records_a_step() {
         calamine::Data::DateTime(d) => assert_eq!(d.as_f64(), serial),
         other => panic!("the due date is not a date cell: {other:?}"),
     }
-    assert_eq!(rows[1][8].to_string(), "CQ-1");
+    assert_eq!(rows[1][9].to_string(), "CQ-1");
     assert_eq!(rows[1][4].to_string(), "三.1");
 
     // The case page offers the district's step; recording it moves the case on.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use fieldlead_domain::postprocess::{
-    CaseStep, CaseStepForm, Recipient, ServiceDetails, ServiceMethod, ServiceProof,
+    CaseStep, CaseStepForm, Document, Recipient, ServiceDetails, ServiceMethod, ServiceProof,
 };
 use fieldlead_domain::text::FieldProblem;
 use fieldlead_domain::CaseId;
@@ -99,6 +99,8 @@ const STEP_FORMS: &[StepForm] = &[
 #[derive(serde::Deserialize)]
 pub(crate) struct BoardQuery {
     imported: Option<usize>,
+    /// `1`: only the cases assigned to the viewer.
+    mine: Option<u8>,
 }
 
 pub(crate) async fn board(
@@ -108,11 +110,19 @@ pub(crate) async fn board(
 ) -> PageResult {
     let user = s.user.clone();
     let a = Arc::clone(&app);
-    let board = blocking(move || a.deadline_board(&user)).await?;
+    let mine = q.mine == Some(1);
+    let board = blocking(move || {
+        let only = mine.then(|| user.username.clone());
+        a.deadline_board_of(&user, only.as_deref())
+    })
+    .await?;
     let overdue = board.overdue();
     Ok(render(
         "cases.html",
-        context! { me => user_ctx(&s), board => board, overdue => overdue, imported => q.imported },
+        context! {
+            me => user_ctx(&s), board => board, overdue => overdue, imported => q.imported,
+            mine => mine,
+        },
     )?
     .into_response())
 }
@@ -168,17 +178,61 @@ pub(crate) async fn case_page(
     let id = case_id(&id)?;
     let user = s.user.clone();
     let a = Arc::clone(&app);
-    let (found, deadlines, history) = blocking(move || {
+    let (found, deadlines, history, officers) = blocking(move || {
         let found = a.case_for(&user, id)?;
         let deadlines = found
             .case
             .deadlines(a.calendar(), a.config().rectification_anchor)
             .map_err(|e| e.to_string());
         let history = a.audit_for(&user, Some(&format!("case:{id}")))?;
-        Ok((found, deadlines, history))
+        let officers = a.officers_of(found.district.id)?;
+        Ok((found, deadlines, history, officers))
     })
     .await?;
     let city = s.user.role == Role::CityAdmin;
+    let issues = |document: Document, to: Recipient| match s.user.role {
+        Role::CityAdmin => document.by_city(to),
+        Role::Officer => !document.by_city(to),
+        _ => false,
+    };
+    let documents: Vec<minijinja::Value> = found
+        .documents
+        .iter()
+        .map(|d| {
+            context! {
+                id => d.id, number => d.number, title => d.document.label_zh(),
+                document => d.document.as_str(), recipient => d.recipient.as_str(),
+                recipient_label => d.recipient.label_zh(), date => d.data.date,
+                issued_by => d.issued_by, issued_at => d.issued_at,
+                superseded_by => d.superseded_by, correction => d.correction,
+                may_correct => d.superseded_by.is_none() && issues(d.document, d.recipient),
+                fields => document_fields(d.document),
+            }
+        })
+        .collect();
+    let due_documents: Vec<minijinja::Value> = found
+        .case
+        .documents_due()
+        .into_iter()
+        .filter(|(d, to)| issues(*d, *to))
+        .map(|(d, to)| {
+            context! {
+                document => d.as_str(), title => d.label_zh(), recipient => to.as_str(),
+                recipient_label => to.label_zh(), fields => document_fields(d),
+            }
+        })
+        .collect();
+    let officers: Vec<minijinja::Value> = officers
+        .into_iter()
+        .map(|u| context! { username => u.username, name => u.display_name })
+        .collect();
+    let enforcement = found.enforcement.as_ref().map(|l| {
+        context! {
+            transferred_on => l.transfer.transferred_on,
+            answer => l.answer.as_ref().map(|a| a.label_zh()),
+            answer_detail => l.answer,
+        }
+    });
     let services: Vec<minijinja::Value> = found
         .services
         .iter()
@@ -243,10 +297,25 @@ pub(crate) async fn case_page(
             id => found.id, district => found.district, state_label => found.case.state.label_zh(),
             deadlines => deadlines, calendar_problem => calendar_problem, steps => steps,
             history => history, business_kind => found.result.business_kind.label_zh(),
-            services => services,
+            services => services, documents => documents, due_documents => due_documents,
+            officers => officers, assignee => found.assignee, reports => found.reports,
+            enforcement => enforcement,
+            may_assign => matches!(s.user.role, Role::Officer | Role::CityAdmin),
+            report_kinds => [("first", "检验报告"), ("reinspection", "复检报告")],
         },
     )?
     .into_response())
+}
+
+/// The fields a document's form asks for beyond 落款日期 and the addressee.
+fn document_fields(d: Document) -> &'static [&'static str] {
+    match d {
+        Document::ResultNotice => &["cc"],
+        Document::ReinspectionAgency => &["institute", "agency"],
+        Document::NoReinspection => &["institute", "refusal_grounds"],
+        Document::ReinspectionResult => &["agency", "commissioned_on"],
+        Document::RectificationOrder => &["rectification"],
+    }
 }
 
 /// One result typed on the board page (单条录入), checked by the same rules as

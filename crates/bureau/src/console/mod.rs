@@ -11,6 +11,8 @@
 
 mod admin;
 mod cases;
+mod documents;
+mod enforcement;
 mod evidence;
 mod leads;
 mod login;
@@ -61,6 +63,18 @@ fn templates() -> &'static Environment<'static> {
                 include_str!("../../templates/cases_import.html"),
             ),
             ("error.html", include_str!("../../templates/error.html")),
+            (
+                "document_preview.html",
+                include_str!("../../templates/document_preview.html"),
+            ),
+            (
+                "document.html",
+                include_str!("../../templates/document.html"),
+            ),
+            (
+                "enforcement.html",
+                include_str!("../../templates/enforcement.html"),
+            ),
         ] {
             env.add_template(name, text)
                 .expect("console templates parse");
@@ -164,6 +178,26 @@ pub fn routes() -> Router<Arc<Bureau>> {
                 crate::results_import::MAX_RESULTS_FILE_BYTES + 64 * 1024,
             )),
         )
+        .route("/cases/{id}/documents/preview", post(documents::preview))
+        .route("/cases/{id}/documents", post(documents::issue))
+        .route(
+            "/cases/{id}/reports",
+            post(documents::attach_report).route_layer(axum::extract::DefaultBodyLimit::max(
+                crate::service::MAX_REPORT_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/cases/{id}/reports/{sha}", get(documents::report_file))
+        .route("/cases/{id}/assign", post(documents::assign))
+        .route("/documents/{id}", get(documents::page))
+        .route("/documents/{id}/pdf", get(documents::pdf))
+        .route("/enforcement", get(enforcement::page))
+        .route("/enforcement/transfers", post(enforcement::transfer))
+        .route(
+            "/enforcement/transfers/{id}/{file}",
+            get(enforcement::transfer_list),
+        )
+        .route("/enforcement/leads/{id}/answer", post(enforcement::answer))
+        .route("/enforcement/lists/{file}", get(enforcement::answer_list))
         .route("/exports/{name}", get(admin::export))
         .route("/static/console.css", get(css))
         .route("/static/console.js", get(js))
@@ -225,6 +259,8 @@ pub(crate) struct Session {
     pub csrf: String,
     /// The session cookie's token (for logging out).
     pub token: String,
+    /// Overdue 后处理 deadlines in the user's scope, for the header.
+    pub overdue: Option<usize>,
 }
 
 impl FromRequestParts<Arc<Bureau>> for Session {
@@ -236,8 +272,18 @@ impl FromRequestParts<Arc<Bureau>> for Session {
     ) -> Result<Self, Self::Rejection> {
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(BureauError::Unauthenticated)?;
         let (a, t) = (Arc::clone(app), token.clone());
-        let (user, csrf) = blocking(move || a.session(&t)).await?;
-        Ok(Session { user, csrf, token })
+        let (user, csrf, overdue) = blocking(move || {
+            let (user, csrf) = a.session(&t)?;
+            let overdue = a.overdue_count(&user);
+            Ok((user, csrf, overdue))
+        })
+        .await?;
+        Ok(Session {
+            user,
+            csrf,
+            token,
+            overdue,
+        })
     }
 }
 
@@ -283,5 +329,6 @@ pub(crate) fn user_ctx(s: &Session) -> minijinja::Value {
         role_label => s.user.role.label_zh(),
         district => s.user.district.as_ref().map(|d| d.name.clone()).unwrap_or_else(|| "全市".into()),
         csrf => s.csrf,
+        overdue => s.overdue,
     }
 }

@@ -33,7 +33,7 @@ impl Bureau {
     }
 
     pub fn devices_for(&self, user: &User) -> Result<Vec<EnrolledDevice>> {
-        if user.role == Role::Reviewer {
+        if !user.role.manages_devices() {
             return Err(BureauError::Forbidden);
         }
         Ok(self.storage.devices(user.scope())?)
@@ -49,7 +49,7 @@ impl Bureau {
             .ok_or(BureauError::NotFound { what: "设备" })?;
         let actor = match user {
             Some(u) => {
-                if u.role == Role::Reviewer {
+                if !u.role.manages_devices() {
                     return Err(BureauError::Forbidden);
                 }
                 if !u.scope().allows(device.district.id) {

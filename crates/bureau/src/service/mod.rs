@@ -30,11 +30,15 @@ use crate::ratelimit::{LoginThrottle, RateLimiter};
 use crate::secrets;
 mod admin;
 mod analysis;
+mod documents;
+mod enforcement;
 mod handling;
 mod intake;
 mod postprocess;
 mod sessions;
 
+pub use documents::{DocumentForm, MAX_DOCUMENT_TEXT_CHARS};
+pub use enforcement::{EnforcementList, MAX_REPORT_BYTES};
 pub use fieldlead_domain::handling::HandlingStep;
 pub use postprocess::{Board, BoardRow};
 
@@ -130,6 +134,8 @@ pub struct Bureau {
     /// List exports built at once (each lays out the whole list in memory).
     export_slots: Arc<tokio::sync::Semaphore>,
     analysis: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Sha256>>>,
+    /// The header's overdue counts by scope (district id, or `None` for the city).
+    overdue_cache: Mutex<std::collections::HashMap<Option<i64>, (std::time::Instant, usize)>>,
     /// Held while this instance serves the data folder.
     _lock: Option<DataLock>,
 }
@@ -241,6 +247,7 @@ impl Bureau {
             login_global: RateLimiter::new(10.0, 30),
             password_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
             export_slots: Arc::new(tokio::sync::Semaphore::new(1)),
+            overdue_cache: Mutex::new(Default::default()),
             config,
             uploads: Mutex::new(HashSet::new()),
             revoked: Mutex::new(HashSet::new()),

@@ -51,7 +51,41 @@ impl Board {
     }
 }
 
+/// How long the header's overdue count is reused before it is counted again
+/// (any change to a case counts it again at once).
+const OVERDUE_COUNT_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Bureau {
+    /// How many deadlines in the user's scope are past their day, for the
+    /// console's header: only for those who act on cases (后处理 officers and the
+    /// city). Counted at most every 30 seconds per scope, and again after any
+    /// change to a case; a calendar problem shows on the board, not here.
+    pub fn overdue_count(&self, user: &User) -> Option<usize> {
+        if !matches!(user.role, Role::Officer | Role::CityAdmin) {
+            return None;
+        }
+        let key = user.scope().district();
+        if let Ok(cache) = self.overdue_cache.lock() {
+            if let Some((at, n)) = cache.get(&key) {
+                if at.elapsed() < OVERDUE_COUNT_TTL {
+                    return Some(*n);
+                }
+            }
+        }
+        let n = self.deadline_board_up_to(user, 0, None).ok()?.overdue;
+        if let Ok(mut cache) = self.overdue_cache.lock() {
+            cache.insert(key, (std::time::Instant::now(), n));
+        }
+        Some(n)
+    }
+
+    /// Forgets the counted overdue deadlines: a case changed.
+    pub(crate) fn cases_changed(&self) {
+        if let Ok(mut cache) = self.overdue_cache.lock() {
+            cache.clear();
+        }
+    }
+
     /// Takes a district's inspection results in, one case each, all or none. A
     /// district officer imports for their own district; the city names one.
     pub fn import_results(
@@ -93,7 +127,10 @@ impl Bureau {
             .collect();
         let ids = cases.iter().map(|c| c.id).collect();
         match self.storage.insert_cases(cases)? {
-            Ok(()) => Ok(ids),
+            Ok(()) => {
+                self.cases_changed();
+                Ok(ids)
+            }
             Err(held) => Err(BureauError::invalid(
                 ErrorCode::ReportNoTaken,
                 format!(
@@ -162,7 +199,7 @@ impl Bureau {
         let allowed = match user.role {
             Role::CityAdmin => step.by_city(),
             Role::Officer => !step.by_city(),
-            Role::Reviewer => false,
+            Role::Reviewer | Role::Enforcement => false,
         };
         if !allowed {
             return Err(BureauError::Forbidden);
@@ -211,22 +248,33 @@ impl Bureau {
         if !changed {
             return Err(BureauError::Concurrent);
         }
+        self.cases_changed();
         self.case_for(user, id)
     }
 
     /// What is due on every open case in the user's scope, soonest first; the
     /// first [`BOARD_PAGE`] deadlines, with counts of all.
     pub fn deadline_board(&self, user: &User) -> Result<Board> {
-        self.deadline_board_up_to(user, BOARD_PAGE)
+        self.deadline_board_up_to(user, BOARD_PAGE, None)
+    }
+
+    /// The board of the cases one officer works (`assignee`), or of all.
+    pub fn deadline_board_of(&self, user: &User, assignee: Option<&str>) -> Result<Board> {
+        self.deadline_board_up_to(user, BOARD_PAGE, assignee)
     }
 
     /// The whole board as a spreadsheet: every deadline, soonest first.
     pub fn deadline_board_xlsx(&self, user: &User) -> Result<Vec<u8>> {
-        let board = self.deadline_board_up_to(user, usize::MAX)?;
+        let board = self.deadline_board_up_to(user, usize::MAX, None)?;
         board_xlsx(&board).map_err(|e| BureauError::Internal(format!("xlsx: {e}")))
     }
 
-    fn deadline_board_up_to(&self, user: &User, page: usize) -> Result<Board> {
+    fn deadline_board_up_to(
+        &self,
+        user: &User,
+        page: usize,
+        assignee: Option<&str>,
+    ) -> Result<Board> {
         if user.role == Role::Reviewer {
             return Err(BureauError::Forbidden);
         }
@@ -236,7 +284,8 @@ impl Bureau {
             user.scope(),
             &CaseFilter {
                 open_only: true,
-                limit: None,
+                assignee: assignee.map(str::to_owned),
+                ..CaseFilter::default()
             },
         )?;
         let mut board = Board::default();
@@ -302,6 +351,7 @@ fn board_xlsx(board: &Board) -> std::result::Result<Vec<u8>, rust_xlsxwriter::Xl
         "起算事件",
         "起算日期",
         "区县",
+        "承办人",
         "报告编号",
         "受检单位",
         "产品",
@@ -325,10 +375,11 @@ fn board_xlsx(board: &Board) -> std::result::Result<Vec<u8>, rust_xlsxwriter::Xl
         sheet.write_string(row, 5, r.deadline.anchor)?;
         sheet.write_datetime_with_format(row, 6, &date(r.deadline.anchor_date)?, &day)?;
         sheet.write_string(row, 7, &r.case.district.name)?;
-        sheet.write_string(row, 8, &r.case.report_no)?;
-        sheet.write_string(row, 9, &r.case.business_name)?;
-        sheet.write_string(row, 10, &r.case.product_name)?;
-        sheet.write_string(row, 11, r.state_label)?;
+        sheet.write_string(row, 8, r.case.assignee.as_deref().unwrap_or(""))?;
+        sheet.write_string(row, 9, &r.case.report_no)?;
+        sheet.write_string(row, 10, &r.case.business_name)?;
+        sheet.write_string(row, 11, &r.case.product_name)?;
+        sheet.write_string(row, 12, r.state_label)?;
     }
     sheet.autofit();
     workbook.save_to_buffer()

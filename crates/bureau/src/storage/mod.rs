@@ -26,8 +26,9 @@ use fieldlead_domain::{
 use serde::Serialize;
 
 pub use crate::model::{
-    BlobAnalysis, CaseSummary, District, EnrolledDevice, Handling, Lead, LeadSummary, PostCase,
-    Review, ReviewState, Role, Scope, ServiceRecord, User,
+    BlobAnalysis, CaseReport, CaseSummary, District, EnforcementLead, EnrolledDevice, Handling,
+    IssuedDocument, Lead, LeadSummary, PostCase, Review, ReviewState, Role, Scope, ServiceRecord,
+    Transfer, User,
 };
 
 pub use sqlite::SqliteStorage;
@@ -157,7 +158,36 @@ pub struct NewCase {
 pub struct CaseFilter {
     /// Only cases still running (not transferred or closed).
     pub open_only: bool,
+    /// Only the cases assigned to this officer.
+    pub assignee: Option<String>,
     pub limit: Option<u32>,
+}
+
+/// How inserting an issued document went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentInsert {
+    Inserted,
+    /// Another document took the number meanwhile: number again and retry.
+    NumberTaken,
+    /// The document to correct was corrected meanwhile.
+    AlreadySuperseded,
+}
+
+/// A 附件6 to create: its failed products' cases move to the enforcement side.
+#[derive(Debug, Clone)]
+pub struct NewTransfer {
+    pub transfer: Transfer,
+    pub cases: Vec<CaseId>,
+    /// One entry per case.
+    pub audits: Vec<AuditEntry>,
+}
+
+/// Which leads the enforcement side lists.
+#[derive(Debug, Clone, Default)]
+pub struct EnforcementFilter {
+    pub transfer: Option<fieldlead_domain::TransferId>,
+    /// `Some(false)`: only leads still waiting for an answer; `Some(true)`: only answered.
+    pub answered: Option<bool>,
 }
 
 /// A device's enrolment, as the service decided it: a new device, or a revoked
@@ -356,6 +386,53 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         before: &Case,
         after: &Case,
         service: Option<&ServiceRecord>,
+        audit: AuditEntry,
+    ) -> StorageResult<bool>;
+
+    /// Assigns a case to a 后处理 officer (or none), if it is still assigned to `before`.
+    fn assign_case(
+        &self,
+        id: CaseId,
+        before: Option<&str>,
+        after: Option<&str>,
+        audit: AuditEntry,
+    ) -> StorageResult<bool>;
+
+    // 后处理 documents and report files
+    /// The next free sequence number of an issuer's documents in a year.
+    fn next_document_seq(&self, issuer_key: &str, year: i32) -> StorageResult<u32>;
+    /// Stores an issued document with its audit entry, unless its number or the
+    /// document it corrects was taken meanwhile.
+    fn insert_document(
+        &self,
+        doc: &IssuedDocument,
+        audit: AuditEntry,
+    ) -> StorageResult<DocumentInsert>;
+    fn document(&self, id: fieldlead_domain::DocumentId) -> StorageResult<Option<IssuedDocument>>;
+    /// Attaches a report file to a case; `false` if the same file is attached already.
+    fn add_case_report(
+        &self,
+        case: CaseId,
+        report: &CaseReport,
+        audit: AuditEntry,
+    ) -> StorageResult<bool>;
+
+    // Section 四: failed products' leads at the enforcement side
+    /// Creates a 附件6 with its cases, all or none: the cases already on a 附件6
+    /// are returned and nothing is written.
+    fn insert_transfer(&self, transfer: NewTransfer) -> StorageResult<Result<(), Vec<CaseId>>>;
+    fn enforcement_leads(
+        &self,
+        scope: Scope,
+        filter: &EnforcementFilter,
+    ) -> StorageResult<Vec<EnforcementLead>>;
+    /// Records the enforcement side's answer, if the lead's answer is still `before`.
+    fn answer_lead(
+        &self,
+        case: CaseId,
+        before: Option<&fieldlead_domain::postprocess::EnforcementAnswer>,
+        after: &fieldlead_domain::postprocess::EnforcementAnswer,
+        by: &str,
         audit: AuditEntry,
     ) -> StorageResult<bool>;
 

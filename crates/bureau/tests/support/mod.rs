@@ -61,6 +61,7 @@ impl TestBureau {
             ("officer_b", Role::Officer, Some("jiangbei")),
             ("reviewer_b", Role::Reviewer, Some("jiangbei")),
             ("city", Role::CityAdmin, None),
+            ("enforcement_a", Role::Enforcement, Some("yuzhong")),
         ] {
             b.add_user(user, user, role, district, PASSWORD, &Actor::Cli)
                 .unwrap();

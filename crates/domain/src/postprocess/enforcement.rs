@@ -163,7 +163,7 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(fine, Some(Fen::new(15_000_00).unwrap()));
-        assert_eq!(confiscation, Some(Fen::new(3_200_00).unwrap()));
+        assert_eq!(fine, Some(Fen::new(1_500_000).unwrap()));
+        assert_eq!(confiscation, Some(Fen::new(320_000).unwrap()));
     }
 }

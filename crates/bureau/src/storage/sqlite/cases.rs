@@ -53,7 +53,8 @@ pub(super) fn insert_cases(
 
 pub(super) fn case(c: &Connection, id: CaseId) -> rusqlite::Result<Option<PostCase>> {
     c.prepare_cached(
-        "SELECT k.id, d.id, d.code, d.name, k.result_json, k.case_json, k.created_at, k.updated_at
+        "SELECT k.id, d.id, d.code, d.name, k.result_json, k.case_json, k.created_at, k.updated_at,
+                k.assignee
          FROM pp_cases k JOIN districts d ON d.id = k.district_id WHERE k.id = ?1",
     )?
     .query_row([id.to_string()], |r| {
@@ -63,6 +64,10 @@ pub(super) fn case(c: &Connection, id: CaseId) -> rusqlite::Result<Option<PostCa
             result: from_json(&r.get::<_, String>(4)?)?,
             case: from_json(&r.get::<_, String>(5)?)?,
             services: Vec::new(),
+            documents: Vec::new(),
+            reports: Vec::new(),
+            enforcement: None,
+            assignee: r.get(8)?,
             created_at: parse_time(&r.get::<_, String>(6)?)?,
             updated_at: parse_time(&r.get::<_, String>(7)?)?,
         })
@@ -70,6 +75,9 @@ pub(super) fn case(c: &Connection, id: CaseId) -> rusqlite::Result<Option<PostCa
     .optional()?
     .map(|mut found| {
         found.services = services(c, id)?;
+        found.documents = super::documents::of_case(c, id)?;
+        found.reports = super::documents::reports(c, id)?;
+        found.enforcement = super::enforcement::lead_of_case(c, id)?;
         Ok(found)
     })
     .transpose()
@@ -107,6 +115,7 @@ fn summary(r: &Row<'_>) -> rusqlite::Result<CaseSummary> {
         product_name: r.get(6)?,
         case: from_json(&r.get::<_, String>(7)?)?,
         updated_at: parse_time(&r.get::<_, String>(8)?)?,
+        assignee: r.get(9)?,
     })
 }
 
@@ -117,16 +126,18 @@ pub(super) fn cases(
 ) -> rusqlite::Result<Vec<CaseSummary>> {
     c.prepare_cached(
         "SELECT k.id, d.id, d.code, d.name, k.report_no, k.business_name, k.product_name,
-                k.case_json, k.updated_at
+                k.case_json, k.updated_at, k.assignee
          FROM pp_cases k JOIN districts d ON d.id = k.district_id
          WHERE (?1 IS NULL OR k.district_id = ?1) AND (?2 = 0 OR k.final = 0)
+           AND (?4 IS NULL OR k.assignee = ?4)
          ORDER BY k.report_received, k.report_no LIMIT ?3",
     )?
     .query_map(
         params![
             scope.district(),
             filter.open_only,
-            filter.limit.map_or(i64::MAX, i64::from)
+            filter.limit.map_or(i64::MAX, i64::from),
+            filter.assignee
         ],
         summary,
     )?
@@ -172,6 +183,23 @@ pub(super) fn update_case(
                 s.recorded_by
             ])?;
         }
+        insert_audit(c, audit)?;
+    }
+    Ok(n == 1)
+}
+
+pub(super) fn assign(
+    c: &Connection,
+    id: CaseId,
+    before: Option<&str>,
+    after: Option<&str>,
+    audit: &AuditEntry,
+) -> StorageResult<bool> {
+    let n = c.execute(
+        "UPDATE pp_cases SET assignee = ?3 WHERE id = ?1 AND assignee IS ?2",
+        params![id.to_string(), before, after],
+    )?;
+    if n == 1 {
         insert_audit(c, audit)?;
     }
     Ok(n == 1)

@@ -15,8 +15,8 @@ use std::sync::mpsc;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use fieldlead_domain::postprocess::Case;
-use fieldlead_domain::{CaseId, DeviceId, LeadId, PublicKey, Receipt, Sha256};
+use fieldlead_domain::postprocess::{Case, EnforcementAnswer};
+use fieldlead_domain::{CaseId, DeviceId, DocumentId, LeadId, PublicKey, Receipt, Sha256};
 use rusqlite::Connection;
 
 use super::*;
@@ -27,6 +27,8 @@ mod blobs;
 mod cases;
 pub(crate) mod codec;
 mod devices;
+mod documents;
+mod enforcement;
 mod leads;
 
 /// Append-only, in file-name (timestamp) order; `user_version` counts those applied.
@@ -35,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../../migrations/bureau/20261129000000_district_blobs.sql"),
     include_str!("../../../../../migrations/bureau/20261129100000_postprocess.sql"),
     include_str!("../../../../../migrations/bureau/20261129110000_case_services.sql"),
+    include_str!("../../../../../migrations/bureau/20261129120000_documents_enforcement.sql"),
 ];
 /// Most jobs committed together.
 const MAX_BATCH: usize = 512;
@@ -493,6 +496,68 @@ impl Storage for SqliteStorage {
     ) -> StorageResult<bool> {
         let (before, after, service) = (before.clone(), after.clone(), service.cloned());
         self.write(move |c| cases::update_case(c, id, &before, &after, service.as_ref(), &audit))
+    }
+
+    fn assign_case(
+        &self,
+        id: CaseId,
+        before: Option<&str>,
+        after: Option<&str>,
+        audit: AuditEntry,
+    ) -> StorageResult<bool> {
+        let (before, after) = (before.map(str::to_owned), after.map(str::to_owned));
+        self.write(move |c| cases::assign(c, id, before.as_deref(), after.as_deref(), &audit))
+    }
+
+    fn next_document_seq(&self, issuer_key: &str, year: i32) -> StorageResult<u32> {
+        self.read(|c| documents::next_seq(c, issuer_key, year))
+    }
+
+    fn insert_document(
+        &self,
+        doc: &IssuedDocument,
+        audit: AuditEntry,
+    ) -> StorageResult<DocumentInsert> {
+        let doc = doc.clone();
+        self.write(move |c| documents::insert(c, &doc, &audit))
+    }
+
+    fn document(&self, id: DocumentId) -> StorageResult<Option<IssuedDocument>> {
+        self.read(|c| documents::document(c, id))
+    }
+
+    fn add_case_report(
+        &self,
+        case: CaseId,
+        report: &CaseReport,
+        audit: AuditEntry,
+    ) -> StorageResult<bool> {
+        let report = report.clone();
+        self.write(move |c| documents::add_report(c, case, &report, &audit))
+    }
+
+    fn insert_transfer(&self, transfer: NewTransfer) -> StorageResult<Result<(), Vec<CaseId>>> {
+        self.write(move |c| enforcement::insert_transfer(c, &transfer))
+    }
+
+    fn enforcement_leads(
+        &self,
+        scope: Scope,
+        filter: &EnforcementFilter,
+    ) -> StorageResult<Vec<EnforcementLead>> {
+        self.read(|c| enforcement::leads(c, scope, filter))
+    }
+
+    fn answer_lead(
+        &self,
+        case: CaseId,
+        before: Option<&EnforcementAnswer>,
+        after: &EnforcementAnswer,
+        by: &str,
+        audit: AuditEntry,
+    ) -> StorageResult<bool> {
+        let (before, after, by) = (before.cloned(), after.clone(), by.to_owned());
+        self.write(move |c| enforcement::answer(c, case, before.as_ref(), &after, &by, &audit))
     }
 
     fn record_audit(&self, audit: AuditEntry) -> StorageResult<()> {
