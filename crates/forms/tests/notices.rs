@@ -89,6 +89,7 @@ fn render(d: &NoticeData, name: &str) -> (String, String) {
     let preview = f.notice(d, &NoticeSeal::Preview).unwrap();
     for (form, which) in [(&issued_form, "issued"), (&preview, "preview")] {
         check_shape(form);
+        assert_eq!(page_count(&form.pdf), 1, "{name} {which} fits one page");
         let png = first_page_png(&form.pdf, &format!("{name}_{which}"));
         eprintln!("{name} {which}: {}", png.display());
     }
