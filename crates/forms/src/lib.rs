@@ -25,6 +25,7 @@ mod fonts;
 mod lists;
 mod notices;
 mod number;
+mod qr;
 mod text;
 mod transfer;
 mod world;

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::error::FormError;
 use crate::fonts::FontChoice;
+use crate::qr::qr_svg;
 use crate::text::{breakable, date_time, exif_time, gps};
 use crate::BlobSource;
 
@@ -70,17 +71,8 @@ pub(crate) fn prepare(
     };
     let mut files = Vec::new();
 
-    let qr = qrcode::QrCode::with_error_correction_level(
-        qr_payload(&m.lead_id, &lead.manifest_hash),
-        qrcode::EcLevel::M,
-    )
-    .map_err(|e| FormError::QrCode(e.to_string()))?;
-    let svg = qr
-        .render::<qrcode::render::svg::Color>()
-        .quiet_zone(true)
-        .min_dimensions(240, 240)
-        .build();
-    files.push(("/qr.svg".to_string(), svg.into_bytes()));
+    let svg = qr_svg(&qr_payload(&m.lead_id, &lead.manifest_hash))?;
+    files.push(("/qr.svg".to_string(), svg));
 
     let evidence: Vec<Value> = m
         .evidence
