@@ -42,6 +42,13 @@ pub enum FormError {
     #[error("清单第 {row} 行有误：{reason}")]
     ListRow { row: usize, reason: String },
 
+    /// A notice (附件1 to 附件5) lacks what it cannot be printed without, or holds a
+    /// value no document may hold. `field` names the [`NoticeData`](crate::NoticeData)
+    /// field as a path (`product.report_no`, `agency.name`, `seal.number`), for
+    /// the form to point at.
+    #[error("无法生成文书：{reason}")]
+    Notice { field: &'static str, reason: String },
+
     /// The PDF writer failed.
     #[error("生成 PDF 失败：{0}")]
     Pdf(String),
@@ -66,6 +73,7 @@ impl FormError {
             FormError::FormNumberPattern { .. } => ErrorCode::FormNumberPattern,
             FormError::FormNumber(_) => ErrorCode::FormNumber,
             FormError::ListRow { .. } => ErrorCode::ListRow,
+            FormError::Notice { .. } => ErrorCode::NoticeField,
             FormError::Pdf(_) => ErrorCode::Pdf,
             FormError::QrCode(_) => ErrorCode::QrCode,
             FormError::Xlsx(_) => ErrorCode::Xlsx,
