@@ -1,7 +1,9 @@
-//! fieldlead-forms turns sealed leads and lead lists into the documents a bureau
-//! prints, signs and files: the 产品违法线索移交表 (illegal-lead transfer form) as
-//! PDF, and the notice's 附件6 不合格产品线索移交清单, 附件7 移交线索立案案件结果清单 and
-//! 附件8 不予立案线索清单 as PDF and as .xlsx.
+//! fieldlead-forms turns sealed leads, lead lists and 后处理 cases into the
+//! documents a bureau prints, signs and files: the 产品违法线索移交表 (illegal-lead
+//! transfer form) as PDF; the notice's 附件1 to 附件5 (结果通知书, 复检机构确定通知书,
+//! 不予复检通知书, 复检结果通知书, 责令改正通知书) as PDF; and its 附件6
+//! 不合格产品线索移交清单, 附件7 移交线索立案案件结果清单 and 附件8 不予立案线索清单 as PDF
+//! and as .xlsx.
 //!
 //! Layout is not done here: the documents are Typst templates (`templates/*.typ`,
 //! compiled in) filled from JSON (`json("/data.json")`), compiled with Typst as a
@@ -38,7 +40,10 @@ pub use fonts::FontChoice;
 pub use lists::{
     lead_list_xlsx, CaseResultRow, DeclinedRow, LeadList, ListFooter, ListKind, TransferListRow,
 };
-pub use notices::{NoticeAppeal, NoticeContact, NoticeData, NoticeProduct, NoticeSeal};
+pub use notices::{
+    notice_data_sha256, notice_qr_payload, parse_notice_qr_payload, NoticeAppeal, NoticeContact,
+    NoticeData, NoticeProduct, NoticeSeal,
+};
 pub use number::{FormNumberPattern, DEFAULT_FORM_NUMBER_PATTERN};
 pub use transfer::{parse_qr_payload, qr_payload, FormOptions};
 pub use world::DEFAULT_TEMPLATES;
@@ -208,6 +213,26 @@ impl Forms {
             false,
         )
         .map(|(pdf, _)| pdf)
+    }
+
+    /// One of the notice's 后处理 documents (附件1 to 附件5, by
+    /// [`NoticeData::document`]) as PDF and, for the on-screen preview, each page
+    /// as SVG. The data is checked first: what the document cannot be printed
+    /// without, text limits, no control characters ([`FormError::Notice`], code
+    /// `notice_field`). [`NoticeSeal::Preview`] prints 预览 across every page and no
+    /// number; [`NoticeSeal::Issued`] prints the number and a QR code
+    /// ([`notice_qr_payload`]), and is refused unless its `data_sha256` is
+    /// [`notice_data_sha256`] of this very data.
+    pub fn notice(&self, data: &NoticeData, seal: &NoticeSeal) -> Result<RenderedForm, FormError> {
+        let prepared = notices::prepare(data, seal, &self.fonts.choice)?;
+        let (pdf, pages_svg) = self.compile(
+            notices::template(data.document),
+            prepared.data,
+            prepared.files,
+            &prepared.ident,
+            true,
+        )?;
+        Ok(RenderedForm { pdf, pages_svg })
     }
 
     fn compile(

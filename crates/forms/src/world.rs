@@ -33,6 +33,15 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ("list_6.typ", include_str!("../templates/list_6.typ")),
     ("list_7.typ", include_str!("../templates/list_7.typ")),
     ("list_8.typ", include_str!("../templates/list_8.typ")),
+    (
+        "notice_common.typ",
+        include_str!("../templates/notice_common.typ"),
+    ),
+    ("notice_1.typ", include_str!("../templates/notice_1.typ")),
+    ("notice_2.typ", include_str!("../templates/notice_2.typ")),
+    ("notice_3.typ", include_str!("../templates/notice_3.typ")),
+    ("notice_4.typ", include_str!("../templates/notice_4.typ")),
+    ("notice_5.typ", include_str!("../templates/notice_5.typ")),
 ];
 
 /// Where templates come from.
