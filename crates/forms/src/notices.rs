@@ -8,7 +8,6 @@
 use chrono::NaiveDate;
 use fieldlead_domain::inspection::BusinessKind;
 use fieldlead_domain::postprocess::{Document, RectificationAnchor, Verdict};
-use fieldlead_domain::text::{is_forbidden_char, text_problems};
 use fieldlead_domain::Sha256;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -17,6 +16,12 @@ use crate::error::FormError;
 use crate::fonts::FontChoice;
 use crate::qr::qr_svg;
 use crate::text::{breakable, date};
+
+mod check;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use check::check;
 
 /// The product and parties as the result reported them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,14 +132,6 @@ const QR_DATA: &str = ":DATA:";
 
 /// The longest document id a QR code carries.
 const MAX_DOCUMENT_ID_CHARS: usize = 64;
-/// Names, addresses, the task, the appeal bodies.
-const MAX_LINE_CHARS: usize = 200;
-/// Numbers, phones, postcodes.
-const MAX_CODE_CHARS: usize = 64;
-/// Free text: 不合格项目, 不予复检的理由, 改正内容及要求, 抄送.
-const MAX_FREE_CHARS: usize = 2000;
-/// The spot-check years a notice may name.
-const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 /// The text in an issued notice's QR code: the document id and the hash of the
 /// data it was printed from, `FIELDLEAD:DOC:<document id>:DATA:<64 hex>`. Upper
@@ -173,7 +170,7 @@ pub fn notice_data_sha256(data: &NoticeData) -> Sha256 {
         .expect("NoticeData holds only strings, dates, integers and names: it always canonicalises")
 }
 
-/// The template that prints a document, and its annex number.
+/// The template that prints a document.
 pub(crate) fn template(document: Document) -> &'static str {
     match document {
         Document::ResultNotice => "notice_1.typ",
@@ -227,11 +224,11 @@ pub(crate) fn prepare(
     let agency = data.agency.clone().unwrap_or_default();
     let contact = |c: &NoticeContact| {
         json!({
-            "name": shown(&c.name),
-            "person": shown(&c.person),
-            "phone": shown(&c.phone),
-            "address": shown(&c.address),
-            "postcode": shown(&c.postcode),
+            "name": shown(c.name.as_deref()),
+            "person": shown(c.person.as_deref()),
+            "phone": shown(c.phone.as_deref()),
+            "address": shown(c.address.as_deref()),
+            "postcode": shown(c.postcode.as_deref()),
         })
     };
     let value = json!({
@@ -251,21 +248,21 @@ pub(crate) fn prepare(
         },
         "product": {
             "name": breakable(p.product_name.trim()),
-            "brand": shown(&p.brand),
-            "spec_model": shown(&p.spec_model),
-            "batch": shown(&p.batch),
-            "business_name": shown(&Some(p.business_name.clone())),
-            "producer_name": shown(&p.producer_name),
-            "platform": shown(&p.platform),
+            "brand": shown(p.brand.as_deref()),
+            "spec_model": shown(p.spec_model.as_deref()),
+            "batch": shown(p.batch.as_deref()),
+            "business_name": shown(Some(&p.business_name)),
+            "producer_name": shown(p.producer_name.as_deref()),
+            "platform": shown(p.platform.as_deref()),
             "platform_applies": p.business_kind == BusinessKind::PlatformSeller || p.platform.is_some(),
             "report_no": breakable(p.report_no.trim()),
-            "failed_items": shown(&p.failed_items),
+            "failed_items": shown(p.failed_items.as_deref()),
         },
-        "institute": shown(&data.institute),
+        "institute": shown(data.institute.as_deref()),
         "agency": contact(&agency),
         "commissioned_on": data.commissioned_on.as_ref().map(date),
         "refusal_grounds": data.refusal_grounds.as_deref().map(|g| breakable(&refusal_grounds(g))),
-        "rectification": shown(&data.rectification),
+        "rectification": shown(data.rectification.as_deref()),
         "anchor": match data.anchor {
             RectificationAnchor::Served => "served",
             RectificationAnchor::Ordered => "ordered",
@@ -274,10 +271,10 @@ pub(crate) fn prepare(
         "contact": contact(&data.contact),
         "appeal": {
             "government": data.appeal.government.as_deref().and_then(|g| named(g, "人民政府")),
-            "department": shown(&data.appeal.department),
+            "department": shown(data.appeal.department.as_deref()),
             "court": data.appeal.court.as_deref().and_then(|c| named(c, "法院")),
         },
-        "cc": shown(&data.cc),
+        "cc": shown(data.cc.as_deref()),
         "date": date(&data.date),
     });
     Ok(Prepared {
@@ -288,11 +285,8 @@ pub(crate) fn prepare(
 }
 
 /// A value as printed: trimmed, breakable; `None` (a blank line) when empty.
-fn shown(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(breakable)
+fn shown(v: Option<&str>) -> Option<String> {
+    v.map(str::trim).filter(|s| !s.is_empty()).map(breakable)
 }
 
 /// A body's full name: "重庆市" and "重庆市人民政府" both print as 重庆市人民政府.
@@ -357,523 +351,4 @@ fn refusal_grounds(g: &str) -> String {
 /// which publishes it: 附件5's "（上报市局）". The city's own order does not.
 fn reports_to_city(issuer: &str) -> bool {
     issuer.contains('区') || issuer.contains('县')
-}
-
-/// What each document cannot be printed without, and what no document may hold.
-pub(crate) fn check(data: &NoticeData, seal: &NoticeSeal) -> Result<(), FormError> {
-    let doc = data.document;
-    let needs = |wanted: &[Document]| wanted.contains(&doc);
-    let p = &data.product;
-    let agency = data.agency.as_ref();
-    let c = Checker { doc };
-
-    c.text("issuer", "发文机关", Some(&data.issuer), Line, true)?;
-    c.text("addressee", "主送单位", Some(&data.addressee), Line, true)?;
-    c.text("task", "抽查任务", Some(&data.task), Line, false)?;
-    if !YEARS.contains(&data.year) {
-        return Err(notice_error(
-            "year",
-            format!(
-                "抽查年度应在{}年至{}年之间，现为{}年",
-                YEARS.start(),
-                YEARS.end(),
-                data.year
-            ),
-        ));
-    }
-    c.text(
-        "product.product_name",
-        "产品名称",
-        Some(&p.product_name),
-        Line,
-        true,
-    )?;
-    c.text(
-        "product.brand",
-        "商标（品牌）",
-        p.brand.as_deref(),
-        Line,
-        false,
-    )?;
-    c.text(
-        "product.spec_model",
-        "规格型号",
-        p.spec_model.as_deref(),
-        Line,
-        false,
-    )?;
-    c.text(
-        "product.batch",
-        "生产日期或批号",
-        p.batch.as_deref(),
-        Line,
-        false,
-    )?;
-    c.text(
-        "product.business_name",
-        "受检单位",
-        Some(&p.business_name),
-        Line,
-        false,
-    )?;
-    c.text(
-        "product.producer_name",
-        "生产单位",
-        p.producer_name.as_deref(),
-        Line,
-        false,
-    )?;
-    c.text(
-        "product.platform",
-        "电子商务平台",
-        p.platform.as_deref(),
-        Line,
-        false,
-    )?;
-    c.text(
-        "product.report_no",
-        "检验报告编号",
-        Some(&p.report_no),
-        Code,
-        true,
-    )?;
-    c.text(
-        "product.failed_items",
-        "不合格项目",
-        p.failed_items.as_deref(),
-        Free,
-        false,
-    )?;
-    c.text(
-        "institute",
-        "承检机构",
-        data.institute.as_deref(),
-        Line,
-        false,
-    )?;
-    let agency_needed = needs(&[Document::ReinspectionAgency, Document::ReinspectionResult]);
-    c.text(
-        "agency.name",
-        "复检机构名称",
-        agency.and_then(|a| a.name.as_deref()),
-        Line,
-        agency_needed,
-    )?;
-    c.contact(AGENCY_FIELDS, "复检机构", agency)?;
-    if needs(&[Document::ReinspectionResult]) && data.commissioned_on.is_none() {
-        return Err(c.missing("commissioned_on", "委托复检日期"));
-    }
-    c.text(
-        "refusal_grounds",
-        "不予复检的理由（经调查…）",
-        data.refusal_grounds.as_deref(),
-        Free,
-        needs(&[Document::NoReinspection]),
-    )?;
-    c.text(
-        "rectification",
-        "改正内容及要求",
-        data.rectification.as_deref(),
-        Free,
-        needs(&[Document::RectificationOrder]),
-    )?;
-    c.text(
-        "contact.name",
-        "联系单位",
-        data.contact.name.as_deref(),
-        Line,
-        false,
-    )?;
-    c.contact(CONTACT_FIELDS, "", Some(&data.contact))?;
-    c.text(
-        "appeal.government",
-        "行政复议的人民政府",
-        data.appeal.government.as_deref(),
-        Line,
-        false,
-    )?;
-    c.text(
-        "appeal.department",
-        "行政复议的部门",
-        data.appeal.department.as_deref(),
-        Line,
-        false,
-    )?;
-    c.text(
-        "appeal.court",
-        "行政诉讼的法院",
-        data.appeal.court.as_deref(),
-        Line,
-        false,
-    )?;
-    c.text("cc", "抄送", data.cc.as_deref(), Line, false)?;
-
-    if let NoticeSeal::Issued {
-        number,
-        document_id,
-        data_sha256,
-    } = seal
-    {
-        c.text("seal.number", "文书编号", Some(number), Code, true)?;
-        if !is_document_id(document_id) {
-            return Err(notice_error(
-                "seal.document_id",
-                format!("文书标识只能由字母、数字和连字符组成，最多{MAX_DOCUMENT_ID_CHARS}个字符"),
-            ));
-        }
-        if *data_sha256 != notice_data_sha256(data) {
-            return Err(notice_error(
-                "seal.data_sha256",
-                "签发时记录的数据哈希与本文书的数据不符（数据在签发后有改动），请按当前数据重新签发"
-                    .to_string(),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// How long a value may be and whether it may break lines.
-#[derive(Clone, Copy)]
-enum Kind {
-    /// One line: a name, an address.
-    Line,
-    /// A number, phone or postcode.
-    Code,
-    /// Paragraphs.
-    Free,
-}
-use Kind::*;
-
-struct Checker {
-    doc: Document,
-}
-
-impl Checker {
-    fn missing(&self, field: &'static str, label: &str) -> FormError {
-        notice_error(
-            field,
-            format!("请填写{label}：{}不能缺少此项", self.doc.label_zh()),
-        )
-    }
-
-    fn text(
-        &self,
-        field: &'static str,
-        label: &str,
-        value: Option<&str>,
-        kind: Kind,
-        required: bool,
-    ) -> Result<(), FormError> {
-        let value = value.unwrap_or("");
-        if value.trim().is_empty() {
-            return if required {
-                Err(self.missing(field, label))
-            } else {
-                Ok(())
-            };
-        }
-        let max = match kind {
-            Line => MAX_LINE_CHARS,
-            Code => MAX_CODE_CHARS,
-            Free => MAX_FREE_CHARS,
-        };
-        if let Some(problem) = text_problems(field, label, value.trim(), max)
-            .into_iter()
-            .next()
-        {
-            return Err(notice_error(field, problem.message));
-        }
-        if !matches!(kind, Free)
-            && value
-                .chars()
-                .any(|c| c.is_control() || is_forbidden_char(c))
-        {
-            return Err(notice_error(
-                field,
-                format!("{label}只能写一行，不能含换行或制表符"),
-            ));
-        }
-        Ok(())
-    }
-
-    /// A contact block's person, phone, address and postcode.
-    fn contact(
-        &self,
-        fields: [&'static str; 4],
-        owner: &str,
-        contact: Option<&NoticeContact>,
-    ) -> Result<(), FormError> {
-        let Some(c) = contact else { return Ok(()) };
-        let [person, phone, address, postcode] = fields;
-        self.text(
-            person,
-            &format!("{owner}联系人"),
-            c.person.as_deref(),
-            Line,
-            false,
-        )?;
-        self.text(
-            phone,
-            &format!("{owner}联系电话"),
-            c.phone.as_deref(),
-            Code,
-            false,
-        )?;
-        self.text(
-            address,
-            &format!("{owner}联系地址"),
-            c.address.as_deref(),
-            Line,
-            false,
-        )?;
-        self.text(
-            postcode,
-            &format!("{owner}邮政编码"),
-            c.postcode.as_deref(),
-            Code,
-            false,
-        )
-    }
-}
-
-const AGENCY_FIELDS: [&str; 4] = [
-    "agency.person",
-    "agency.phone",
-    "agency.address",
-    "agency.postcode",
-];
-const CONTACT_FIELDS: [&str; 4] = [
-    "contact.person",
-    "contact.phone",
-    "contact.address",
-    "contact.postcode",
-];
-
-fn notice_error(field: &'static str, reason: String) -> FormError {
-    FormError::Notice { field, reason }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn data(document: Document) -> NoticeData {
-        NoticeData {
-            document,
-            issuer: "重庆市渝中区市场监督管理局".into(),
-            addressee: "重庆渝中区顺达五金电器经营部".into(),
-            task: "2026年重庆市产品质量监督抽查".into(),
-            year: 2026,
-            product: NoticeProduct {
-                product_name: "电热水壶".into(),
-                brand: Some("美厨乐".into()),
-                spec_model: Some("MK-1788 1.8L".into()),
-                batch: None,
-                business_name: "重庆渝中区顺达五金电器经营部".into(),
-                business_kind: BusinessKind::PlatformSeller,
-                producer_name: Some("佛山市顺德区美厨乐电器有限公司".into()),
-                platform: Some("某某商城".into()),
-                report_no: "CQ2026-0001".into(),
-                failed_items: None,
-            },
-            verdict: Verdict::Fail,
-            institute: None,
-            agency: None,
-            commissioned_on: None,
-            refusal_grounds: None,
-            rectification: None,
-            anchor: RectificationAnchor::Served,
-            contact: NoticeContact::default(),
-            appeal: NoticeAppeal::default(),
-            cc: None,
-            date: NaiveDate::from_ymd_opt(2026, 3, 5).unwrap(),
-        }
-    }
-
-    #[test]
-    fn notice_qr_payload_round_trips() {
-        let id = "0b6c3f0e-8a7d-4e21-9d55-5f1a2b3c4d5e";
-        let h = Sha256::digest(b"notice data");
-        let text = notice_qr_payload(id, &h);
-        assert!(text.starts_with("FIELDLEAD:DOC:0B6C3F0E-"));
-        assert!(text.ends_with(&h.to_hex().to_uppercase()));
-        assert!(text
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "-:".contains(c)));
-        assert_eq!(parse_notice_qr_payload(&text), Some((id.to_string(), h)));
-        assert_eq!(
-            parse_notice_qr_payload(&format!(" {} ", text.to_lowercase())),
-            Some((id.to_string(), h))
-        );
-        assert_eq!(parse_notice_qr_payload("FIELDLEAD:DOC:X:DATA:00"), None);
-        assert_eq!(
-            parse_notice_qr_payload(&format!("FIELDLEAD:DOC::DATA:{}", h.to_hex())),
-            None
-        );
-        // A transfer form's code is not a notice's, nor the other way round.
-        let lead = fieldlead_domain::LeadId::new();
-        assert_eq!(parse_notice_qr_payload(&crate::qr_payload(&lead, &h)), None);
-        assert_eq!(crate::parse_qr_payload(&text), None);
-    }
-
-    #[test]
-    fn the_data_hash_is_of_the_canonical_json() {
-        let a = data(Document::ResultNotice);
-        let h = notice_data_sha256(&a);
-        assert_eq!(h, fieldlead_domain::canonical_hash(&a).unwrap());
-        // Field order of the JSON it came from does not matter.
-        let v: serde_json::Value = serde_json::to_value(&a).unwrap();
-        let back: NoticeData = serde_json::from_value(v).unwrap();
-        assert_eq!(notice_data_sha256(&back), h);
-        let mut b = a.clone();
-        b.product.report_no = "CQ2026-0002".into();
-        assert_ne!(notice_data_sha256(&b), h);
-    }
-
-    #[test]
-    fn the_task_reads_as_the_notice_names_it() {
-        assert_eq!(
-            task_phrase(2026, "2026年重庆市产品质量监督抽查"),
-            "2026年重庆市产品质量监督抽查"
-        );
-        assert_eq!(task_phrase(2026, ""), "2026年产品质量监督抽查");
-        assert_eq!(
-            task_phrase(2026, "2026年度重庆市电器产品"),
-            "2026年重庆市电器产品产品质量监督抽查"
-        );
-        assert_eq!(
-            task_phrase(2026, "重庆市电热水壶专项抽查"),
-            "2026年重庆市电热水壶专项抽查"
-        );
-    }
-
-    #[test]
-    fn refusal_grounds_fit_the_sentence_around_them() {
-        assert_eq!(
-            refusal_grounds("经调查，该样品已超过保质期，不符合复检条件。\n"),
-            "该样品已超过保质期"
-        );
-        assert_eq!(refusal_grounds("备样已用完。"), "备样已用完");
-        assert_eq!(named("重庆市", "人民政府").unwrap(), "重庆市人民政府");
-        assert_eq!(
-            named("重庆市人民政府", "人民政府").unwrap(),
-            "重庆市人民政府"
-        );
-        assert_eq!(named(" ", "法院"), None);
-    }
-
-    #[test]
-    fn seller_or_producer_follows_the_addressee() {
-        let mut d = data(Document::ResultNotice);
-        assert_eq!(kind(&d), "销售");
-        d.addressee = "佛山市顺德区美厨乐电器有限公司".into();
-        assert_eq!(kind(&d), "生产");
-        let mut d = data(Document::ResultNotice);
-        d.product.business_kind = BusinessKind::Producer;
-        assert_eq!(kind(&d), "生产");
-        assert!(reports_to_city("重庆市渝中区市场监督管理局"));
-        assert!(!reports_to_city("重庆市市场监督管理局"));
-    }
-
-    fn field_of(e: FormError) -> &'static str {
-        assert_eq!(e.code(), "notice_field");
-        match e {
-            FormError::Notice { field, .. } => field,
-            other => panic!("{other}"),
-        }
-    }
-
-    #[test]
-    fn each_document_names_what_it_cannot_do_without() {
-        let p = NoticeSeal::Preview;
-        for doc in Document::ALL {
-            check(&data(doc), &p).map_or_else(
-                |e| {
-                    let expected = match doc {
-                        Document::ReinspectionAgency | Document::ReinspectionResult => {
-                            "agency.name"
-                        }
-                        Document::NoReinspection => "refusal_grounds",
-                        Document::RectificationOrder => "rectification",
-                        Document::ResultNotice => "none",
-                    };
-                    assert_eq!(field_of(e), expected, "{doc:?}");
-                },
-                |()| assert_eq!(doc, Document::ResultNotice),
-            );
-        }
-        let mut d = data(Document::ReinspectionResult);
-        d.agency = Some(NoticeContact {
-            name: Some("国家电器产品质量检验检测中心".into()),
-            ..Default::default()
-        });
-        let e = check(&d, &p).unwrap_err();
-        assert!(e.to_string().contains("委托复检日期"), "{e}");
-        assert_eq!(field_of(e), "commissioned_on");
-
-        let mut d = data(Document::ResultNotice);
-        d.addressee = "  ".into();
-        let e = check(&d, &p).unwrap_err();
-        assert!(e.to_string().contains("请填写主送单位"), "{e}");
-        assert_eq!(field_of(e), "addressee");
-        let mut d = data(Document::ResultNotice);
-        d.product.report_no = String::new();
-        assert_eq!(field_of(check(&d, &p).unwrap_err()), "product.report_no");
-        let mut d = data(Document::ResultNotice);
-        d.issuer = String::new();
-        assert_eq!(field_of(check(&d, &p).unwrap_err()), "issuer");
-    }
-
-    #[test]
-    fn control_characters_and_overlong_text_are_refused() {
-        let p = NoticeSeal::Preview;
-        let mut d = data(Document::ResultNotice);
-        d.product.brand = Some("美厨\u{202E}乐".into());
-        let e = check(&d, &p).unwrap_err();
-        assert!(e.to_string().contains("控制字符"), "{e}");
-        assert_eq!(field_of(e), "product.brand");
-
-        let mut d = data(Document::ResultNotice);
-        d.addressee = "顺达\n五金".into();
-        assert_eq!(field_of(check(&d, &p).unwrap_err()), "addressee");
-
-        // Free text may hold line breaks, up to 2000 characters.
-        let mut d = data(Document::RectificationOrder);
-        d.rectification = Some("一、下架。\n二、召回。".into());
-        check(&d, &p).unwrap();
-        d.rectification = Some("改".repeat(2001));
-        let e = check(&d, &p).unwrap_err();
-        assert!(e.to_string().contains("2000"), "{e}");
-        assert_eq!(field_of(e), "rectification");
-
-        let mut d = data(Document::ResultNotice);
-        d.year = 26;
-        assert_eq!(field_of(check(&d, &p).unwrap_err()), "year");
-    }
-
-    #[test]
-    fn an_issued_seal_must_match_its_data() {
-        let d = data(Document::ResultNotice);
-        let issued = |number: &str, id: &str, h: Sha256| NoticeSeal::Issued {
-            number: number.into(),
-            document_id: id.into(),
-            data_sha256: h,
-        };
-        let h = notice_data_sha256(&d);
-        let id = "0b6c3f0e-8a7d-4e21-9d55-5f1a2b3c4d5e";
-        check(&d, &issued("渝中市监〔2026〕12号", id, h)).unwrap();
-        let stale = Sha256::digest(b"other data");
-        assert_eq!(
-            field_of(check(&d, &issued("渝中市监〔2026〕12号", id, stale)).unwrap_err()),
-            "seal.data_sha256"
-        );
-        assert_eq!(
-            field_of(check(&d, &issued(" ", id, h)).unwrap_err()),
-            "seal.number"
-        );
-        assert_eq!(
-            field_of(check(&d, &issued("12号", "文书:1", h)).unwrap_err()),
-            "seal.document_id"
-        );
-    }
 }

@@ -293,6 +293,7 @@ fn missing_optional_values_print_as_blank_lines_to_fill_by_hand() {
     d.appeal = NoticeAppeal::default();
     let form = forms().notice(&d, &NoticeSeal::Preview).unwrap();
     check_shape(&form);
+    first_page_png(&form.pdf, "notice_2_blanks");
     let text = squash(&pdftotext(&form.pdf));
     assert_all(
         &text,
@@ -437,4 +438,40 @@ fn a_bureau_can_adapt_a_notice_template() {
         text.contains("异议受理电话（工作日）：023-63700123"),
         "{text}"
     );
+}
+
+/// The text of one page, as pdftotext extracts it.
+fn page_text(pdf: &[u8], page: usize) -> String {
+    let mut f = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
+    std::io::Write::write_all(&mut f, pdf).unwrap();
+    let n = page.to_string();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-raw", "-enc", "UTF-8", "-f", &n, "-l", &n])
+        .arg(f.path())
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian poppler-utils)");
+    assert!(out.status.success());
+    squash(&String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn a_long_preview_says_预览_on_every_page() {
+    let mut d = data(Document::RectificationOrder);
+    d.rectification = Some(
+        "一、立即停止销售该批次电热水壶并下架封存；二、查明进货来源，向供货商索取合格证明；\n"
+            .repeat(40)
+            .chars()
+            .take(2000)
+            .collect(),
+    );
+    let form = forms().notice(&d, &NoticeSeal::Preview).unwrap();
+    check_shape(&form);
+    let pages = page_count(&form.pdf);
+    assert!(pages >= 2, "{pages} pages");
+    for page in 1..=pages {
+        assert!(page_text(&form.pdf, page).contains("预览"), "page {page}");
+    }
+    let last = page_text(&form.pdf, pages);
+    assert!(last.contains("2026年3月5日"), "{last}");
 }
