@@ -380,13 +380,7 @@ async fn one_failed_result_through_the_whole_postprocessing_in_a_browser() {
 
     // Every document issued, numbered in its issuer's sequence, and every step
     // in the case's audit trail.
-    let officer = tb
-        .bureau
-        .storage()
-        .user_credentials("officer_a")
-        .unwrap()
-        .unwrap()
-        .0;
+    let officer = tb.user("officer_a");
     let cases = tb
         .bureau
         .storage()

@@ -15,13 +15,7 @@ fn d(s: &str) -> chrono::NaiveDate {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_document_is_previewed_and_issued_and_a_lead_goes_to_enforcement_on_the_console() {
     let tb = TestBureau::start().await;
-    let officer = tb
-        .bureau
-        .storage()
-        .user_credentials("officer_a")
-        .unwrap()
-        .unwrap()
-        .0;
+    let officer = tb.user("officer_a");
     let result = fieldlead_domain::sample::inspection_result(
         "CQ-DOC-1",
         fieldlead_domain::postprocess::Verdict::Fail,

@@ -5,13 +5,12 @@
 mod support;
 
 use chrono::NaiveDate;
-use fieldlead_bureau::model::User;
 use fieldlead_bureau::storage::Scope;
 use fieldlead_domain::inspection::InspectionResult;
 use fieldlead_domain::postprocess::{
-    CaseState, CaseStep, Document, Recipient, ServiceDetails, ServiceMethod, ServiceProof, Verdict,
+    CaseState, CaseStep, Document, Recipient, ServiceMethod, Verdict,
 };
-use support::TestBureau;
+use support::{posted, TestBureau};
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -21,33 +20,10 @@ fn result(report_no: &str, verdict: Verdict, received: &str) -> InspectionResult
     fieldlead_domain::sample::inspection_result(report_no, verdict, d(received))
 }
 
-/// Posted, with its tracking number: how most 附件1 reach a business.
-fn served() -> Option<ServiceDetails> {
-    Some(
-        ServiceDetails::new(
-            ServiceMethod::Post,
-            "李四",
-            ServiceProof::Tracking {
-                number: "SF1234567890".into(),
-            },
-        )
-        .unwrap(),
-    )
-}
-
-fn user(tb: &TestBureau, name: &str) -> User {
-    tb.bureau
-        .storage()
-        .user_credentials(name)
-        .unwrap()
-        .unwrap()
-        .0
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_result_goes_through_district_and_city_steps_with_every_step_audited() {
     let tb = TestBureau::start().await;
-    let (officer, city) = (user(&tb, "officer_a"), user(&tb, "city"));
+    let (officer, city) = (tb.user("officer_a"), tb.user("city"));
     let b = &tb.bureau;
     let ids = b
         .import_results(
@@ -80,13 +56,13 @@ async fn a_failed_result_goes_through_district_and_city_steps_with_every_step_au
         on: d("2026-10-13"),
     };
     assert_eq!(
-        b.apply_case_step(&officer, id, producer, served())
+        b.apply_case_step(&officer, id, producer, posted())
             .unwrap_err()
             .status(),
         403
     );
     assert_eq!(
-        b.apply_case_step(&city, id, business, served())
+        b.apply_case_step(&city, id, business, posted())
             .unwrap_err()
             .status(),
         403
@@ -95,8 +71,8 @@ async fn a_failed_result_goes_through_district_and_city_steps_with_every_step_au
     let e = b.apply_case_step(&city, id, producer, None).unwrap_err();
     assert_eq!(e.status(), 422);
     assert!(e.to_string().contains("送达方式"), "{e}");
-    b.apply_case_step(&city, id, producer, served()).unwrap();
-    let case = b.apply_case_step(&officer, id, business, served()).unwrap();
+    b.apply_case_step(&city, id, producer, posted()).unwrap();
+    let case = b.apply_case_step(&officer, id, business, posted()).unwrap();
     assert_eq!(case.case.state, CaseState::ObjectionPeriod);
     // Both services are on the case, each with its date, method, server and proof.
     let services: Vec<_> = case
@@ -192,10 +168,10 @@ async fn a_failed_result_goes_through_district_and_city_steps_with_every_step_au
 
     // The passed result closes once both are served; closed cases leave the board.
     let passed = ids[1];
-    b.apply_case_step(&city, passed, producer, served())
+    b.apply_case_step(&city, passed, producer, posted())
         .unwrap();
     let closed = b
-        .apply_case_step(&officer, passed, business, served())
+        .apply_case_step(&officer, passed, business, posted())
         .unwrap();
     assert!(closed.case.state.is_final());
     let board = b.deadline_board(&officer).unwrap();
@@ -206,11 +182,8 @@ async fn a_failed_result_goes_through_district_and_city_steps_with_every_step_au
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_is_all_or_nothing_and_cases_stay_in_their_district() {
     let tb = TestBureau::start().await;
-    let (officer_a, officer_b, city) = (
-        user(&tb, "officer_a"),
-        user(&tb, "officer_b"),
-        user(&tb, "city"),
-    );
+    let (officer_a, officer_b, city) =
+        (tb.user("officer_a"), tb.user("officer_b"), tb.user("city"));
     let b = &tb.bureau;
     let ids = b
         .import_results(

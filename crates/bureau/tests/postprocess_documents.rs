@@ -10,38 +10,14 @@ use chrono::{Datelike, NaiveDate};
 use fieldlead_bureau::model::{ReportKind, User};
 use fieldlead_bureau::service::{DocumentForm, EnforcementList};
 use fieldlead_bureau::BureauError;
-use fieldlead_domain::postprocess::{
-    CaseStep, EnforcementAnswer, Recipient, ServiceDetails, ServiceMethod, ServiceProof, Verdict,
-};
+use fieldlead_domain::postprocess::{CaseStep, EnforcementAnswer, Recipient, Verdict};
 use fieldlead_domain::time::china_date;
 use fieldlead_domain::{CaseId, Sha256};
 use fieldlead_forms::LeadList;
-use support::TestBureau;
+use support::{posted, TestBureau};
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
-}
-
-fn user(tb: &TestBureau, name: &str) -> User {
-    tb.bureau
-        .storage()
-        .user_credentials(name)
-        .unwrap()
-        .unwrap()
-        .0
-}
-
-fn posted() -> Option<ServiceDetails> {
-    Some(
-        ServiceDetails::new(
-            ServiceMethod::Post,
-            "李四",
-            ServiceProof::Tracking {
-                number: "SF1234567890".into(),
-            },
-        )
-        .unwrap(),
-    )
 }
 
 fn form(document: &str, recipient: &str) -> DocumentForm {
@@ -77,7 +53,7 @@ fn import_failed(tb: &TestBureau, officer: &User, no: &str) -> CaseId {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documents_are_previewed_issued_numbered_sealed_and_corrected_never_edited() {
     let tb = TestBureau::start().await;
-    let (officer, city) = (user(&tb, "officer_a"), user(&tb, "city"));
+    let (officer, city) = (tb.user("officer_a"), tb.user("city"));
     let b = &tb.bureau;
     let id = import_failed(&tb, &officer, "CQ2026-0101");
     let year = china_date(chrono::Utc::now()).year();
@@ -124,7 +100,7 @@ async fn documents_are_previewed_issued_numbered_sealed_and_corrected_never_edit
         .unwrap_err();
     assert!(matches!(e, BureauError::State(_)), "{e:?}");
     // Another district never sees it.
-    assert!(b.document_pdf(&user(&tb, "officer_b"), first.id).is_err());
+    assert!(b.document_pdf(&tb.user("officer_b"), first.id).is_err());
 
     // The city's producer 附件1 is numbered in the city's own sequence.
     let producer = b
@@ -168,7 +144,7 @@ async fn documents_are_previewed_issued_numbered_sealed_and_corrected_never_edit
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_products_go_to_enforcement_on_a_list_and_come_back_as_lists_7_and_8() {
     let tb = TestBureau::start().await;
-    let (officer, enforcer) = (user(&tb, "officer_a"), user(&tb, "enforcement_a"));
+    let (officer, enforcer) = (tb.user("officer_a"), tb.user("enforcement_a"));
     let b = &tb.bureau;
     let filed = import_failed(&tb, &officer, "CQ2026-0201");
     let declined = import_failed(&tb, &officer, "CQ2026-0202");
@@ -269,7 +245,7 @@ async fn failed_products_go_to_enforcement_on_a_list_and_come_back_as_lists_7_an
     );
     // The other district sees none of it.
     assert!(b
-        .enforcement_leads(&user(&tb, "officer_b"), &Default::default())
+        .enforcement_leads(&tb.user("officer_b"), &Default::default())
         .unwrap()
         .is_empty());
 }
@@ -277,14 +253,14 @@ async fn failed_products_go_to_enforcement_on_a_list_and_come_back_as_lists_7_an
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_pdf_is_kept_by_hash_and_a_case_is_assigned_and_counted_overdue() {
     let tb = TestBureau::start().await;
-    let officer = user(&tb, "officer_a");
+    let officer = tb.user("officer_a");
     let b = &tb.bureau;
     assert_eq!(b.overdue_count(&officer), Some(0));
     let id = import_failed(&tb, &officer, "CQ2026-0301");
     // Imported long ago: 附件1 is overdue for the business and the producer.
     assert_eq!(b.overdue_count(&officer), Some(2));
-    assert_eq!(b.overdue_count(&user(&tb, "officer_b")), Some(0));
-    assert_eq!(b.overdue_count(&user(&tb, "reviewer_a")), None);
+    assert_eq!(b.overdue_count(&tb.user("officer_b")), Some(0));
+    assert_eq!(b.overdue_count(&tb.user("reviewer_a")), None);
 
     let e = b
         .attach_report(&officer, id, ReportKind::First, "r.pdf", b"not a pdf")
@@ -310,9 +286,7 @@ async fn the_report_pdf_is_kept_by_hash_and_a_case_is_assigned_and_counted_overd
         .is_err());
     let (_, bytes) = b.case_report(&officer, id, &r.sha256).unwrap();
     assert_eq!(bytes, pdf);
-    assert!(b
-        .case_report(&user(&tb, "officer_b"), id, &r.sha256)
-        .is_err());
+    assert!(b.case_report(&tb.user("officer_b"), id, &r.sha256).is_err());
 
     assert!(b.assign_case(&officer, id, Some("officer_b")).is_err());
     b.assign_case(&officer, id, Some("officer_a")).unwrap();

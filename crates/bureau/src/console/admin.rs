@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
 use fieldlead_domain::DeviceId;
 use minijinja::context;
@@ -88,11 +87,9 @@ pub(crate) async fn export(
     s: Session,
     Path(name): Path<String>,
 ) -> PageResult {
-    let (which, pdf) = match name.as_str() {
-        "attachment7.xlsx" => (ListExport::CaseResults, false),
-        "attachment7.pdf" => (ListExport::CaseResults, true),
-        "attachment8.xlsx" => (ListExport::Declined, false),
-        "attachment8.pdf" => (ListExport::Declined, true),
+    let which = match name.as_str() {
+        "attachment7.xlsx" | "attachment7.pdf" => ListExport::CaseResults,
+        "attachment8.xlsx" | "attachment8.pdf" => ListExport::Declined,
         _ => {
             return Err(BureauError::NotFound {
                 what: "导出文件"
@@ -100,33 +97,5 @@ pub(crate) async fn export(
             .into())
         }
     };
-    // Lists are laid out whole in memory (Typst, the .xlsx writer): one at a time,
-    // so several large exports at once cannot exhaust the server.
-    let slot = app.export_slot()?;
-    let a = Arc::clone(&app);
-    let bytes = blocking(move || {
-        let _slot = slot;
-        let list = a.lead_list(&s.user, which)?;
-        Ok(if pdf {
-            fieldlead_forms::Forms::new(&fieldlead_forms::FormsConfig::default())?
-                .lead_list_pdf(&list)?
-        } else {
-            fieldlead_forms::lead_list_xlsx(&list)?
-        })
-    })
-    .await?;
-    let mime = if pdf {
-        "application/pdf"
-    } else {
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    };
-    let disposition = format!("attachment; filename=\"{name}\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, mime.to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
+    super::list_file(app, name, move |a| a.lead_list(&s.user, which)).await
 }

@@ -5,13 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
 use fieldlead_domain::inspection::parse_result_date;
 use fieldlead_domain::postprocess::{EnforcementAnswer, EnforcementAnswerForm};
 use fieldlead_domain::text::FieldProblem;
 use fieldlead_domain::{CaseId, TransferId};
-use fieldlead_forms::LeadList;
 use minijinja::context;
 
 use super::{render, user_ctx, PageResult, Posted, Session};
@@ -120,43 +118,6 @@ pub(crate) async fn answer(
     Ok(Redirect::to(&format!("/enforcement#lead-{id}")).into_response())
 }
 
-/// A list as a download: `NAME.pdf` or `NAME.xlsx`.
-async fn list_download(
-    app: Arc<Bureau>,
-    file: String,
-    build: impl FnOnce(&Bureau) -> crate::error::Result<LeadList> + Send + 'static,
-) -> PageResult {
-    let pdf = file.ends_with(".pdf");
-    let slot = app.export_slot()?;
-    let a = Arc::clone(&app);
-    let bytes = blocking(move || {
-        let _slot = slot;
-        let list = build(&a)?;
-        Ok(if pdf {
-            a.forms()?.lead_list_pdf(&list)?
-        } else {
-            fieldlead_forms::lead_list_xlsx(&list)?
-        })
-    })
-    .await?;
-    let mime = if pdf {
-        "application/pdf"
-    } else {
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, mime.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
-}
-
 /// 附件6 of one transfer: `/enforcement/transfers/{id}/list6.pdf` or `.xlsx`.
 pub(crate) async fn transfer_list(
     State(app): State<Arc<Bureau>>,
@@ -169,7 +130,7 @@ pub(crate) async fn transfer_list(
     let id: TransferId = id
         .parse()
         .map_err(|_| BureauError::MalformedId("移交清单编号应为 UUID".into()))?;
-    list_download(app, file, move |a| a.transfer_list(&s.user, id)).await
+    super::list_file(app, file, move |a| a.transfer_list(&s.user, id)).await
 }
 
 /// 附件7 or 附件8 of the user's scope: `/enforcement/lists/list7.pdf`, ….
@@ -183,5 +144,5 @@ pub(crate) async fn answer_list(
         "list8.pdf" | "list8.xlsx" => EnforcementList::Declined,
         _ => return Err(BureauError::NotFound { what: "清单" }.into()),
     };
-    list_download(app, file, move |a| a.enforcement_list(&s.user, which, None)).await
+    super::list_file(app, file, move |a| a.enforcement_list(&s.user, which, None)).await
 }

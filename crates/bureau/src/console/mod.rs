@@ -321,6 +321,46 @@ impl<T: DeserializeOwned + Send> FromRequest<Arc<Bureau>> for Posted<T> {
 #[derive(Deserialize, Default)]
 pub(crate) struct NoFields {}
 
+/// A lead list as a download, `NAME.pdf` or `NAME.xlsx`, laid out with the data
+/// folder's templates. Lists are laid out whole in memory (Typst, the .xlsx
+/// writer): one at a time, so several large exports at once cannot exhaust the
+/// server.
+pub(crate) async fn list_file(
+    app: Arc<Bureau>,
+    file: String,
+    build: impl FnOnce(&Bureau) -> crate::error::Result<fieldlead_forms::LeadList> + Send + 'static,
+) -> PageResult {
+    let pdf = file.ends_with(".pdf");
+    let slot = app.export_slot()?;
+    let a = Arc::clone(&app);
+    let bytes = blocking(move || {
+        let _slot = slot;
+        let list = build(&a)?;
+        Ok(if pdf {
+            a.forms()?.lead_list_pdf(&list)?
+        } else {
+            fieldlead_forms::lead_list_xlsx(&list)?
+        })
+    })
+    .await?;
+    let mime = if pdf {
+        "application/pdf"
+    } else {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 pub(crate) fn user_ctx(s: &Session) -> minijinja::Value {
     context! {
         username => s.user.username,

@@ -42,6 +42,16 @@ pub fn test_config() -> Config {
 }
 
 impl TestBureau {
+    /// A console user as the service sees them.
+    pub fn user(&self, name: &str) -> fieldlead_bureau::model::User {
+        self.bureau
+            .storage()
+            .user_credentials(name)
+            .unwrap()
+            .unwrap()
+            .0
+    }
+
     pub async fn start() -> TestBureau {
         Self::start_with(test_config()).await
     }
@@ -473,4 +483,20 @@ pub async fn world(config: Config) -> World {
         lead_a,
         lead_b,
     }
+}
+
+/// A 后处理 document served by post, with its tracking number: how most reach a
+/// business.
+pub fn posted() -> Option<fieldlead_domain::postprocess::ServiceDetails> {
+    use fieldlead_domain::postprocess::{ServiceDetails, ServiceMethod, ServiceProof};
+    Some(
+        ServiceDetails::new(
+            ServiceMethod::Post,
+            "李四",
+            ServiceProof::Tracking {
+                number: "SF1234567890".into(),
+            },
+        )
+        .unwrap(),
+    )
 }
