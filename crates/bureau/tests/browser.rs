@@ -3,46 +3,10 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::Locator;
 use support::*;
-
-/// chromedriver on a free port, killed when the test ends however it ends.
-struct Driver(Child, u16);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn chromedriver() -> Driver {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver (Debian package chromium-driver, installed by scripts/setup)");
-    let driver = Driver(child, port);
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return driver;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not start");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reviewer_logs_in_opens_a_lead_sees_the_verification_panel_and_sets_a_review_state() {
@@ -53,21 +17,7 @@ async fn reviewer_logs_in_opens_a_lead_sees_the_verification_panel_and_sets_a_re
     // Let the photo analysis finish so the page shows thumbnails.
     tb.wait_for_analysis().await;
 
-    let driver = chromedriver().await;
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-dev-shm-usage", "--window-size=1400,1000"]
-        }),
-    );
-    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.1))
-        .await
-        .expect("WebDriver session");
+    let (_driver, c) = support::browser::headless_chromium().await;
 
     let result = async {
         c.goto(&format!("{}/", tb.url)).await?;

@@ -4,6 +4,8 @@
 //! CSRF token) sends, so that each test file states only what it checks.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
