@@ -53,6 +53,9 @@ BEGIN
     SELECT RAISE(ABORT, 'an issued document is never deleted');
 END;
 
+-- The issued document a 送达 record serves, when it was issued here.
+ALTER TABLE pp_services ADD COLUMN document_id TEXT REFERENCES pp_documents(id);
+
 -- 3. The original report file(s) of a case (the institute's PDF), kept hashed in
 --    the blob store like any evidence.
 CREATE TABLE pp_reports (

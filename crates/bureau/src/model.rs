@@ -370,6 +370,8 @@ pub struct EnforcementLead {
 pub struct ServiceRecord {
     pub document: Document,
     pub recipient: Recipient,
+    /// The issued document served, when it was issued here.
+    pub issued: Option<DocumentId>,
     /// The day it was served: the day the case's clocks run from.
     pub served_on: NaiveDate,
     pub details: ServiceDetails,

@@ -348,6 +348,10 @@ async fn one_failed_result_through_the_whole_postprocessing_in_a_browser() {
         ]
     );
     assert_eq!(case.services.len(), 4);
+    // Each 送达 names the document issued here that it served.
+    let served: Vec<_> = case.services.iter().map(|v| v.issued).collect();
+    let issued: Vec<_> = case.documents.iter().map(|d| Some(d.id)).collect();
+    assert_eq!(served, issued);
     let history = tb
         .bureau
         .audit_for(&officer, Some(&format!("case:{}", case.id)))

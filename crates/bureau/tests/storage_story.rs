@@ -7,22 +7,23 @@
 mod support;
 
 use chrono::{Duration, Utc};
-use fieldlead_bureau::model::ServiceRecord;
+use fieldlead_bureau::model::{CaseReport, ReportKind, ServiceRecord};
 use fieldlead_bureau::model::{EnrolledDevice, Handling};
 use fieldlead_bureau::storage::{
-    self, AuditEntry, BlobHolder, CaseFilter, Enrolment, LeadFilter, LeadInsert, NewCase,
-    NewDevice, NewLead, NewUser, Role, Scope, Storage,
+    self, AuditEntry, BlobHolder, CaseFilter, DocumentInsert, EnforcementFilter, Enrolment,
+    IssuedDocument, LeadFilter, LeadInsert, NewCase, NewDevice, NewLead, NewTransfer, NewUser,
+    Role, Scope, Storage, Transfer,
 };
 use fieldlead_bureau::StorageError;
 use fieldlead_domain::postprocess::{
-    Case, CaseState, Closure, Document, Recipient, ServiceDetails, ServiceMethod, ServiceProof,
-    Verdict,
+    Case, CaseState, Closure, Document, EnforcementAnswer, Recipient, ServiceDetails,
+    ServiceMethod, ServiceProof, Verdict,
 };
-use fieldlead_domain::CaseId;
 use fieldlead_domain::{
     BlobKind, BlobRef, DeviceId, LeadId, LeadState, Receipt, ReceiptBody, Sha256, SigningKey,
     RECEIPT_FORMAT,
 };
+use fieldlead_domain::{CaseId, DocumentId, TransferId};
 
 fn entry(action: &str) -> AuditEntry {
     AuditEntry {
@@ -440,6 +441,7 @@ fn story(s: &dyn Storage) {
         .unwrap(),
         recorded_at: Utc::now(),
         recorded_by: "officer_a".into(),
+        issued: None,
     };
     assert!(s
         .update_case(
@@ -473,14 +475,152 @@ fn story(s: &dyn Storage) {
         1,
         "a closed case is not open"
     );
+
+    // 后处理 documents: numbered per issuer and year, a number used once, a
+    // document corrected once; report files once per case.
+    let doc = |seq: u32, supersedes: Option<DocumentId>| {
+        let data = fieldlead_forms::sample::notice(Document::ResultNotice);
+        IssuedDocument {
+            id: DocumentId::new(),
+            case_id,
+            document: Document::ResultNotice,
+            recipient: Recipient::Business,
+            issuer_key: "yuzhong".into(),
+            year: 2026,
+            seq,
+            number: format!("渝中市监〔2026〕{seq}号"),
+            data_sha256: fieldlead_forms::notice_data_sha256(&data),
+            data,
+            pdf_sha256: Sha256::digest(format!("pdf {seq}").as_bytes()),
+            correction: supersedes.map(|_| "名称有误".to_string()),
+            supersedes,
+            superseded_by: None,
+            issued_at: Utc::now(),
+            issued_by: "officer_a".into(),
+        }
+    };
+    assert_eq!(s.next_document_seq("yuzhong", 2026).unwrap(), 1);
+    let first = doc(1, None);
+    assert_eq!(
+        s.insert_document(&first, entry("document")).unwrap(),
+        DocumentInsert::Inserted
+    );
+    assert_eq!(s.next_document_seq("yuzhong", 2026).unwrap(), 2);
+    assert_eq!(s.next_document_seq("city", 2026).unwrap(), 1);
+    assert_eq!(s.next_document_seq("yuzhong", 2027).unwrap(), 1);
+    assert_eq!(
+        s.insert_document(&doc(1, None), entry("document")).unwrap(),
+        DocumentInsert::NumberTaken
+    );
+    let second = doc(2, Some(first.id));
+    assert_eq!(
+        s.insert_document(&second, entry("document")).unwrap(),
+        DocumentInsert::Inserted
+    );
+    assert_eq!(
+        s.insert_document(&doc(3, Some(first.id)), entry("document"))
+            .unwrap(),
+        DocumentInsert::AlreadySuperseded
+    );
+    let stored = s.document(first.id).unwrap().unwrap();
+    assert_eq!(stored.superseded_by, Some(second.id));
+    assert_eq!(stored.data, first.data);
+    assert_eq!(s.case(case_id).unwrap().unwrap().documents.len(), 2);
+    let report = CaseReport {
+        kind: ReportKind::First,
+        sha256: Sha256::digest(b"report"),
+        file_name: "R-1.pdf".into(),
+        size: 6,
+        // At the precision the stores keep.
+        added_at: fieldlead_bureau::service::now(),
+        added_by: "officer_a".into(),
+    };
+    assert!(s
+        .add_case_report(case_id, &report, entry("report"))
+        .unwrap());
+    assert!(!s
+        .add_case_report(case_id, &report, entry("report"))
+        .unwrap());
+    assert_eq!(s.case(case_id).unwrap().unwrap().reports, vec![report]);
+
+    // Assignment and enforcement: compare-and-set, a lead on one 附件6 only.
+    assert!(s
+        .assign_case(case_id, None, Some("officer_a"), entry("assign"))
+        .unwrap());
+    assert!(!s
+        .assign_case(case_id, None, Some("officer_b"), entry("assign"))
+        .unwrap());
+    let mine = CaseFilter {
+        assignee: Some("officer_a".into()),
+        ..CaseFilter::default()
+    };
+    assert_eq!(s.cases(Scope::All, &mine).unwrap().len(), 1);
+    let district_a = s.district_by_code("yuzhong").unwrap().unwrap();
+    let transfer = |cases: Vec<CaseId>| NewTransfer {
+        transfer: Transfer {
+            id: TransferId::new(),
+            district: district_a.clone(),
+            transferred_on: chrono::NaiveDate::from_ymd_opt(2026, 9, 14).unwrap(),
+            created_at: Utc::now(),
+            created_by: "officer_a".into(),
+        },
+        audits: cases.iter().map(|_| entry("transfer")).collect(),
+        cases,
+    };
+    assert_eq!(s.insert_transfer(transfer(vec![case_id])).unwrap(), Ok(()));
+    assert_eq!(
+        s.insert_transfer(transfer(vec![case_id])).unwrap(),
+        Err(vec![case_id])
+    );
+    let leads = s
+        .enforcement_leads(Scope::District(a.id), &EnforcementFilter::default())
+        .unwrap();
+    assert_eq!(leads.len(), 1);
+    assert!(s
+        .enforcement_leads(Scope::District(b.id), &EnforcementFilter::default())
+        .unwrap()
+        .is_empty());
+    let answer = EnforcementAnswer::Declined {
+        grounds: "已召回".into(),
+        reason: "违法行为轻微".into(),
+    };
+    assert!(s
+        .answer_lead(case_id, None, &answer, "enforcement_a", entry("answer"))
+        .unwrap());
+    assert!(
+        !s.answer_lead(case_id, None, &answer, "enforcement_a", entry("answer"))
+            .unwrap(),
+        "a stale answer is not written"
+    );
+    let answered = EnforcementFilter {
+        answered: Some(true),
+        ..EnforcementFilter::default()
+    };
+    let leads = s.enforcement_leads(Scope::All, &answered).unwrap();
+    assert_eq!(leads[0].answer, Some(answer));
+    assert_eq!(leads[0].answered_by.as_deref(), Some("enforcement_a"));
     s.record_audit(entry("revoke")).unwrap();
 
     // The audit log holds every change, newest first.
     let events = s.audit_events(Scope::All, None, 1000).unwrap();
     assert!(events.len() >= 10);
-    // The refused enrolment wrote nothing: the code's creation is the newest.
-    let newest: Vec<&str> = events[..4].iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(newest, ["revoke", "case step", "case", "case"]);
+    // Every refused write wrote no entry: a number taken, a second correction,
+    // the same report again, a stale assignment or answer, a lead on a second list.
+    let newest: Vec<&str> = events[..9].iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        newest,
+        [
+            "revoke",
+            "answer",
+            "transfer",
+            "assign",
+            "report",
+            "document",
+            "document",
+            "case step",
+            "case"
+        ]
+    );
     assert!(events.iter().any(|e| e.action == "reenrol"));
 }
 

@@ -28,6 +28,8 @@ mod lists;
 mod notices;
 mod number;
 mod qr;
+#[cfg(any(test, feature = "sample"))]
+pub mod sample;
 mod text;
 mod transfer;
 mod world;

@@ -246,6 +246,8 @@ pub(crate) async fn case_page(
                     ServiceProof::Tracking { number } => format!("邮寄单号 {number}"),
                 },
                 recorded_by => v.recorded_by,
+                issued => v.issued.and_then(|id| found.documents.iter().find(|d| d.id == id))
+                    .map(|d| context! { id => d.id, number => d.number }),
             }
         })
         .collect();

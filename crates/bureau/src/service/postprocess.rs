@@ -210,6 +210,18 @@ impl Bureau {
             (Some((document, recipient, served_on)), Some(details)) => Some(ServiceRecord {
                 document,
                 recipient,
+                // The copy this system issued, if it did (the paper may have been
+                // made elsewhere).
+                issued: found
+                    .documents
+                    .iter()
+                    .rev()
+                    .find(|d| {
+                        d.document == document
+                            && d.recipient == recipient
+                            && d.superseded_by.is_none()
+                    })
+                    .map(|d| d.id),
                 served_on,
                 details,
                 recorded_at: now,

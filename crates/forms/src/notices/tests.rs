@@ -2,36 +2,16 @@
 
 use super::*;
 
+/// The sample notice with none of what only some documents need, so each
+/// document's own requirements show.
 fn data(document: Document) -> NoticeData {
     NoticeData {
-        document,
-        issuer: "重庆市渝中区市场监督管理局".into(),
-        addressee: "重庆渝中区顺达五金电器经营部".into(),
-        task: "2026年重庆市产品质量监督抽查".into(),
-        year: 2026,
-        product: NoticeProduct {
-            product_name: "电热水壶".into(),
-            brand: Some("美厨乐".into()),
-            spec_model: Some("MK-1788 1.8L".into()),
-            batch: None,
-            business_name: "重庆渝中区顺达五金电器经营部".into(),
-            business_kind: BusinessKind::PlatformSeller,
-            producer_name: Some("佛山市顺德区美厨乐电器有限公司".into()),
-            platform: Some("某某商城".into()),
-            report_no: "CQ2026-0001".into(),
-            failed_items: None,
-        },
-        verdict: Verdict::Fail,
         institute: None,
         agency: None,
         commissioned_on: None,
         refusal_grounds: None,
         rectification: None,
-        anchor: RectificationAnchor::Served,
-        contact: NoticeContact::default(),
-        appeal: NoticeAppeal::default(),
-        cc: None,
-        date: NaiveDate::from_ymd_opt(2026, 3, 5).unwrap(),
+        ..crate::sample::notice(document)
     }
 }
 

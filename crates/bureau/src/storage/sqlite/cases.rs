@@ -5,7 +5,9 @@ use fieldlead_domain::postprocess::{Case, ServiceDetails};
 use fieldlead_domain::CaseId;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::codec::{district_at, fmt_time, from_json, insert_audit, parse, parse_time, to_json};
+use super::codec::{
+    district_at, fmt_time, from_json, insert_audit, parse, parse_opt, parse_time, to_json,
+};
 use crate::storage::{
     AuditEntry, CaseFilter, CaseSummary, NewCase, PostCase, Scope, ServiceRecord, StorageResult,
 };
@@ -86,7 +88,7 @@ pub(super) fn case(c: &Connection, id: CaseId) -> rusqlite::Result<Option<PostCa
 fn services(c: &Connection, id: CaseId) -> rusqlite::Result<Vec<ServiceRecord>> {
     c.prepare_cached(
         "SELECT document, recipient, served_on, method, served_by, proof_json, recorded_at,
-                recorded_by
+                recorded_by, document_id
          FROM pp_services WHERE case_id = ?1 ORDER BY id",
     )?
     .query_map([id.to_string()], |r| {
@@ -101,6 +103,7 @@ fn services(c: &Connection, id: CaseId) -> rusqlite::Result<Vec<ServiceRecord>> 
             },
             recorded_at: parse_time(&r.get::<_, String>(6)?)?,
             recorded_by: r.get(7)?,
+            issued: parse_opt(r.get(8)?)?,
         })
     })?
     .collect()
@@ -168,8 +171,8 @@ pub(super) fn update_case(
         if let Some(s) = service {
             c.prepare_cached(
                 "INSERT INTO pp_services (case_id, document, recipient, served_on, method,
-                    served_by, proof_json, recorded_at, recorded_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    served_by, proof_json, recorded_at, recorded_by, document_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 id.to_string(),
@@ -180,7 +183,8 @@ pub(super) fn update_case(
                 s.details.by,
                 to_json(&s.details.proof)?,
                 fmt_time(s.recorded_at),
-                s.recorded_by
+                s.recorded_by,
+                s.issued.map(|d| d.to_string())
             ])?;
         }
         insert_audit(c, audit)?;
