@@ -81,7 +81,14 @@ enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
-    /// Starts a demo: initialises DATA if needed, creates a demo district and three
+    /// Copies the built-in document templates (附件1-8, the transfer form) into
+    /// DATA/templates to be edited there; files already there are left alone.
+    /// The bureau prints with the folder's templates from the next document on.
+    Templates {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Starts a demo: initialises DATA if needed, creates a demo district and four
     /// users with fresh printed passwords, issues an enrolment code, and serves over
     /// plain HTTP (session cookies without `Secure`, for a trial on one machine).
     Demo {
@@ -134,10 +141,10 @@ enum UserCommand {
         /// Name shown in the console and the audit log.
         #[arg(long)]
         name: String,
-        /// officer, reviewer or city_admin.
+        /// officer (后处理 and leads), reviewer, city_admin or enforcement (执法办案).
         #[arg(long)]
         role: String,
-        /// District code; required for officer and reviewer.
+        /// District code; required for every role but city_admin.
         #[arg(long)]
         district: Option<String>,
     },
@@ -228,6 +235,16 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_target(false).init();
     let cli = Cli::parse();
     match cli.command {
+        Command::Templates { data } => {
+            let dir = data.join("templates");
+            let written = fieldlead_forms::export_default_templates(&dir)?;
+            if written.is_empty() {
+                println!("{} 中已有全部模板，未改动", dir.display());
+            }
+            for name in written {
+                println!("已写入 {}", dir.join(name).display());
+            }
+        }
         Command::Calendar { data, command } => {
             let calendar = match &data {
                 Some(d) => DataPaths::new(d)
@@ -303,7 +320,7 @@ fn main() -> anyhow::Result<()> {
                 district,
             } => {
                 let Ok(role) = role.parse::<Role>() else {
-                    bail!("角色应为 officer、reviewer 或 city_admin");
+                    bail!("角色应为 {} 之一", Role::ALL.map(|r| r.as_str()).join("、"));
                 };
                 let password = new_password();
                 let u = open(&data)?.add_user(

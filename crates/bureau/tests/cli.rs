@@ -299,3 +299,20 @@ fn a_bureau_with_a_broken_calendar_file_does_not_start_and_names_it() {
     std::fs::remove_file(data.join("workday-calendar.toml")).unwrap();
     bureau(&["district", "list", "--data", data.to_str().unwrap()]);
 }
+
+#[test]
+fn templates_are_copied_into_the_data_folder_once_and_edits_are_kept() {
+    let (_dir, data) = initialised();
+    let d = data.to_str().unwrap();
+    let first = bureau(&["templates", "--data", d]);
+    assert!(first.contains("notice_5.typ"), "{first}");
+    let edited = data.join("templates/notice_1.typ");
+    std::fs::write(&edited, "// 本局修改\n").unwrap();
+    let again = bureau(&["templates", "--data", d]);
+    assert!(again.contains("未改动"), "{again}");
+    assert_eq!(
+        std::fs::read_to_string(&edited).unwrap(),
+        "// 本局修改\n",
+        "an edited template is never overwritten"
+    );
+}

@@ -295,3 +295,24 @@ async fn the_report_pdf_is_kept_by_hash_and_a_case_is_assigned_and_counted_overd
         Some("officer_a")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bureau_prints_with_its_own_edited_template_from_the_data_folder() {
+    let tb = TestBureau::start().await;
+    let officer = tb.user("officer_a");
+    let id = import_failed(&tb, &officer, "CQ2026-0401");
+    let dir = tb.dir.path().join("templates");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("notice_1.typ"),
+        "#let data = json(\"/data.json\")\n#set text(font: (data.fonts.body, data.fonts.title))\n本局自定格式：#data.addressee\n",
+    )
+    .unwrap();
+    let doc = tb
+        .bureau
+        .issue_document(&officer, id, &form("result_notice", "business"))
+        .unwrap();
+    let (_, pdf) = tb.bureau.document_pdf(&officer, doc.id).unwrap();
+    let text = pdftotext(&pdf);
+    assert!(text.contains("本局自定格式：重庆某某五金经营部"), "{text}");
+}
