@@ -7,6 +7,10 @@
 //! 2. The deadline board over CASES open cases (default 100,000): every case's
 //!    deadlines counted on the working-day calendar, against reading the same
 //!    cases' rows from SQLite and nothing more.
+//! 3. The overdue count of the console's header over the same cases: counted
+//!    (after a change) and as the cache answers it.
+//! 4. Issuing a document (附件1): numbering, printing with the QR code, keeping
+//!    the PDF by hash and recording it, against printing it alone (Typst).
 //!
 //! Run: `cargo run --release -p fieldlead-bureau --example postprocess -- [ROWS] [CASES]`
 
@@ -96,9 +100,9 @@ fn main() -> anyhow::Result<()> {
     let start = Instant::now();
     let results = read_results(&list, "结果清单.csv")?;
     let read = start.elapsed();
-    let imported = bureau.import_results(&officer, None, results)?.len();
+    let ids = bureau.import_results(&officer, None, results)?;
     let import = start.elapsed();
-    anyhow::ensure!(imported == rows);
+    anyhow::ensure!(ids.len() == rows);
     println!(
         "import of {rows} rows: {:.0} ms end to end (read and check {:.0} ms, store {:.0} ms); \
          csv crate alone {:.1} ms; ratio {:.0}x",
@@ -153,6 +157,48 @@ fn main() -> anyhow::Result<()> {
         board.as_secs_f64() * 1e3,
         floor.as_secs_f64() * 1e3,
         board.as_secs_f64() / floor.as_secs_f64()
+    );
+
+    // 3. The header's overdue count: the first view after a change counts it,
+    // the next ones within 30 s take it from the cache.
+    let start = Instant::now();
+    let overdue = bureau.overdue_count(&city).unwrap_or_default();
+    let counted = start.elapsed();
+    let start = Instant::now();
+    anyhow::ensure!(bureau.overdue_count(&city) == Some(overdue));
+    let cached = start.elapsed();
+    println!(
+        "header overdue count over {cases} cases ({overdue} overdue): counted {:.0} ms, \
+         from the cache {:.1} µs",
+        counted.as_secs_f64() * 1e3,
+        cached.as_secs_f64() * 1e6
+    );
+
+    // 4. Issuing 附件1 on 5 cases, against printing it alone.
+    let form = fieldlead_bureau::service::DocumentForm {
+        document: "result_notice".into(),
+        recipient: "business".into(),
+        ..Default::default()
+    };
+    // The first print of a process finds and loads the fonts: not counted.
+    let (data, _) = bureau.preview_document(&officer, ids[0], &form)?;
+    let forms = bureau.forms()?;
+    let mut prints = Vec::new();
+    let mut issues = Vec::new();
+    for id in &ids[..5] {
+        let start = Instant::now();
+        forms.notice(&data, &fieldlead_forms::NoticeSeal::Preview)?;
+        prints.push(start.elapsed());
+        let start = Instant::now();
+        bureau.issue_document(&officer, *id, &form)?;
+        issues.push(start.elapsed());
+    }
+    let (print, issue) = (median(prints), median(issues));
+    println!(
+        "issuing a document: {:.0} ms (median of 5); printing it alone {:.0} ms; ratio {:.2}x",
+        issue.as_secs_f64() * 1e3,
+        print.as_secs_f64() * 1e3,
+        issue.as_secs_f64() / print.as_secs_f64()
     );
     Ok(())
 }
