@@ -10,7 +10,8 @@
 //! 3. The overdue count of the console's header over the same cases: counted
 //!    (after a change) and as the cache answers it.
 //! 4. Issuing a document (附件1): numbering, printing with the QR code, keeping
-//!    the PDF by hash and recording it, against printing it alone (Typst).
+//!    the PDF by hash and recording it, against printing it alone (Typst, with a
+//!    number and QR code of its own).
 //!
 //! Run: `cargo run --release -p fieldlead-bureau --example postprocess -- [ROWS] [CASES]`
 
@@ -185,9 +186,17 @@ fn main() -> anyhow::Result<()> {
     let forms = bureau.forms()?;
     let mut prints = Vec::new();
     let mut issues = Vec::new();
-    for id in &ids[..5] {
+    let data_sha256 = fieldlead_forms::notice_data_sha256(&data);
+    for (i, id) in ids[..5].iter().enumerate() {
+        // A number and a QR code of its own each time, as an issued one has (the
+        // same page twice would come from Typst's cache).
+        let seal = fieldlead_forms::NoticeSeal::Issued {
+            number: format!("压测市监〔2026〕{}号", 1000 + i),
+            document_id: fieldlead_domain::DocumentId::new().to_string(),
+            data_sha256,
+        };
         let start = Instant::now();
-        forms.notice(&data, &fieldlead_forms::NoticeSeal::Preview)?;
+        forms.notice(&data, &seal)?;
         prints.push(start.elapsed());
         let start = Instant::now();
         bureau.issue_document(&officer, *id, &form)?;
