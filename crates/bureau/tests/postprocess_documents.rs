@@ -294,6 +294,23 @@ async fn the_report_pdf_is_kept_by_hash_and_a_case_is_assigned_and_counted_overd
         b.case_for(&officer, id).unwrap().assignee.as_deref(),
         Some("officer_a")
     );
+    // The board counts by district and officer; an officer's own view, the
+    // city's view of one district.
+    let board = b.deadline_board(&officer).unwrap();
+    assert_eq!(board.groups.len(), 1);
+    assert_eq!(board.groups[0].assignee.as_deref(), Some("officer_a"));
+    assert_eq!(board.groups[0].overdue, 2);
+    let total = |assignee: Option<&str>, district: Option<&str>, who: &User| {
+        b.deadline_board_of(who, assignee, district).unwrap().total
+    };
+    assert_eq!(total(Some("officer_a"), None, &officer), 2);
+    assert_eq!(total(Some("officer_b"), None, &officer), 0);
+    let city = tb.user("city");
+    assert_eq!(total(None, Some("yuzhong"), &city), 2);
+    assert_eq!(total(None, Some("jiangbei"), &city), 0);
+    // An officer cannot look into another district by naming it.
+    assert_eq!(total(None, Some("jiangbei"), &officer), 2);
+    assert!(b.deadline_board_of(&city, None, Some("nowhere")).is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -101,6 +101,8 @@ pub(crate) struct BoardQuery {
     imported: Option<usize>,
     /// `1`: only the cases assigned to the viewer.
     mine: Option<u8>,
+    /// The city's view of one district (its code).
+    district: Option<String>,
 }
 
 pub(crate) async fn board(
@@ -111,9 +113,15 @@ pub(crate) async fn board(
     let user = s.user.clone();
     let a = Arc::clone(&app);
     let mine = q.mine == Some(1);
-    let board = blocking(move || {
+    let district = q.district.clone().filter(|d| !d.trim().is_empty());
+    let (board, districts) = blocking(move || {
         let only = mine.then(|| user.username.clone());
-        a.deadline_board_of(&user, only.as_deref())
+        let board = a.deadline_board_of(&user, only.as_deref(), district.as_deref())?;
+        let districts = match user.role {
+            Role::CityAdmin => a.storage().districts()?,
+            _ => Vec::new(),
+        };
+        Ok((board, districts))
     })
     .await?;
     let overdue = board.overdue();
@@ -121,7 +129,7 @@ pub(crate) async fn board(
         "cases.html",
         context! {
             me => user_ctx(&s), board => board, overdue => overdue, imported => q.imported,
-            mine => mine,
+            mine => mine, districts => districts, district => q.district,
         },
     )?
     .into_response())

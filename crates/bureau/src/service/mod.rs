@@ -40,7 +40,7 @@ mod sessions;
 pub use documents::{DocumentForm, MAX_DOCUMENT_TEXT_CHARS};
 pub use enforcement::{EnforcementList, MAX_REPORT_BYTES};
 pub use fieldlead_domain::handling::HandlingStep;
-pub use postprocess::{Board, BoardRow};
+pub use postprocess::{Board, BoardGroup, BoardRow};
 
 use crate::model::{
     BlobAnalysis, District, EnrolledDevice, Handling, Lead, LeadSummary, ReenrolRefusal, Review,

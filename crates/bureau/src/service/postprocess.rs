@@ -9,7 +9,7 @@ use fieldlead_domain::time::china_date;
 use fieldlead_domain::{CaseId, ErrorCode};
 
 use super::*;
-use crate::model::{CaseSummary, PostCase, ServiceRecord};
+use crate::model::{CaseSummary, PostCase, Scope, ServiceRecord};
 use crate::storage::{CaseFilter, NewCase};
 
 /// One line of the deadline board: a case and one thing due on it.
@@ -43,6 +43,19 @@ pub struct Board {
     pub due_soon: usize,
     /// Cases whose deadline needs a year not loaded, with the message.
     pub not_counted: Vec<(CaseSummary, String)>,
+    /// The counts by district and officer, most overdue first.
+    pub groups: Vec<BoardGroup>,
+}
+
+/// The board's counts for one district's cases of one officer (or unassigned).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BoardGroup {
+    pub district: String,
+    pub assignee: Option<String>,
+    pub total: usize,
+    pub overdue: usize,
+    pub due_today: usize,
+    pub due_soon: usize,
 }
 
 impl Board {
@@ -270,9 +283,24 @@ impl Bureau {
         self.deadline_board_up_to(user, BOARD_PAGE, None)
     }
 
-    /// The board of the cases one officer works (`assignee`), or of all.
-    pub fn deadline_board_of(&self, user: &User, assignee: Option<&str>) -> Result<Board> {
-        self.deadline_board_up_to(user, BOARD_PAGE, assignee)
+    /// The board of the cases one officer works (`assignee`), or of all; the
+    /// city may narrow it to one district (`district`, its code).
+    pub fn deadline_board_of(
+        &self,
+        user: &User,
+        assignee: Option<&str>,
+        district: Option<&str>,
+    ) -> Result<Board> {
+        match district {
+            Some(code) if user.role == Role::CityAdmin => {
+                let d = self
+                    .storage
+                    .district_by_code(code)?
+                    .ok_or(BureauError::NotFound { what: "区县" })?;
+                self.board_in(user, Scope::District(d.id), BOARD_PAGE, assignee)
+            }
+            _ => self.deadline_board_up_to(user, BOARD_PAGE, assignee),
+        }
     }
 
     /// The whole board as a spreadsheet: every deadline, soonest first.
@@ -287,13 +315,23 @@ impl Bureau {
         page: usize,
         assignee: Option<&str>,
     ) -> Result<Board> {
+        self.board_in(user, user.scope(), page, assignee)
+    }
+
+    fn board_in(
+        &self,
+        user: &User,
+        scope: Scope,
+        page: usize,
+        assignee: Option<&str>,
+    ) -> Result<Board> {
         if user.role == Role::Reviewer {
             return Err(BureauError::Forbidden);
         }
         let today = china_date(now());
         let anchor = self.config.rectification_anchor;
         let open = self.storage.cases(
-            user.scope(),
+            scope,
             &CaseFilter {
                 open_only: true,
                 assignee: assignee.map(str::to_owned),
@@ -322,13 +360,29 @@ impl Bureau {
             .max(today);
         let counter = self.calendar.span(first, last);
         due.sort_by(|a, b| (a.1.due, &a.0.report_no).cmp(&(b.1.due, &b.0.report_no)));
+        let mut groups = std::collections::BTreeMap::new();
         for (case, deadline) in due {
             match counter.between(today, deadline.due) {
                 Ok(left) => {
+                    let (overdue, due_today, due_soon) = (
+                        usize::from(left < 0),
+                        usize::from(left == 0 && deadline.due == today),
+                        usize::from((0..=2).contains(&left)),
+                    );
                     board.total += 1;
-                    board.overdue += usize::from(left < 0);
-                    board.due_today += usize::from(left == 0 && deadline.due == today);
-                    board.due_soon += usize::from((0..=2).contains(&left));
+                    board.overdue += overdue;
+                    board.due_today += due_today;
+                    board.due_soon += due_soon;
+                    let key = (case.district.name.clone(), case.assignee.clone());
+                    let group = groups.entry(key).or_insert_with(|| BoardGroup {
+                        district: case.district.name.clone(),
+                        assignee: case.assignee.clone(),
+                        ..BoardGroup::default()
+                    });
+                    group.total += 1;
+                    group.overdue += overdue;
+                    group.due_today += due_today;
+                    group.due_soon += due_soon;
                     if board.rows.len() < page {
                         board.rows.push(BoardRow {
                             state_label: case.case.state.label_zh(),
@@ -341,6 +395,10 @@ impl Bureau {
                 Err(e) => board.not_counted.push((case, e)),
             }
         }
+        board.groups = groups.into_values().collect();
+        board
+            .groups
+            .sort_by(|a, b| b.overdue.cmp(&a.overdue).then(b.total.cmp(&a.total)));
         Ok(board)
     }
 }
