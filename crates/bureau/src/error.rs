@@ -199,6 +199,8 @@ impl BureauError {
             BureauError::Busy => 503,
             BureauError::Timeout(_) => 408,
             BureauError::Storage(StorageError::Conflict(_)) => 409,
+            // A document that lacks what it cannot be printed without: the user's to fill.
+            BureauError::Form(fieldlead_forms::FormError::Notice { .. }) => 422,
             BureauError::Form(_) | BureauError::Storage(_) | BureauError::Internal(_) => 500,
         }
     }
@@ -246,7 +248,8 @@ impl BureauError {
     /// A failure of the server rather than of the request.
     pub fn is_internal(&self) -> bool {
         match self {
-            BureauError::Storage(StorageError::Conflict(_)) => false,
+            BureauError::Storage(StorageError::Conflict(_))
+            | BureauError::Form(fieldlead_forms::FormError::Notice { .. }) => false,
             BureauError::Storage(_) | BureauError::Internal(_) | BureauError::Form(_) => true,
             _ => false,
         }

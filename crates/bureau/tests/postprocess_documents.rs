@@ -333,3 +333,55 @@ async fn a_bureau_prints_with_its_own_edited_template_from_the_data_folder() {
     let text = pdftotext(&pdf);
     assert!(text.contains("本局自定格式：重庆某某五金经营部"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_missing_what_it_needs_is_refused_with_the_field_named_and_nothing_kept() {
+    let tb = TestBureau::start().await;
+    let (officer, city) = (tb.user("officer_a"), tb.user("city"));
+    let b = &tb.bureau;
+    let id = import_failed(&tb, &officer, "CQ2026-0501");
+    for (who, to) in [
+        (&officer, Recipient::Business),
+        (&city, Recipient::Producer),
+    ] {
+        b.apply_case_step(
+            who,
+            id,
+            CaseStep::ServeResult {
+                to,
+                on: d("2026-10-13"),
+            },
+            posted(),
+        )
+        .unwrap();
+    }
+    b.apply_case_step(
+        &city,
+        id,
+        CaseStep::LodgeObjection {
+            by: Recipient::Business,
+            received: d("2026-10-15"),
+        },
+        None,
+    )
+    .unwrap();
+    // 附件2 names the re-inspection agency: without it, 422 and the field.
+    let e = b
+        .issue_document(&city, id, &form("reinspection_agency", "business"))
+        .unwrap_err();
+    assert_eq!(e.status(), 422, "{e}");
+    assert!(!e.is_internal());
+    match &e {
+        BureauError::Form(fieldlead_forms::FormError::Notice { field, .. }) => {
+            assert_eq!(*field, "agency.name")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(b.case_for(&city, id).unwrap().documents.is_empty());
+    let ok = DocumentForm {
+        agency_name: "国家电器产品质量检验检测中心".into(),
+        ..form("reinspection_agency", "business")
+    };
+    let doc = b.issue_document(&city, id, &ok).unwrap();
+    assert!(doc.number.starts_with("渝市监〔"));
+}
