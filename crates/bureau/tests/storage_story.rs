@@ -512,6 +512,12 @@ fn story(s: &dyn Storage) {
         s.insert_document(&doc(1, None), entry("document")).unwrap(),
         DocumentInsert::NumberTaken
     );
+    // A second valid one of the same kind for the same case and recipient: only
+    // as a correction.
+    assert_eq!(
+        s.insert_document(&doc(2, None), entry("document")).unwrap(),
+        DocumentInsert::AlreadyIssued
+    );
     let second = doc(2, Some(first.id));
     assert_eq!(
         s.insert_document(&second, entry("document")).unwrap(),

@@ -386,6 +386,11 @@ impl Bureau {
                         "该文书刚被他人更正，请刷新后重试".into(),
                     ))
                 }
+                DocumentInsert::AlreadyIssued => {
+                    return Err(BureauError::State(
+                        "该文书刚被他人签发，请刷新后查看；如需修改请更正该文书".into(),
+                    ))
+                }
             }
         }
         Err(BureauError::Concurrent)

@@ -171,6 +171,9 @@ pub enum DocumentInsert {
     NumberTaken,
     /// The document to correct was corrected meanwhile.
     AlreadySuperseded,
+    /// A valid document of this kind for this case and recipient was issued
+    /// meanwhile (a second one must be a correction).
+    AlreadyIssued,
 }
 
 /// A 附件6 to create: its failed products' cases move to the enforcement side.

@@ -52,6 +52,23 @@ pub(super) fn insert(
     if taken {
         return Ok(DocumentInsert::NumberTaken);
     }
+    if d.supersedes.is_none() {
+        // One valid document per case, kind and recipient: a second is a correction.
+        let issued = c
+            .prepare_cached(
+                "SELECT 1 FROM pp_documents p WHERE p.case_id = ?1 AND p.document = ?2
+                   AND p.recipient = ?3
+                   AND NOT EXISTS (SELECT 1 FROM pp_documents n WHERE n.supersedes = p.id)",
+            )?
+            .exists(params![
+                d.case_id.to_string(),
+                d.document.as_str(),
+                d.recipient.as_str()
+            ])?;
+        if issued {
+            return Ok(DocumentInsert::AlreadyIssued);
+        }
+    }
     if let Some(old) = d.supersedes {
         let corrected = c
             .prepare_cached("SELECT 1 FROM pp_documents WHERE supersedes = ?1")?
