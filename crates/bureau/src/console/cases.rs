@@ -290,7 +290,7 @@ pub(crate) async fn case_page(
             steps.push(context! {
                 action => f.action, label => f.label, fields => f.fields,
                 party => party.map(|p| p.as_str()), party_label => party.map(|p| p.label_zh()),
-                mine => by_city == city && s.user.role != Role::Reviewer,
+                mine => by_city == city && matches!(s.user.role, Role::Officer | Role::CityAdmin),
                 serves => CaseStep::SERVING.contains(&f.action),
                 by => if by_city { "市局" } else { "区县局" },
             });
