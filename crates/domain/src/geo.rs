@@ -35,12 +35,19 @@ impl TryFrom<RawPoint> for GeoPoint {
     }
 }
 
+/// The largest latitude and longitude, in degrees either way.
+pub const MAX_LAT_DEG: i32 = 90;
+pub const MAX_LON_DEG: i32 = 180;
+
 impl GeoPoint {
     pub fn new(lat_e7: i32, lon_e7: i32) -> Result<Self, GeoError> {
-        if !(-900_000_000..=900_000_000).contains(&lat_e7) {
+        let lat_max = MAX_LAT_DEG * 10_000_000;
+        if !(-lat_max..=lat_max).contains(&lat_e7) {
             return Err(GeoError::Latitude);
         }
-        if !(-1_800_000_000..=1_800_000_000).contains(&lon_e7) {
+        // 180e7 still fits an i32 (2^31 is about 214.7e7).
+        let lon_max = MAX_LON_DEG * 10_000_000;
+        if !(-lon_max..=lon_max).contains(&lon_e7) {
             return Err(GeoError::Longitude);
         }
         Ok(GeoPoint { lat_e7, lon_e7 })
@@ -48,10 +55,10 @@ impl GeoPoint {
 
     /// From degrees, rounding to the nearest 1e-7 degree.
     pub fn from_degrees(lat: f64, lon: f64) -> Result<Self, GeoError> {
-        if !lat.is_finite() || lat.abs() > 90.0 {
+        if !lat.is_finite() || lat.abs() > f64::from(MAX_LAT_DEG) {
             return Err(GeoError::Latitude);
         }
-        if !lon.is_finite() || lon.abs() > 180.0 {
+        if !lon.is_finite() || lon.abs() > f64::from(MAX_LON_DEG) {
             return Err(GeoError::Longitude);
         }
         GeoPoint::new((lat * 1e7).round() as i32, (lon * 1e7).round() as i32)

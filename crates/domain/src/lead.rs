@@ -38,12 +38,14 @@ impl LeadState {
     pub fn label_zh(self) -> &'static str {
         match self {
             LeadState::Draft => "草稿",
-            LeadState::Sealed => "已封存待报送",
-            LeadState::Delivered => "已送达",
-            LeadState::Acknowledged => "区局已签收",
+            // 锁定, never 封存: 封存 is what an officer does to goods.
+            LeadState::Sealed => "已锁定待报送",
+            // 报送, never 送达: 送达 is the legal act of serving a document.
+            LeadState::Delivered => "区县局已接收",
+            LeadState::Acknowledged => "区县局已签收",
             LeadState::CaseFiled => "已立案",
             LeadState::Declined => "不予立案",
-            LeadState::ReportedToCity => "已报市局",
+            LeadState::ReportedToCity => "已报告市局质监处",
         }
     }
 

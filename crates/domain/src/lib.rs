@@ -18,6 +18,7 @@ pub mod geo;
 pub mod handling;
 pub mod ids;
 pub mod inspection;
+pub mod labels;
 pub mod lead;
 pub mod manifest;
 pub mod money;

@@ -41,7 +41,8 @@ impl BusinessRole {
         match self {
             BusinessRole::Producer => "生产者",
             BusinessRole::Seller => "销售者",
-            BusinessRole::EcommerceShop => "电子商务平台经营者",
+            // A shop on a platform, not the platform's operator.
+            BusinessRole::EcommerceShop => "电子商务平台内经营者",
         }
     }
 }
@@ -438,7 +439,7 @@ impl RecordDraft {
         if d.business_role.is_none() {
             c.missing(
                 "business_role",
-                "请选择被抽样单位类型（生产者、销售者或电商平台经营者）",
+                "请选择被抽样单位类型（生产者、销售者或电子商务平台内经营者）",
             );
         }
 

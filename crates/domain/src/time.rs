@@ -13,9 +13,39 @@ pub fn china_date(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&china()).date_naive()
 }
 
+/// A day as the notice writes one: 2026年3月5日.
+pub fn day_zh(d: NaiveDate) -> String {
+    use chrono::Datelike;
+    format!("{}年{}月{}日", d.year(), d.month(), d.day())
+}
+
+/// An instant as every screen and document shows it, in China Standard Time
+/// whatever the machine's own zone or locale: 2026年3月5日 14:30.
+pub fn minute_zh(t: DateTime<Utc>) -> String {
+    use chrono::Timelike;
+    let local = t.with_timezone(&china());
+    format!(
+        "{} {:02}:{:02}",
+        day_zh(local.date_naive()),
+        local.hour(),
+        local.minute()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_as_the_notice_writes_them_in_china_time() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(minute_zh(t("2026-03-05T06:30:59Z")), "2026年3月5日 14:30");
+        assert_eq!(minute_zh(t("2026-12-31T16:05:00Z")), "2027年1月1日 00:05");
+        assert_eq!(
+            day_zh(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()),
+            "2026年10月1日"
+        );
+    }
 
     #[test]
     fn late_evening_utc_is_already_tomorrow_in_china() {

@@ -72,7 +72,7 @@ fn every_field_value_is_printed_as_real_text() {
         r.business.phone.clone(),
         "生产者".into(),
         "销售者".into(),
-        "电子商务平台经营者".into(),
+        "电子商务平台内经营者".into(),
         r.product.name.clone(),
         r.product.brand.clone().unwrap(),
         r.product.spec_model.clone().unwrap(),
@@ -145,7 +145,7 @@ fn the_chosen_grounds_and_role_are_ticked_and_no_others() {
         "√涉嫌无工业产品生产许可证",
         "√涉嫌未经强制性产品认证",
         "√生产者",
-        "√电子商务平台经营者",
+        "√电子商务平台内经营者",
     ] {
         assert!(!flat.contains(unticked), "{unticked} ticked but not chosen");
     }

@@ -48,12 +48,18 @@ crate::wire_names!(BusinessKind, "受检单位类型", {
 });
 
 impl BusinessKind {
-    pub fn label_zh(self) -> &'static str {
+    /// The same business role as the sampling record's, so the tablet, the forms
+    /// and the console say it one way.
+    pub fn role(self) -> crate::BusinessRole {
         match self {
-            BusinessKind::Producer => "生产者",
-            BusinessKind::Seller => "销售者",
-            BusinessKind::PlatformSeller => "电子商务平台内经营者",
+            BusinessKind::Producer => crate::BusinessRole::Producer,
+            BusinessKind::Seller => crate::BusinessRole::Seller,
+            BusinessKind::PlatformSeller => crate::BusinessRole::EcommerceShop,
         }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        self.role().label_zh()
     }
 
     /// The kind whose [`label_zh`](Self::label_zh) is `s`.
