@@ -128,7 +128,7 @@ impl SyncService {
                     _ => CommandError::new(
                         "invite_invalid",
                         format!(
-                            "不是区局的注册二维码：{e}；也可以填写服务器地址、注册码和区局密钥指纹"
+                            "不是区县局的注册二维码：{e}；也可以填写服务器地址、注册码和区县局密钥指纹"
                         ),
                     ),
                 })?;

@@ -51,7 +51,7 @@ pub enum BureauError {
     Unauthenticated,
     #[error("设备令牌无效，请重新注册本设备")]
     BadToken,
-    #[error("本设备已被区局停用，请联系区局重新注册")]
+    #[error("本设备已被区县局停用，请联系区县局重新注册")]
     DeviceRevoked,
     #[error("无权执行此操作")]
     Forbidden,
@@ -87,7 +87,7 @@ pub enum BureauError {
     Verify(#[from] VerifyError),
     #[error("同一线索编号已收到内容不同的清单，拒收；如需更正请新建记录")]
     LeadConflict,
-    #[error("注册码无效、已使用或已过期，请向区局索取新的注册码")]
+    #[error("注册码无效、已使用或已过期，请向区县局索取新的注册码")]
     EnrolmentCode,
     #[error("该公钥已注册过，请在设备上重新生成密钥")]
     KeyTaken,

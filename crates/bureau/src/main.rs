@@ -207,7 +207,7 @@ fn print_code(bureau: &Bureau, district: &str, png: Option<PathBuf>) -> anyhow::
     println!("{}", qr::terminal(&text)?);
     println!("设备注册码（{}）：{}", district.name, issued.code);
     println!("服务器地址：{}", issued.invite.server);
-    println!("区局密钥指纹：{}", issued.invite.bureau_key_fingerprint);
+    println!("区县局密钥指纹：{}", issued.invite.bureau_key_fingerprint);
     println!(
         "有效期至：{}（只能使用一次）",
         issued.expires_at.to_rfc3339()
@@ -399,12 +399,12 @@ fn main() -> anyhow::Result<()> {
             }
             println!("演示区县：demo（演示区市场监督管理局）");
             for (username, name, role, district) in [
-                ("officer", "演示办案人员", Role::Officer, Some("demo")),
+                ("officer", "演示承办人员", Role::Officer, Some("demo")),
                 ("reviewer", "演示证据审核员", Role::Reviewer, Some("demo")),
                 ("city", "演示市局质监处", Role::CityAdmin, None),
                 (
                     "enforcement",
-                    "演示执法办案人员",
+                    "演示执法办案部门",
                     Role::Enforcement,
                     Some("demo"),
                 ),

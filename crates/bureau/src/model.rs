@@ -44,10 +44,10 @@ fieldlead_domain::wire_names!(Role, "角色", {
 impl Role {
     pub fn label_zh(self) -> &'static str {
         match self {
-            Role::Officer => "区局办案人员",
+            Role::Officer => "区县局承办人员",
             Role::Reviewer => "证据审核员",
             Role::CityAdmin => "市局质监处",
-            Role::Enforcement => "区局执法办案人员",
+            Role::Enforcement => "区县局执法办案部门",
         }
     }
 

@@ -71,7 +71,10 @@ fn init_district_user_enrol_and_revoke_from_the_command_line() {
     );
     assert!(out.contains('█'), "QR code in the terminal");
     // The bureau key's fingerprint is printed for typing it in by hand.
-    let fp_line = out.lines().find(|l| l.starts_with("区局密钥指纹")).unwrap();
+    let fp_line = out
+        .lines()
+        .find(|l| l.starts_with("区县局密钥指纹"))
+        .unwrap();
     let fp = fp_line.rsplit('：').next().unwrap().trim();
     assert!(fieldlead_domain::KeyFingerprint::parse(fp).is_ok(), "{fp}");
     let png_line = out.lines().find(|l| l.starts_with("二维码图片")).unwrap();

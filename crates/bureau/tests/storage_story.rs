@@ -128,7 +128,7 @@ fn story(s: &dyn Storage) {
         .add_user(
             NewUser {
                 username: "officer_a".into(),
-                display_name: "办案人员".into(),
+                display_name: "承办人员".into(),
                 role: Role::Officer,
                 district_id: Some(a.id),
                 password_hash: "hash".into(),

@@ -17,9 +17,9 @@ pub const ALLOW_INSECURE_HTTP_ENV: &str = "FIELDLEAD_ALLOW_INSECURE_HTTP";
 /// Why the tablet will not use an address. `code()` is stable for the UI.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BureauUrlError {
-    #[error("区局服务器地址“{0}”无效，应形如 https://lead.example.gov.cn")]
+    #[error("区县局服务器地址“{0}”无效，应形如 https://lead.example.gov.cn")]
     Malformed(String),
-    #[error("区局服务器地址“{0}”不是 https:// 加密地址，本机不会连接它，也不会发送任何内容；请向区局索取 https:// 开头的地址")]
+    #[error("区县局服务器地址“{0}”不是 https:// 加密地址，本机不会连接它，也不会发送任何内容；请向区县局索取 https:// 开头的地址")]
     Insecure(String),
 }
 

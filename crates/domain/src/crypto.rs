@@ -15,7 +15,9 @@ pub enum KeyError {
     PublicKeyFormat,
     #[error("签名应为128位十六进制（64字节 Ed25519 签名）")]
     SignatureFormat,
-    #[error("区局密钥指纹应为32位十六进制（0-9、A-F），可按原样带空格或连字符，例如 3F2A-91C0-…")]
+    #[error(
+        "区县局密钥指纹应为32位十六进制（0-9、A-F），可按原样带空格或连字符，例如 3F2A-91C0-…"
+    )]
     FingerprintFormat,
 }
 

@@ -467,12 +467,12 @@ impl RecordDraft {
                 address: None,
             }
         } else {
-            let name = c.optional("producer_name", "标称生产者名称", &d.producer_name);
-            let address = c.optional("producer_address", "标称生产者地址", &d.producer_address);
+            let name = c.optional("producer_name", "标称生产厂家名称", &d.producer_name);
+            let address = c.optional("producer_address", "标称生产厂家地址", &d.producer_address);
             if name.is_none() && address.is_none() {
                 c.missing(
                     "producer_name",
-                    "请照产品标签填写标称生产者名称和地址；标签上没有时请勾选“无”",
+                    "请照产品标签填写标称生产厂家名称和地址；标签上没有时请勾选“无”",
                 );
             }
             NominalProducer { name, address }
@@ -546,14 +546,14 @@ impl RecordDraft {
                     c.problems.push(FieldProblem::new(
                         "grounds",
                         "contradiction",
-                        "已勾选“无厂名”，但又填写了标称生产者名称，请核对",
+                        "已勾选“无厂名”，但又填写了标称生产厂家名称，请核对",
                     ));
                 }
                 if grounds.contains(&Ground::NoFactoryAddress) && producer.address.is_some() {
                     c.problems.push(FieldProblem::new(
                         "grounds",
                         "contradiction",
-                        "已勾选“无厂址”，但又填写了标称生产者地址，请核对",
+                        "已勾选“无厂址”，但又填写了标称生产厂家地址，请核对",
                     ));
                 }
                 let situation = d.situation.trim().to_string();

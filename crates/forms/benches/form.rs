@@ -250,7 +250,7 @@ fn docx_of(lead: &SignedManifest, blobs: &common::MemBlobs) -> Vec<u8> {
             ),
         ],
         vec![
-            "标称生产者".into(),
+            "标称生产厂家".into(),
             format!(
                 "{} {}",
                 opt(&r.nominal_producer.name),

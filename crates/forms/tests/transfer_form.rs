@@ -85,7 +85,7 @@ fn every_field_value_is_printed_as_real_text() {
             .into(),
         r.product.ccc_certificate.as_ref().unwrap().as_str().into(),
         r.nominal_producer.name.clone().unwrap(),
-        "标称生产者地址无（产品及标签未标注）".into(),
+        "标称生产厂家地址无（产品及标签未标注）".into(),
         "无厂名".into(),
         "无厂址".into(),
         "无质量检验合格证明".into(),
@@ -202,7 +202,7 @@ fn absent_optional_fields_print_as_not_applicable() {
         "生产日期或批号/",
         "生产许可证编号/",
         "CCC证书编号/",
-        "标称生产者名称无（产品及标签未标注）",
+        "标称生产厂家名称无（产品及标签未标注）",
         "2026年3月5日14:30",
     ] {
         assert!(flat.contains(v), "{v} not in {flat}");

@@ -554,7 +554,7 @@ mod tests {
             "rows": [row("2026-10-15", -3, None), row("2026-12-01", 0, None), row("2026-12-09", 7, Some("2026-11-20"))],
             "not_counted": [], "total": 700, "overdue": 1, "due_today": 1, "due_soon": 2
         });
-        let me = context! { role => "officer", csrf => "x", display_name => "甲", role_label => "区局办案人员", district => "渝中区" };
+        let me = context! { role => "officer", csrf => "x", display_name => "甲", role_label => "区县局承办人员", district => "渝中区" };
         let html = render(
             "cases.html",
             context! { me => me, board => board, overdue => 1, imported => Some(2) },

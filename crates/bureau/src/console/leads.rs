@@ -61,7 +61,7 @@ pub(crate) async fn inbox(
     Ok(render(
         "inbox.html",
         context! {
-            me => user_ctx(&s), leads => leads, title => "线索收件箱",
+            me => user_ctx(&s), leads => leads, title => "线索",
             states => states, selected => q.state.unwrap_or_default(), overdue => false,
             overdue_hours => app.config().overdue_hours,
         },

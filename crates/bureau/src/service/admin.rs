@@ -84,7 +84,7 @@ impl Bureau {
             (_, None) => {
                 return Err(BureauError::invalid(
                     fieldlead_domain::ErrorCode::DistrictRequired,
-                    "区局办案人员和证据审核员必须指定区县",
+                    "除市局质监处外，每个用户都必须指定区县",
                 ))
             }
         };

@@ -16,41 +16,43 @@ use crate::error::DeviceError;
 /// message says, in Chinese, what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("本设备尚未向区局注册，请先扫描区局的注册二维码")]
+    #[error("本设备尚未向区县局注册，请先扫描区县局的注册二维码")]
     NotEnrolled,
     #[error(transparent)]
     BureauUrl(#[from] BureauUrlError),
-    #[error("请填写注册码旁印的区局密钥指纹（32位十六进制）：没有它，本机无法确认回应的是区局")]
+    #[error(
+        "请填写注册码旁印的区县局密钥指纹（32位十六进制）：没有它，本机无法确认回应的是区县局"
+    )]
     FingerprintMissing,
     #[error(transparent)]
     Fingerprint(#[from] KeyError),
-    #[error("服务器的密钥指纹是 {got}，与注册单上印的 {expected} 不符：回应的不是发放注册码的区局，注册未保存；请核对服务器地址，或向区局索取新的注册码")]
+    #[error("服务器的密钥指纹是 {got}，与注册单上印的 {expected} 不符：回应的不是发放注册码的区县局，注册未保存；请核对服务器地址，或向区县局索取新的注册码")]
     BureauKeyMismatch {
         expected: KeyFingerprint,
         got: KeyFingerprint,
     },
-    #[error("区局服务器的回应超过 {} KB，已停止读取；稍后将自动重试", MAX_ANSWER_BYTES / 1024)]
+    #[error("区县局服务器的回应超过 {} KB，已停止读取；稍后将自动重试", MAX_ANSWER_BYTES / 1024)]
     AnswerTooLarge,
     #[error(transparent)]
     Status(#[from] StatusError),
     #[error("本设备已注册到 {0}，不能重复注册")]
     AlreadyEnrolled(String),
-    #[error("无法连接区局服务器（{0}）；线索已保存在本机，联网后会自动报送")]
+    #[error("无法连接区县局服务器（{0}）；线索已保存在本机，联网后会自动报送")]
     Offline(String),
-    #[error("区局服务器没有及时回应，稍后将自动重试")]
+    #[error("区县局服务器没有及时回应，稍后将自动重试")]
     Timeout,
-    #[error("与区局服务器的连接中断（{0}），稍后将自动续传")]
+    #[error("与区县局服务器的连接中断（{0}），稍后将自动续传")]
     Network(String),
-    #[error("本设备已被区局停用，请联系区局重新注册；线索仍保存在本机")]
+    #[error("本设备已被区县局停用，请联系区县局重新注册；线索仍保存在本机")]
     DeviceRevoked,
-    #[error("该服务器不认识本设备（可能是其他区县的服务器，或注册已失效），请核对区局服务器地址或重新注册；未发送任何线索")]
+    #[error("该服务器不认识本设备（可能是其他区县的服务器，或注册已失效），请核对区县局服务器地址或重新注册；未发送任何线索")]
     NotRecognised,
     #[error("区县不符：二维码上是“{expected}”，服务器回应的是“{got}”，未保存注册")]
     WrongDistrict { expected: String, got: String },
     #[error("回执来自“{got}”，不是本设备所属的“{expected}”，回执未保存")]
     ReceiptDistrict { expected: String, got: String },
     /// `label` names the blob as [`fieldlead_domain::Manifest::blob_label`] does.
-    #[error("{label}（{}）在封存后被改动，不能报送；请保留原始文件并联系区局", .sha256.short())]
+    #[error("{label}（{}）在封存后被改动，不能报送；请保留原始文件并联系区县局", .sha256.short())]
     EvidenceAltered {
         lead_id: LeadId,
         sha256: Sha256,
@@ -64,11 +66,11 @@ pub enum SyncError {
         label: String,
         kind: BlobKind,
     },
-    #[error("区局回执无效，未保存：{0}")]
+    #[error("区县局回执无效，未保存：{0}")]
     Receipt(#[from] ReceiptError),
     /// The bureau refused with its code: one of this build's [`ErrorCode`]s, or a
     /// newer bureau's, kept as sent.
-    #[error("区局拒收：{message}")]
+    #[error("区县局拒收：{message}")]
     Refused {
         status: u16,
         code: WireCode,
@@ -76,9 +78,9 @@ pub enum SyncError {
     },
     #[error("请求过于频繁，{0} 秒后重试")]
     RateLimited(u64),
-    #[error("区局服务器出错（{status}）：{message}；稍后将自动重试")]
+    #[error("区县局服务器出错（{status}）：{message}；稍后将自动重试")]
     Server { status: u16, message: String },
-    #[error("区局服务器的回应无法解析：{0}")]
+    #[error("区县局服务器的回应无法解析：{0}")]
     BadResponse(String),
     #[error("{0}")]
     Enrolment(String),

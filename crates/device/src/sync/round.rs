@@ -185,7 +185,7 @@ impl Device {
         let (put, date) = round.client.put_lead(id, body).await?;
         if put.manifest_hash != signed.manifest_hash || put.lead_id != id {
             return Err(SyncError::BadResponse(
-                "区局回应的清单哈希与本机不符".into(),
+                "区县局回应的清单哈希与本机不符".into(),
             ));
         }
         let hashes: Vec<Sha256> = blobs.iter().map(|b| b.sha256).collect();
@@ -212,7 +212,7 @@ impl Device {
                 report,
             ),
             None => Err(SyncError::BadResponse(format!(
-                "区局仍缺 {} 个文件，稍后续传",
+                "区县局仍缺 {} 个文件，稍后续传",
                 status.missing_blobs.len()
             ))),
         }

@@ -15,7 +15,9 @@ pub enum ProtocolError {
     EnrolmentCodeFormat,
     #[error("二维码内容不是 fieldlead 设备注册码")]
     InviteFormat,
-    #[error("这是旧版的注册二维码，没有区局密钥指纹，不能用来注册；请向区局索取新的注册二维码")]
+    #[error(
+        "这是旧版的注册二维码，没有区县局密钥指纹，不能用来注册；请向区县局索取新的注册二维码"
+    )]
     InviteOutdated,
     #[error("设备名称不能为空，且最多 {MAX_DEVICE_LABEL_CHARS} 个字")]
     DeviceLabel,

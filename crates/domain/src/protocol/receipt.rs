@@ -43,7 +43,7 @@ pub struct Receipt {
 pub enum ReceiptError {
     #[error("回执格式版本 {0} 不受支持")]
     Format(u32),
-    #[error("回执签名无效（不是本区局签发，或已被修改）")]
+    #[error("回执签名无效（不是本区县局签发，或已被修改）")]
     Signature,
     #[error("回执的线索编号与本记录不符")]
     Lead,

@@ -78,11 +78,11 @@ struct SignedStatusBody<'a> {
 /// Why a status answer is not taken as the bureau's word.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StatusError {
-    #[error("区局状态的格式版本 {0} 不受支持，未采用；请升级应用")]
+    #[error("区县局状态的格式版本 {0} 不受支持，未采用；请升级应用")]
     Format(u32),
-    #[error("区局状态的签名无效（不是本区局签发，或在途中被改动），未采用")]
+    #[error("区县局状态的签名无效（不是本区县局签发，或在途中被改动），未采用")]
     Signature,
-    #[error("区局回应的是另一条线索的状态，未采用")]
+    #[error("区县局回应的是另一条线索的状态，未采用")]
     Lead,
     #[error("{0}")]
     Canonical(String),
