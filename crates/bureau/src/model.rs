@@ -395,6 +395,82 @@ pub struct CaseSummary {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Every action the audit log records, and how the console says it.
+pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
+    ("district_created", "新增区县"),
+    ("user_added", "新增用户"),
+    ("password_set", "设置密码"),
+    ("login", "登录"),
+    ("login_failed", "登录失败"),
+    ("enrolment_code_issued", "签发注册码"),
+    ("device_enrolled", "平板注册"),
+    ("device_reenrolled", "平板重新注册"),
+    ("device_revoked", "停用平板"),
+    ("lead_received", "接收线索"),
+    ("lead_delivered", "线索全部证据已接收"),
+    ("blob_verified", "核验证据文件"),
+    ("lead_reviewed", "证据审核"),
+    ("lead_acknowledged", "签收线索"),
+    ("lead_case_filed", "立案"),
+    ("lead_declined", "不予立案"),
+    ("lead_outcome_recorded", "登记处罚结果"),
+    ("lead_reported_to_city", "报告市局质监处"),
+    ("result_imported", "导入检验结果"),
+    ("result_served", "登记结果通知书送达"),
+    ("objection_period_ended", "确认异议期届满"),
+    ("objection_lodged", "登记异议和复检申请"),
+    ("reinspection_granted", "准予复检"),
+    ("reinspection_refused", "不予复检"),
+    ("applicant_appeared", "申请人办理复检手续"),
+    ("reinspection_abandoned", "视为放弃复检"),
+    ("reinspection_result", "登记复检结果"),
+    ("rectification_ordered", "责令改正"),
+    ("rechecked", "登记复查结果"),
+    ("published", "登记公告"),
+    ("suspension_ordered", "责令停业整顿"),
+    ("document_issued", "签发文书"),
+    ("document_corrected", "更正文书"),
+    ("report_attached", "附检验报告文件"),
+    ("case_assigned", "指定承办人"),
+    ("lead_transferred", "移交执法办案部门"),
+    ("lead_answered", "执法办案部门反馈"),
+];
+
+/// An audit action in Chinese; one this version does not know is shown as
+/// "其他操作（name）" rather than dropped.
+pub fn audit_action_zh(action: &str) -> String {
+    AUDIT_ACTIONS
+        .iter()
+        .find(|(a, _)| *a == action)
+        .map(|(_, zh)| zh.to_string())
+        .unwrap_or_else(|| format!("其他操作（{action}）"))
+}
+
+/// Who did it, in Chinese: `user:NAME`, `device:ID`, `cli`, `ip:ADDRESS`.
+pub fn audit_actor_zh(actor: &str) -> String {
+    match actor.split_once(':') {
+        Some(("user", name)) => format!("用户 {name}"),
+        Some(("device", id)) => format!("平板 {}", id.chars().take(8).collect::<String>()),
+        Some(("ip", address)) => format!("未登录（{address}）"),
+        _ if actor == "cli" => "服务器命令行".into(),
+        _ => actor.to_string(),
+    }
+}
+
+/// What was changed, in Chinese: `lead:ID`, `case:ID`, `device:ID`, `user:NAME`,
+/// `district:CODE`.
+pub fn audit_subject_zh(subject: &str) -> String {
+    let short = |id: &str| id.chars().take(8).collect::<String>();
+    match subject.split_once(':') {
+        Some(("lead", id)) => format!("线索 {}", short(id)),
+        Some(("case", id)) => format!("后处理案件 {}", short(id)),
+        Some(("device", id)) => format!("平板 {}", short(id)),
+        Some(("user", name)) => format!("用户 {name}"),
+        Some(("district", code)) => format!("区县 {code}"),
+        _ => subject.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,5 +486,24 @@ mod tests {
             assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
         }
         assert!("admin".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn audit_actions_and_actors_read_in_chinese() {
+        for (action, zh) in AUDIT_ACTIONS {
+            assert!(!zh.is_ascii(), "{action}");
+            assert_eq!(audit_action_zh(action), *zh);
+        }
+        assert_eq!(audit_action_zh("future_thing"), "其他操作（future_thing）");
+        assert_eq!(audit_actor_zh("user:officer_a"), "用户 officer_a");
+        assert_eq!(audit_actor_zh("cli"), "服务器命令行");
+        assert_eq!(
+            audit_subject_zh("case:0190b2a4-0000-7000-8000-000000000001"),
+            "后处理案件 0190b2a4"
+        );
+        assert_eq!(
+            audit_actor_zh("device:0190b2a4-0000-7000-8000-000000000001"),
+            "平板 0190b2a4"
+        );
     }
 }

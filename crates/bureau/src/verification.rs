@@ -181,7 +181,9 @@ impl Bureau {
                     if let Some((t, assumed)) =
                         exif_time(text, a.exif.offset_time_original.as_deref(), record_tz)
                     {
-                        check.exif_time = Some(t.format("%Y-%m-%d %H:%M:%S %:z").to_string());
+                        check.exif_time = Some(fieldlead_domain::time::minute_zh(
+                            t.with_timezone(&chrono::Utc),
+                        ));
                         check.exif_offset_assumed = assumed;
                         check.skew_minutes = Some((t - window_start).num_minutes());
                         let slack = chrono::Duration::minutes(cfg.exif_skew_minutes);
@@ -262,15 +264,10 @@ impl Bureau {
                 .iter()
                 .map(|e| ChainRow {
                     seq: e.entry.seq,
-                    device_time: e
-                        .entry
-                        .device_time
-                        .format("%Y-%m-%d %H:%M:%S %:z")
-                        .to_string(),
-                    event: serde_json::to_value(e.entry.event)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
+                    device_time: fieldlead_domain::time::minute_zh(
+                        e.entry.device_time.with_timezone(&chrono::Utc),
+                    ),
+                    event: e.entry.event.label_zh().to_string(),
                     entry_hash: e.entry_hash.to_hex(),
                 })
                 .collect(),

@@ -205,7 +205,7 @@ async fn an_officer_imports_results_sees_the_board_and_records_a_step() {
     assert_eq!(r.status(), 303);
     let page = tb.page(&s, &format!("/cases/{id}")).await;
     assert!(page.contains("异议期"), "{page}");
-    assert!(page.contains("result_served"), "history");
+    assert!(page.contains("登记结果通知书送达"), "history in Chinese");
     assert!(page.contains("邮寄单号 SF1234567890"), "{page}");
     assert!(page.contains("直接送达"));
     assert!(page.contains(&format!(

@@ -126,11 +126,11 @@ async fn verification_panel_compares_exif_time_and_gps_with_the_record() {
     let s = tb.login("reviewer_a").await;
     let page = page_when_analysed(&tb, &s, lead.id()).await;
     // On site: 6 minutes after the start, about 20 m away; nothing flagged.
-    assert!(page.contains("2026-11-20 10:21:00 +08:00"), "{page}");
+    assert!(page.contains("2026年11月20日 10:21"), "{page}");
     assert!(page.contains("与抽样开始相差 6 分钟"));
     // Elsewhere: two days earlier (no offset in the file: the record's is assumed),
     // about 270 km away; both flagged.
-    assert!(page.contains("2026-11-18 09:00:00 +08:00"));
+    assert!(page.contains("2026年11月18日 09:00"));
     assert!(page.contains("按记录时区推定"));
     assert!(page.contains("与抽样开始相差 -2955 分钟"));
     assert!(page.contains("超出允许范围"));

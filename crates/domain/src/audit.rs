@@ -27,6 +27,22 @@ pub enum LogEvent {
     Sealed,
 }
 
+impl LogEvent {
+    /// The event as the console's log of a record shows it.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            LogEvent::Created => "创建记录",
+            LogEvent::Edited => "修改记录",
+            LogEvent::EvidenceAdded => "添加证据",
+            LogEvent::EvidenceRemoved => "删除证据",
+            LogEvent::CaptionChanged => "修改照片说明",
+            LogEvent::Signed => "签名",
+            LogEvent::SignoffCleared => "清除签名",
+            LogEvent::Sealed => "锁定记录",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogEntry {

@@ -84,15 +84,15 @@ fn templates() -> &'static Environment<'static> {
                 .map(|f| f.wan())
                 .unwrap_or_default()
         });
+        // Every time on a page as the notice's users read it, in China time.
         env.add_filter("local", |t: Option<String>| {
             t.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-                .map(|t| {
-                    t.with_timezone(&fieldlead_domain::time::china())
-                        .format("%Y-%m-%d %H:%M")
-                        .to_string()
-                })
+                .map(|t| fieldlead_domain::time::minute_zh(t.with_timezone(&chrono::Utc)))
                 .unwrap_or_default()
         });
+        env.add_filter("action_zh", |a: String| crate::model::audit_action_zh(&a));
+        env.add_filter("actor_zh", |a: String| crate::model::audit_actor_zh(&a));
+        env.add_filter("subject_zh", |a: String| crate::model::audit_subject_zh(&a));
         env.add_filter("short", |s: String| s.chars().take(8).collect::<String>());
         env.add_filter("state_label", |s: String| {
             s.parse::<LeadState>()
