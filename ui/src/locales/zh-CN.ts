@@ -1,3 +1,7 @@
+import { BUSINESS_ROLE_LABELS, LEAD_STATE_LABELS } from "../bindings/labels";
+
+// State and business-role wordings are the domain's (crates/domain, generated into
+// bindings/labels.ts): one wording per state, never written again here.
 export default {
   app: {
     title: "fieldlead 现场取证",
@@ -10,16 +14,7 @@ export default {
     offline: "离线",
     sync: "报送",
   },
-  state: {
-    draft: "草稿",
-    sealed: "已封存",
-    waiting: "待报送",
-    delivered: "已送达",
-    acknowledged: "区局已签收",
-    case_filed: "已立案",
-    declined: "不予立案",
-    reported_to_city: "已报市局",
-  },
+  state: { ...LEAD_STATE_LABELS },
   list: {
     search: "搜索单位、产品、信用代码或任务",
     all: "全部",
@@ -51,7 +46,7 @@ export default {
     businessPerson: "负责人",
     businessPhone: "联系电话",
     businessRole: "单位类型",
-    role: { producer: "生产者", seller: "销售者", ecommerce_shop: "电商平台经营者" },
+    role: { ...BUSINESS_ROLE_LABELS },
     product: "产品",
     productName: "产品名称",
     brand: "商标",
