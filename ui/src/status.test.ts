@@ -51,9 +51,9 @@ describe("api helpers", () => {
   });
 
   it("maps core errors by code, and anything else to an ipc error", () => {
-    const e = toAppError({ code: "record_sealed", message: "记录已封存", problems: [] });
+    const e = toAppError({ code: "record_sealed", message: "记录已锁定", problems: [] });
     expect(e.code).toBe("record_sealed");
-    expect(e.message).toBe("记录已封存");
+    expect(e.message).toBe("记录已锁定");
     expect(toAppError("boom").code).toBe("ipc");
   });
 });
