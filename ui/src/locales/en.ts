@@ -116,6 +116,7 @@ const en: typeof zh = {
     hash: "Hash",
     exifTime: "Taken",
     noExifTime: "No capture time",
+    cameraClock: "{t} (camera clock, no time zone recorded)",
     gps: "Location",
     noGps: "No location",
     noPreview: "No preview (HEIC)",

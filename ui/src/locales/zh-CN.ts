@@ -110,6 +110,7 @@ export default {
     hash: "哈希",
     exifTime: "拍摄时间",
     noExifTime: "无拍摄时间",
+    cameraClock: "{t}（相机时钟，未记录时区）",
     gps: "位置",
     noGps: "无位置信息",
     noPreview: "无预览（HEIC）",
