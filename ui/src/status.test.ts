@@ -2,19 +2,20 @@ import { describe, expect, it } from "vitest";
 import { formatGps, shortHash, stateLabelKey, stateTagType } from "./status";
 import { fromLocalInput, toLocalInput } from "./time";
 import { dataUrlBytes, toAppError, AppError } from "./api";
+import { LEAD_STATES } from "./bindings/labels";
 import zh from "./locales/zh-CN";
 import en from "./locales/en";
 
 describe("status badges", () => {
-  it("a sealed record is shown as waiting to be sent", () => {
-    expect(stateLabelKey("sealed")).toBe("state.waiting");
+  it("every state, sealed too, has its own label key", () => {
+    expect(stateLabelKey("sealed")).toBe("state.sealed");
     expect(stateLabelKey("case_filed")).toBe("state.case_filed");
     expect(stateTagType("draft")).toBe("default");
     expect(stateTagType("declined")).toBe("danger");
   });
 
   it("every state has a label in both languages", () => {
-    for (const s of ["draft", "sealed", "delivered", "acknowledged", "case_filed", "declined", "reported_to_city"] as const) {
+    for (const s of LEAD_STATES) {
       const key = stateLabelKey(s).split(".")[1] as keyof typeof zh.state;
       expect(zh.state[key]).toBeTruthy();
       expect(en.state[key]).toBeTruthy();
@@ -50,9 +51,9 @@ describe("api helpers", () => {
   });
 
   it("maps core errors by code, and anything else to an ipc error", () => {
-    const e = toAppError({ code: "record_sealed", message: "记录已封存", problems: [] });
+    const e = toAppError({ code: "record_sealed", message: "记录已锁定", problems: [] });
     expect(e.code).toBe("record_sealed");
-    expect(e.message).toBe("记录已封存");
+    expect(e.message).toBe("记录已锁定");
     expect(toAppError("boom").code).toBe("ipc");
   });
 });

@@ -1,4 +1,8 @@
 import type { LeadState } from "./bindings/LeadState";
+import { LEAD_STATES } from "./bindings/labels";
+
+/** The records list's tabs: 全部 (""), then every state in the order a lead passes them. */
+export const STATE_TABS: readonly (LeadState | "")[] = ["", ...LEAD_STATES];
 
 /** Badge colour of each state in the records list. */
 export function stateTagType(state: LeadState): "primary" | "success" | "warning" | "danger" | "default" {
@@ -18,9 +22,9 @@ export function stateTagType(state: LeadState): "primary" | "success" | "warning
   }
 }
 
-/** The i18n key of a state's label. A sealed lead is waiting to be sent. */
+/** The i18n key of a state's label: one wording per state, the domain's. */
 export function stateLabelKey(state: LeadState): string {
-  return state === "sealed" ? "state.waiting" : `state.${state}`;
+  return `state.${state}`;
 }
 
 /** "29.5630000, 106.5510000" from integer 1e-7 degrees. */

@@ -174,7 +174,7 @@ describe("useDraft", () => {
     const { form } = await open();
     expect(form.sealed.value).toBe(true);
     expect(core.sealProblems).not.toHaveBeenCalled();
-    form.draft.situation = "封存后";
+    form.draft.situation = "锁定后";
     await vi.advanceTimersByTimeAsync(1000);
     expect(core.updateDraft).not.toHaveBeenCalled();
     expect(core.sealProblems).not.toHaveBeenCalled();
@@ -213,8 +213,8 @@ describe("useDraft", () => {
     const { form } = await open();
     window.localStorage.setItem(pendingKey("r1"), "{}");
     const problems = [{ field: "evidence[0].caption", code: "required", message: "照片 1 缺少说明" }];
-    core.seal.mockRejectedValue({ code: "not_ready", message: "还不能封存", problems });
-    await expect(form.seal()).rejects.toThrow("还不能封存");
+    core.seal.mockRejectedValue({ code: "not_ready", message: "还不能锁定", problems });
+    await expect(form.seal()).rejects.toThrow("还不能锁定");
     expect(form.problems.value).toEqual(problems);
     expect(form.sealed.value).toBe(false);
     expect(pending()).toBe("{}");

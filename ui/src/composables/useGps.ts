@@ -1,6 +1,7 @@
 // The visit's GPS point: the device's fix when it has one; otherwise typed by hand.
 import { ref, watch, type Ref } from "vue";
 import type { GeoPoint } from "../bindings/GeoPoint";
+import { MAX_LAT_DEG, MAX_LON_DEG } from "../bindings/labels";
 
 /**
  * Fills `point` (the draft's `place_gps`) from the device, or from the latitude and
@@ -28,7 +29,7 @@ export function useGps(point: Ref<GeoPoint | null>) {
     const lat = Number(latText.value);
     const lon = Number(lonText.value);
     if (latText.value === "" && lonText.value === "") point.value = null;
-    else if (Number.isFinite(lat) && Number.isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180)
+    else if (Number.isFinite(lat) && Number.isFinite(lon) && Math.abs(lat) <= MAX_LAT_DEG && Math.abs(lon) <= MAX_LON_DEG)
       point.value = { lat_e7: Math.round(lat * 1e7), lon_e7: Math.round(lon * 1e7) };
   }
 
