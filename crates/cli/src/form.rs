@@ -42,7 +42,7 @@ pub struct FormArgs {
 pub fn run(args: &FormArgs) -> anyhow::Result<ExitCode> {
     let device = Device::open(&args.data_dir).context("无法打开平板数据目录")?;
     let source = match device.form_source(args.lead) {
-        Err(DeviceError::FormNotSealed(id)) => bail!("记录 {id} 尚未封存，不能打印移交表"),
+        Err(DeviceError::FormNotSealed(id)) => bail!("记录 {id} 尚未锁定，不能打印移交表"),
         other => other?,
     };
     let pattern = match args.seq {

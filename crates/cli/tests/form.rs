@@ -52,6 +52,6 @@ fn prints_the_form_of_a_sealed_lead_and_refuses_a_draft() {
         .output()
         .unwrap();
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("尚未封存"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("尚未锁定"));
     assert!(!out.path().join("draft.pdf").exists());
 }

@@ -12,7 +12,7 @@ pub enum DeviceError {
     NewerDatabase { found: i64, supported: i64 },
     #[error("找不到记录 {0}")]
     RecordNotFound(LeadId),
-    #[error("记录已封存，不能再修改；如需更正，请新建一条更正记录")]
+    #[error("记录已锁定，不能再修改；如需更正，请新建一条更正记录")]
     Sealed(LeadId),
     #[error("记录还有 {} 处需要填写或更正", .0.len())]
     InvalidDraft(Vec<FieldProblem>),
@@ -28,7 +28,7 @@ pub enum DeviceError {
     EvidenceDuplicate(Sha256),
     #[error("一条记录最多附 {max} 张照片；需要更多时请另建记录")]
     TooManyEvidence { max: usize },
-    #[error("照片 {0} 在存储中已缺失或被改动，不能封存")]
+    #[error("照片 {0} 在存储中已缺失或被改动，不能锁定")]
     EvidenceDamaged(Sha256),
     #[error("{}还没有签名", .0.label_zh())]
     SignoffMissing(Party),
@@ -46,7 +46,7 @@ pub enum DeviceError {
     Intake(#[from] IntakeError),
     #[error("证据存储出错：{0}")]
     Store(#[from] StoreError),
-    #[error("封存自检未通过：{0}")]
+    #[error("锁定自检未通过：{0}")]
     SelfCheck(#[from] VerifyError),
     #[error("设备密钥文件出错：{0}")]
     KeyFile(String),
@@ -58,9 +58,9 @@ pub enum DeviceError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Bundle(#[from] BundleError),
-    #[error("记录 {0} 尚未封存，不能导出线索包")]
+    #[error("记录 {0} 尚未锁定，不能导出线索包")]
     NotSealed(LeadId),
-    #[error("记录尚未封存，封存后才能生成移交表")]
+    #[error("记录尚未锁定，锁定后才能生成移交表")]
     FormNotSealed(LeadId),
     /// The form renderer's own error, with its own code (no_cjk_font, template...).
     #[error("{0}")]

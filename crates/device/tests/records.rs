@@ -145,7 +145,7 @@ fn seal_signs_a_manifest_the_bureau_verifier_accepts_then_every_edit_is_refused(
         .update_draft(r.id, RecordDraft::default())
         .unwrap_err()
         .to_string()
-        .contains("已封存"));
+        .contains("已锁定"));
 
     // Nothing changed: same manifest, same log.
     assert_eq!(dev.manifest(r.id).unwrap(), Some(signed));

@@ -268,7 +268,7 @@ pub enum VerifyError {
     Chain(#[from] ChainError),
     #[error("清单记录的日志头与审计日志不符")]
     LogHead,
-    #[error("审计日志未以封存条目结束，或封存条目与清单哈希不符")]
+    #[error("审计日志未以锁定条目结束，或锁定条目与存证摘要不符")]
     SealEntry,
     #[error("一条线索最多 {max} 张照片，本清单有 {found} 张")]
     TooManyEvidence { found: usize, max: usize },

@@ -273,7 +273,7 @@ fn docx_of(lead: &SignedManifest, blobs: &common::MemBlobs) -> Vec<u8> {
             .join("  "),
         ],
         vec!["现场情况".into(), situation.clone()],
-        vec!["清单哈希".into(), lead.manifest_hash.to_hex()],
+        vec!["存证摘要".into(), lead.manifest_hash.to_hex()],
     ];
     body.push_str(&table(&fields));
     let mut rows = vec![vec![

@@ -283,7 +283,7 @@ fn file_body(
             if n == 0 {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
-                    "文件比封存时短",
+                    "文件比锁定时短",
                 ));
             }
             buf.truncate(n);

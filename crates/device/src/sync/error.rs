@@ -52,7 +52,7 @@ pub enum SyncError {
     #[error("回执来自“{got}”，不是本设备所属的“{expected}”，回执未保存")]
     ReceiptDistrict { expected: String, got: String },
     /// `label` names the blob as [`fieldlead_domain::Manifest::blob_label`] does.
-    #[error("{label}（{}）在封存后被改动，不能报送；请保留原始文件并联系区县局", .sha256.short())]
+    #[error("{label}（{}）在锁定后被改动，不能报送；请保留原始文件并联系区县局", .sha256.short())]
     EvidenceAltered {
         lead_id: LeadId,
         sha256: Sha256,

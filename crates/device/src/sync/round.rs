@@ -185,7 +185,7 @@ impl Device {
         let (put, date) = round.client.put_lead(id, body).await?;
         if put.manifest_hash != signed.manifest_hash || put.lead_id != id {
             return Err(SyncError::BadResponse(
-                "区县局回应的清单哈希与本机不符".into(),
+                "区县局回应的存证摘要与本机不符".into(),
             ));
         }
         let hashes: Vec<Sha256> = blobs.iter().map(|b| b.sha256).collect();

@@ -47,7 +47,7 @@ pub enum ReceiptError {
     Signature,
     #[error("回执的线索编号与本记录不符")]
     Lead,
-    #[error("回执的清单哈希与本记录的封存清单不符")]
+    #[error("回执的存证摘要与本记录锁定时的存证摘要不符")]
     ManifestHash,
     #[error("回执所列文件与清单不符")]
     Blobs,
