@@ -52,8 +52,12 @@ pub struct Config {
     /// Mark session cookies `Secure`. Turn off only for plain-HTTP trials on one machine.
     pub cookie_secure: bool,
     pub session_hours: u32,
-    /// A delivered lead not acknowledged after this many hours is overdue.
+    /// A delivered lead not acknowledged after this many hours is overdue. The
+    /// notice sets no such clock: this bureau's own.
     pub overdue_hours: u32,
+    /// The notice has the sampler report a lead 立即 (at once); a lead whose signed
+    /// receipt came more than this many hours after it was locked is flagged.
+    pub report_limit_hours: u32,
     pub enrolment_code_hours: u32,
     /// Largest `PUT /api/v1/leads/{id}` body.
     pub max_manifest_bytes: u64,
@@ -158,6 +162,7 @@ impl Default for Config {
             cookie_secure: true,
             session_hours: 12,
             overdue_hours: 24,
+            report_limit_hours: 24,
             enrolment_code_hours: 72,
             max_manifest_bytes: 4 * 1024 * 1024,
             max_blob_bytes: 200 * 1024 * 1024,
@@ -241,6 +246,7 @@ impl Config {
         positive("header_read_timeout_secs", self.header_read_timeout_secs)?;
         positive("upload_idle_timeout_secs", self.upload_idle_timeout_secs)?;
         positive("session_hours", u64::from(self.session_hours))?;
+        positive("report_limit_hours", u64::from(self.report_limit_hours))?;
         positive("device_burst", u64::from(self.device_burst))?;
         positive("device_leads_per_day", u64::from(self.device_leads_per_day))?;
         positive(

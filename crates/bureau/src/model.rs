@@ -227,6 +227,37 @@ pub struct LeadSummary {
     pub missing_blobs: u32,
 }
 
+/// How long a lead took to reach the bureau, the notice's "立即报告" measured:
+/// from its locking on the tablet to the bureau's signed receipt for it and all
+/// its evidence (or until now, while evidence is still missing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportTime {
+    /// e.g. 3小时12分.
+    pub text: String,
+    /// The receipt is still to come (evidence missing): the time runs on.
+    pub running: bool,
+    /// Longer than the bureau's limit (`report_limit_hours`).
+    pub late: bool,
+}
+
+impl ReportTime {
+    /// From locking (`sealed_at`) to the signed receipt (`completed_at`, or `now`
+    /// while it is still to come), against the bureau's limit in hours.
+    pub fn of(
+        sealed_at: DateTime<Utc>,
+        completed_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        limit_hours: u32,
+    ) -> ReportTime {
+        let took = completed_at.unwrap_or(now) - sealed_at;
+        ReportTime {
+            text: fieldlead_domain::time::duration_zh(took),
+            running: completed_at.is_none(),
+            late: took > chrono::Duration::hours(i64::from(limit_hours)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Review {
     pub reviewer: String,

@@ -244,3 +244,28 @@ async fn attachment_7_and_8_export_the_decided_leads_of_the_district() {
         303
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_time_from_locking_to_the_receipt_is_shown_and_flagged_past_the_bureaus_limit() {
+    // The sample lead was locked on 20 Nov 2026 and reaches the bureau days later.
+    for (limit, flagged) in [(24, true), (24 * 365 * 10, false)] {
+        let w = world(fieldlead_bureau::Config {
+            report_limit_hours: limit,
+            ..test_config()
+        })
+        .await;
+        let s = w.tb.login("officer_a").await;
+        let page = w.tb.page(&s, &format!("/leads/{}", w.lead_a.id())).await;
+        assert!(page.contains("报送用时"), "{page}");
+        assert!(page.contains("锁定于 2026年11月20日 10:30"), "{page}");
+        assert_eq!(
+            page.contains("id=\"report-time\" class=\"flag\""),
+            flagged,
+            "limit {limit} h"
+        );
+        let list = w.tb.page(&s, "/").await;
+        assert!(list.contains("class=\"report-time\""));
+        assert_eq!(list.contains("超过本局设定的 24 小时\">"), flagged);
+        assert!(list.contains("天"), "days since 20 Nov: {list}");
+    }
+}

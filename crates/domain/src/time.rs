@@ -32,9 +32,33 @@ pub fn minute_zh(t: DateTime<Utc>) -> String {
     )
 }
 
+/// A span of time in words: 45分钟, 3小时12分, 2天3小时.
+pub fn duration_zh(d: chrono::Duration) -> String {
+    let minutes = d.num_minutes().max(0);
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours, mins) {
+        (0, 0, m) => format!("{m}分钟"),
+        (0, h, 0) => format!("{h}小时"),
+        (0, h, m) => format!("{h}小时{m}分"),
+        (d, 0, _) => format!("{d}天"),
+        (d, h, _) => format!("{d}天{h}小时"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_read_in_chinese() {
+        let m = chrono::Duration::minutes;
+        assert_eq!(duration_zh(m(45)), "45分钟");
+        assert_eq!(duration_zh(m(180)), "3小时");
+        assert_eq!(duration_zh(m(192)), "3小时12分");
+        assert_eq!(duration_zh(m(3 * 1440 + 61)), "3天1小时");
+        assert_eq!(duration_zh(m(2 * 1440)), "2天");
+        assert_eq!(duration_zh(m(-5)), "0分钟");
+    }
 
     #[test]
     fn times_read_as_the_notice_writes_them_in_china_time() {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{render, user_ctx, NoFields, PageResult, Posted, Session};
 use crate::api::blocking;
 use crate::error::BureauError;
-use crate::model::{ReviewState, Role};
+use crate::model::{ReportTime, ReviewState, Role};
 use crate::service::Bureau;
 use crate::storage::LeadFilter;
 
@@ -47,21 +47,18 @@ pub(crate) async fn inbox(
         )
     })
     .await?;
-    let states: Vec<_> = [
-        LeadState::Sealed,
-        LeadState::Delivered,
-        LeadState::Acknowledged,
-        LeadState::CaseFiled,
-        LeadState::Declined,
-        LeadState::ReportedToCity,
-    ]
-    .iter()
-    .map(|s| (serde_json::to_value(s).unwrap_or_default(), s.label_zh()))
-    .collect();
+    // Every state a lead at the bureau can be in, from the domain.
+    let states: Vec<_> = LeadState::ALL
+        .iter()
+        .filter(|s| s.is_with_bureau() || **s == LeadState::Sealed)
+        .map(|s| (s.as_str(), s.label_zh()))
+        .collect();
+    let leads = with_report_times(&app, leads);
     Ok(render(
         "inbox.html",
         context! {
             me => user_ctx(&s), leads => leads, title => "线索",
+            report_limit_hours => app.config().report_limit_hours,
             states => states, selected => q.state.unwrap_or_default(), overdue => false,
             overdue_hours => app.config().overdue_hours,
         },
@@ -69,14 +66,30 @@ pub(crate) async fn inbox(
     .into_response())
 }
 
+/// Each lead with how long it took to reach the bureau (立即报告, measured).
+fn with_report_times(app: &Bureau, leads: Vec<crate::model::LeadSummary>) -> Vec<minijinja::Value> {
+    let (now, limit) = (Utc::now(), app.config().report_limit_hours);
+    leads
+        .into_iter()
+        .map(|l| {
+            let report = ReportTime::of(l.sealed_at, l.completed_at, now, limit);
+            let mut v = serde_json::to_value(&l).unwrap_or_default();
+            v["report"] = serde_json::to_value(report).unwrap_or_default();
+            minijinja::Value::from_serialize(&v)
+        })
+        .collect()
+}
+
 pub(crate) async fn overdue(State(app): State<Arc<Bureau>>, s: Session) -> PageResult {
     let user = s.user.clone();
     let a = Arc::clone(&app);
     let leads = blocking(move || a.overdue_for(&user)).await?;
+    let leads = with_report_times(&app, leads);
     Ok(render(
         "inbox.html",
         context! {
             me => user_ctx(&s), leads => leads, title => "超时未签收线索",
+            report_limit_hours => app.config().report_limit_hours,
             states => Vec::<(String, String)>::new(), selected => "", overdue => true,
             overdue_hours => app.config().overdue_hours,
         },
@@ -123,6 +136,12 @@ pub(crate) async fn lead_page(
         _ => Vec::new(),
     };
     let h = &row.handling;
+    let report = ReportTime::of(
+        row.sealed_at,
+        row.completed_at,
+        Utc::now(),
+        app.config().report_limit_hours,
+    );
     Ok(render(
         "lead.html",
         context! {
@@ -144,6 +163,8 @@ pub(crate) async fn lead_page(
             fine => h.fine.map(Fen::wan),
             confiscation => h.confiscation.map(Fen::wan),
             today => fieldlead_domain::time::china_date(Utc::now()).to_string(),
+            report => report,
+            report_limit_hours => app.config().report_limit_hours,
         },
     )?
     .into_response())
