@@ -269,3 +269,47 @@ async fn the_time_from_locking_to_the_receipt_is_shown_and_flagged_past_the_bure
         assert!(list.contains("天"), "days since 20 Nov: {list}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lead_page_and_the_lists_speak_chinese_only() {
+    let w = world(test_config()).await;
+    w.tb.wait_for_analysis().await;
+    let s = w.tb.login("officer_a").await;
+    // Names every reader of these pages knows, and what the sampler typed (the
+    // sample's spec BV 2.5mm², its task and certificate numbers) or a user's
+    // login name: everything else is Chinese.
+    let allowed = [
+        "fieldlead",
+        "GPS",
+        "EXIF",
+        "SHA-256",
+        "Ed25519",
+        "PDF",
+        "CSV",
+        "Excel",
+        "CCC",
+        "JPEG",
+        "PNG",
+        "BV",
+        "5mm",
+        "CQ-2026-017",
+        "CQ50001234",
+        "CQ50005678",
+        "officer",
+        "reviewer",
+        "enforcement",
+        "yuzhong",
+    ];
+    for path in [
+        format!("/leads/{}", w.lead_a.id()),
+        "/".to_string(),
+        "/overdue".to_string(),
+        "/audit".to_string(),
+        "/cases".to_string(),
+        "/enforcement".to_string(),
+    ] {
+        let page = w.tb.page(&s, &path).await;
+        let words = english_words(&page, &allowed);
+        assert!(words.is_empty(), "{path} shows {words:?}");
+    }
+}

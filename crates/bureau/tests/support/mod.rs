@@ -502,3 +502,52 @@ pub fn posted() -> Option<fieldlead_domain::postprocess::ServiceDetails> {
         .unwrap(),
     )
 }
+
+/// The ASCII words a page shows a reader, outside `<code>` (ids, hashes),
+/// tags, attributes, scripts and styles: what a Chinese-only page must not
+/// have beyond the few names every reader knows (`allowed`).
+pub fn english_words(html: &str, allowed: &[&str]) -> Vec<String> {
+    // Drop whole elements whose content is not prose.
+    let mut text = html.to_string();
+    for (open, close) in [
+        ("<script", "</script>"),
+        ("<style", "</style>"),
+        ("<code", "</code>"),
+        ("<title", "</title>"),
+    ] {
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find(open) {
+            out.push_str(&rest[..i]);
+            rest = rest[i..]
+                .find(close)
+                .map_or("", |j| &rest[i + j + close.len()..]);
+        }
+        out.push_str(rest);
+        text = out;
+    }
+    // Tags (with their attributes) out; entities are not words.
+    let mut prose = String::new();
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                prose.push(' ');
+            }
+            _ if !in_tag => prose.push(c),
+            _ => {}
+        }
+    }
+    let mut words: Vec<String> = prose
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '&' && c != '#')
+        .filter(|w| !w.starts_with('&'))
+        .filter(|w| w.chars().filter(char::is_ascii_alphabetic).count() >= 2)
+        .filter(|w| !allowed.contains(w))
+        .map(str::to_string)
+        .collect();
+    words.sort();
+    words.dedup();
+    words
+}
