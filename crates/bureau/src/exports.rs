@@ -1,29 +1,21 @@
-//! The notice's lead lists from the bureau's handling records, through
-//! `fieldlead-forms`: 附件7 移交线索立案案件结果清单 (every decided lead, with fines,
-//! confiscations and the reason when not filed) and 附件8 不予立案线索清单.
+//! The termination leads' own list, 产品违法线索办理情况清单: every lead samplers
+//! transferred on the spot and how the district handled it, through
+//! `fieldlead-forms`. It borrows no title of the notice's annexes: 附件7 and
+//! 附件8 list the failed products' leads of the 后处理 workflow (section 四).
 
-use fieldlead_domain::Decision;
-use fieldlead_forms::{CaseResultRow, DeclinedRow, LeadList, ListFooter};
+use fieldlead_domain::time::{china, china_date};
+use fieldlead_domain::{Decision, Outcome};
+use fieldlead_forms::{HandlingListRow, LeadList, ListFooter};
 
 use crate::error::Result;
 use crate::model::User;
 use crate::service::{now, Bureau};
 use crate::storage::LeadFilter;
 
-/// Which list, and in which format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListExport {
-    CaseResults,
-    Declined,
-}
-
-use fieldlead_domain::time::china;
-
 impl Bureau {
-    /// The list over every lead the user may see that has a decision.
-    pub fn lead_list(&self, user: &User, which: ListExport) -> Result<LeadList> {
-        let mut case_rows = Vec::new();
-        let mut declined_rows = Vec::new();
+    /// The list over every lead the user may see, oldest first.
+    pub fn lead_handling_list(&self, user: &User) -> Result<LeadList> {
+        let mut rows = Vec::new();
         let mut summaries = self.leads_for(
             user,
             &LeadFilter {
@@ -35,56 +27,49 @@ impl Bureau {
         summaries.reverse();
         for s in summaries {
             let row = self.lead_for(user, s.id)?;
-            let Some(decision) = row.handling.decision else {
-                continue;
+            let record = &row.upload.manifest.manifest.record;
+            let h = &row.handling;
+            let grounds = match &record.outcome {
+                Outcome::Terminated { grounds, .. } => Some(
+                    grounds
+                        .iter()
+                        .map(|g| g.label_zh().to_string())
+                        .collect::<Vec<_>>()
+                        .join("；"),
+                ),
+                _ => None,
             };
-            let upload = &row.upload;
-            let product = &upload.manifest.manifest.record.product;
-            let reason = row.handling.decline_reason.clone();
-            case_rows.push(CaseResultRow {
-                brand: product.brand.clone(),
-                product_name: product.name.clone(),
-                report_no: None,
-                fine_fen: row.handling.fine,
-                confiscation_fen: row.handling.confiscation,
-                remark: row
-                    .handling
-                    .remark
-                    .clone()
-                    .or(row.handling.case_number.clone()),
-                decline_reason: reason.clone(),
+            rows.push(HandlingListRow {
+                business_name: record.business.name.clone(),
+                product_name: record.product.name.clone(),
+                brand: record.product.brand.clone(),
+                grounds,
+                received_on: Some(row.received_at.with_timezone(&china()).date_naive()),
+                acknowledged_on: h.acknowledged_at.map(china_date),
+                result: h.decision.map(|d| {
+                    match d {
+                        Decision::CaseFiled => "立案",
+                        Decision::Declined => "不予立案",
+                    }
+                    .to_string()
+                }),
+                case_number: h.case_number.clone(),
+                fine_fen: h.fine,
+                confiscation_fen: h.confiscation,
+                decline_reason: h.decline_reason.clone(),
+                reported_on: h.reported_to_city_on,
             });
-            if decision == Decision::Declined {
-                declined_rows.push(DeclinedRow {
-                    brand: product.brand.clone(),
-                    product_name: product.name.clone(),
-                    spec_model: product.spec_model.clone(),
-                    report_no: None,
-                    transferred_on: Some(row.received_at.with_timezone(&china()).date_naive()),
-                    decline_grounds: reason,
-                    decline_reason: None,
-                });
-            }
         }
         let footer = ListFooter {
             sending_unit: Some(
                 user.district
                     .as_ref()
                     .map(|d| d.name.clone())
-                    .unwrap_or_else(|| "市场监督管理局质量监督处".into()),
+                    .unwrap_or_else(|| "重庆市市场监督管理局质量监督处".into()),
             ),
-            date: Some(now().with_timezone(&china()).date_naive()),
+            date: Some(china_date(now())),
             ..ListFooter::default()
         };
-        Ok(match which {
-            ListExport::CaseResults => LeadList::CaseResults {
-                footer,
-                rows: case_rows,
-            },
-            ListExport::Declined => LeadList::Declined {
-                footer,
-                rows: declined_rows,
-            },
-        })
+        Ok(LeadList::Handling { footer, rows })
     }
 }

@@ -165,7 +165,7 @@ async fn export_rows(tb: &TestBureau, s: &Console, path: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn attachment_7_and_8_export_the_decided_leads_of_the_district() {
+async fn the_lead_handling_list_exports_the_decided_leads_of_the_district_under_its_own_title() {
     let tb = TestBureau::start().await;
     let a = tb.enrol("yuzhong", 1).await;
     let mut d = draft();
@@ -201,46 +201,40 @@ async fn attachment_7_and_8_export_the_decided_leads_of_the_district() {
     )
     .await;
 
-    let resp = tb.get("/exports/attachment7.xlsx", Some(&s.cookie)).await;
+    let resp = tb.get("/exports/lead-handling.xlsx", Some(&s.cookie)).await;
     assert_eq!(resp.status(), 200);
     let rows = sheet(resp.bytes().await.unwrap().to_vec());
+    // Its own title, not the failed products' 附件7 or 附件8.
+    assert!(rows.iter().any(|r| r.contains("产品违法线索办理情况清单")));
+    assert!(!rows.iter().any(|r| r.contains("附件")), "{rows:?}");
     let plug = rows
         .iter()
         .find(|r| r.contains("移动式插座"))
         .expect("filed lead listed");
     assert!(
-        plug.contains("某牌") && plug.contains("1.5") && plug.contains("0.2"),
+        plug.contains("某牌")
+            && plug.contains("立案")
+            && plug.contains("1.5")
+            && plug.contains("0.2"),
         "{plug}"
     );
-    assert!(rows
-        .iter()
-        .any(|r| r.contains("经查该批产品已由生产者召回")));
+    assert!(rows.iter().any(|r| r.contains("不予立案")
+        && r.contains("经查该批产品已由生产者召回")
+        && r.contains("聚氯乙烯绝缘电线")));
 
-    let rows = export_rows(&tb, &s, "/exports/attachment8.xlsx").await;
-    assert!(rows
-        .iter()
-        .any(|r| r.contains("聚氯乙烯绝缘电线") && r.contains("经查该批产品已由生产者召回")));
-    assert!(
-        !rows.iter().any(|r| r.contains("移动式插座")),
-        "a filed case is not in 附件8"
-    );
-
-    let pdf = tb.get("/exports/attachment7.pdf", Some(&s.cookie)).await;
+    let pdf = tb.get("/exports/lead-handling.pdf", Some(&s.cookie)).await;
     assert_eq!(pdf.status(), 200);
     assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
 
     // Another district's officer exports only their own (empty) list.
     let b = tb.login("officer_b").await;
-    let rows = export_rows(&tb, &b, "/exports/attachment7.xlsx").await;
+    let rows = export_rows(&tb, &b, "/exports/lead-handling.xlsx").await;
     assert!(!rows.iter().any(|r| r.contains("移动式插座")));
+    for gone in ["/exports/attachment7.xlsx", "/exports/attachment8.pdf"] {
+        assert_eq!(tb.get(gone, Some(&b.cookie)).await.status(), 404);
+    }
     assert_eq!(
-        tb.get("/exports/attachment9.xlsx", Some(&b.cookie))
-            .await
-            .status(),
-        404
-    );
-    assert_eq!(
-        tb.get("/exports/attachment7.xlsx", None).await.status(),
+        tb.get("/exports/lead-handling.xlsx", None).await.status(),
         303
     );
 }

@@ -40,7 +40,8 @@ use std::sync::Arc;
 pub use error::FormError;
 pub use fonts::FontChoice;
 pub use lists::{
-    lead_list_xlsx, CaseResultRow, DeclinedRow, LeadList, ListFooter, ListKind, TransferListRow,
+    lead_list_xlsx, CaseResultRow, DeclinedRow, HandlingListRow, LeadList, ListFooter, ListKind,
+    TransferListRow,
 };
 pub use notices::{
     notice_data_sha256, notice_qr_payload, parse_notice_qr_payload, NoticeAppeal, NoticeContact,

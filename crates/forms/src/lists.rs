@@ -57,6 +57,32 @@ pub struct DeclinedRow {
     pub decline_reason: Option<String>,
 }
 
+/// A row of the termination leads' own 产品违法线索办理情况清单: a lead the
+/// sampler transferred on the spot (产品违法线索移交表) and how the district
+/// handled it. Not one of the notice's annexes: 附件7 and 附件8 are the failed
+/// products' lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HandlingListRow {
+    pub business_name: String,
+    pub product_name: String,
+    pub brand: Option<String>,
+    /// 终止抽样情形, as the transfer form ticks them.
+    pub grounds: Option<String>,
+    /// 报送日期: the day the bureau received the lead.
+    pub received_on: Option<NaiveDate>,
+    /// 签收日期.
+    pub acknowledged_on: Option<NaiveDate>,
+    /// 办理结果: 立案, 不予立案, or nothing yet.
+    pub result: Option<String>,
+    pub case_number: Option<String>,
+    pub fine_fen: Option<Fen>,
+    pub confiscation_fen: Option<Fen>,
+    pub decline_reason: Option<String>,
+    /// 报告市局质监处日期.
+    pub reported_on: Option<NaiveDate>,
+}
+
 /// The signing block and dates around a list; all optional, blank lines when absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -92,6 +118,12 @@ pub enum LeadList {
         footer: ListFooter,
         rows: Vec<DeclinedRow>,
     },
+    /// The termination leads' 产品违法线索办理情况清单 (no annex of the notice).
+    Handling {
+        #[serde(default)]
+        footer: ListFooter,
+        rows: Vec<HandlingListRow>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,6 +131,7 @@ pub enum ListKind {
     Transfer,
     CaseResults,
     Declined,
+    Handling,
 }
 
 /// One column: JSON key, header, .xlsx width in characters.
@@ -130,6 +163,21 @@ const CASE_RESULT_COLUMNS: &[Column] = &[
     col("remark", "备注", 20.0),
     col("decline_reason", "不予立案原因", 24.0),
 ];
+const HANDLING_COLUMNS: &[Column] = &[
+    col("index", "序号", 6.0),
+    col("business_name", "被抽样单位", 22.0),
+    col("product_name", "产品名称", 18.0),
+    col("brand", "品牌", 12.0),
+    col("grounds", "终止抽样情形", 26.0),
+    col("received_on", "报送日期", 13.0),
+    col("acknowledged_on", "签收日期", 13.0),
+    col("result", "办理结果", 10.0),
+    col("case_number", "立案编号", 16.0),
+    col("fine", "罚款（万元）", 11.0),
+    col("confiscation", "没收（万元）", 11.0),
+    col("decline_reason", "不予立案理由", 24.0),
+    col("reported_on", "报告市局质监处日期", 14.0),
+];
 const DECLINED_COLUMNS: &[Column] = &[
     col("index", "序号", 6.0),
     col("brand", "品牌", 14.0),
@@ -142,11 +190,13 @@ const DECLINED_COLUMNS: &[Column] = &[
 ];
 
 impl ListKind {
+    /// The notice's annex number, or "" for a list of fieldlead's own.
     pub fn annex(self) -> &'static str {
         match self {
             ListKind::Transfer => "附件6",
             ListKind::CaseResults => "附件7",
             ListKind::Declined => "附件8",
+            ListKind::Handling => "",
         }
     }
 
@@ -155,6 +205,7 @@ impl ListKind {
             ListKind::Transfer => "产品质量监督抽查不合格产品线索移交清单",
             ListKind::CaseResults => "产品质量监督抽查移交线索立案案件结果清单",
             ListKind::Declined => "不予立案线索清单",
+            ListKind::Handling => "产品违法线索办理情况清单",
         }
     }
 
@@ -163,6 +214,7 @@ impl ListKind {
             ListKind::Transfer => "list_6.typ",
             ListKind::CaseResults => "list_7.typ",
             ListKind::Declined => "list_8.typ",
+            ListKind::Handling => "list_handling.typ",
         }
     }
 
@@ -171,6 +223,7 @@ impl ListKind {
             ListKind::Transfer => TRANSFER_COLUMNS,
             ListKind::CaseResults => CASE_RESULT_COLUMNS,
             ListKind::Declined => DECLINED_COLUMNS,
+            ListKind::Handling => HANDLING_COLUMNS,
         }
     }
 }
@@ -202,6 +255,7 @@ impl LeadList {
             LeadList::Transfer { .. } => ListKind::Transfer,
             LeadList::CaseResults { .. } => ListKind::CaseResults,
             LeadList::Declined { .. } => ListKind::Declined,
+            LeadList::Handling { .. } => ListKind::Handling,
         }
     }
 
@@ -209,7 +263,8 @@ impl LeadList {
         match self {
             LeadList::Transfer { footer, .. }
             | LeadList::CaseResults { footer, .. }
-            | LeadList::Declined { footer, .. } => footer,
+            | LeadList::Declined { footer, .. }
+            | LeadList::Handling { footer, .. } => footer,
         }
     }
 
@@ -250,6 +305,25 @@ impl LeadList {
                         Cell::Amount(r.confiscation_fen),
                         Cell::text(&r.remark),
                         Cell::text(&r.decline_reason),
+                    ]);
+                }
+            }
+            LeadList::Handling { rows, .. } => {
+                for (i, r) in rows.iter().enumerate() {
+                    need_name(i + 1, &r.product_name)?;
+                    out.push(vec![
+                        Cell::Text(Some(r.business_name.clone())),
+                        Cell::Text(Some(r.product_name.clone())),
+                        Cell::text(&r.brand),
+                        Cell::text(&r.grounds),
+                        Cell::Date(r.received_on),
+                        Cell::Date(r.acknowledged_on),
+                        Cell::text(&r.result),
+                        Cell::text(&r.case_number),
+                        Cell::Amount(r.fine_fen),
+                        Cell::Amount(r.confiscation_fen),
+                        Cell::text(&r.decline_reason),
+                        Cell::Date(r.reported_on),
                     ]);
                 }
             }
@@ -315,7 +389,11 @@ pub fn lead_list_xlsx(list: &LeadList) -> Result<Vec<u8>, FormError> {
 
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
-    sheet.set_name(kind.annex())?;
+    sheet.set_name(if kind.annex().is_empty() {
+        "办理情况"
+    } else {
+        kind.annex()
+    })?;
     let font = "宋体";
     let title = Format::new()
         .set_font_name("黑体")
@@ -341,7 +419,9 @@ pub fn lead_list_xlsx(list: &LeadList) -> Result<Vec<u8>, FormError> {
     let amount = cell.clone().set_num_format("0.00####");
     let day = cell.clone().set_num_format("yyyy\"年\"m\"月\"d\"日\"");
 
-    sheet.write_string_with_format(0, 0, kind.annex(), &plain)?;
+    if !kind.annex().is_empty() {
+        sheet.write_string_with_format(0, 0, kind.annex(), &plain)?;
+    }
     sheet.merge_range(1, 0, 1, last_col, kind.title(), &title)?;
     sheet.set_row_height(1, 30)?;
     for (c, column) in columns.iter().enumerate() {
@@ -401,7 +481,7 @@ pub fn lead_list_xlsx(list: &LeadList) -> Result<Vec<u8>, FormError> {
             line(shown_date)?;
             line("本清单一式两份，一份移交单位留存，一份资料接收单位留存。".to_string())?;
         }
-        ListKind::CaseResults | ListKind::Declined => {
+        ListKind::CaseResults | ListKind::Declined | ListKind::Handling => {
             line(format!("填报单位：{}", blank(&f.sending_unit)))?;
             line(format!(
                 "填报人：（签名）        联系方式：{}",

@@ -34,6 +34,10 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ("list_7.typ", include_str!("../templates/list_7.typ")),
     ("list_8.typ", include_str!("../templates/list_8.typ")),
     (
+        "list_handling.typ",
+        include_str!("../templates/list_handling.typ"),
+    ),
+    (
         "notice_common.typ",
         include_str!("../templates/notice_common.typ"),
     ),

@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use common::*;
 use fieldlead_domain::money::Fen;
 use fieldlead_forms::{
-    lead_list_xlsx, CaseResultRow, DeclinedRow, Forms, FormsConfig, LeadList, ListFooter,
-    TransferListRow,
+    lead_list_xlsx, CaseResultRow, DeclinedRow, Forms, FormsConfig, HandlingListRow, LeadList,
+    ListFooter, TransferListRow,
 };
 
 fn forms() -> Forms {
@@ -257,6 +257,59 @@ fn list_pdfs_are_landscape_and_print_every_value() {
     }
     let pdf = forms().lead_list_pdf(&case_results()).unwrap();
     first_page_png(&pdf, "list_7_page1");
+}
+
+/// The termination leads' own list: its own title, no annex number, every value.
+#[test]
+fn the_lead_handling_list_has_its_own_title_and_no_annex_number() {
+    let list = LeadList::Handling {
+        footer: footer(),
+        rows: vec![
+            HandlingListRow {
+                business_name: "重庆某某五金经营部".into(),
+                product_name: "电线".into(),
+                brand: Some("某某牌".into()),
+                grounds: Some("无厂名厂址；涉嫌无工业产品生产许可证".into()),
+                received_on: NaiveDate::from_ymd_opt(2026, 3, 2),
+                acknowledged_on: NaiveDate::from_ymd_opt(2026, 3, 3),
+                result: Some("立案".into()),
+                case_number: Some("渝中市监立〔2026〕8号".into()),
+                fine_fen: Some(Fen::new(1_500_000).unwrap()),
+                confiscation_fen: None,
+                decline_reason: None,
+                reported_on: NaiveDate::from_ymd_opt(2026, 4, 1),
+            },
+            HandlingListRow {
+                business_name: "某某电器商行".into(),
+                product_name: "插座".into(),
+                result: Some("不予立案".into()),
+                decline_reason: Some("经查产品已由生产者召回".into()),
+                ..HandlingListRow::default()
+            },
+        ],
+    };
+    let pdf = forms().lead_list_pdf(&list).unwrap();
+    let flat = squash(&pdftotext(&pdf));
+    for v in [
+        "产品违法线索办理情况清单",
+        "终止抽样情形",
+        "报告市局质监处日期",
+        "重庆某某五金经营部",
+        "无厂名厂址；涉嫌无工业产品生产许可证",
+        "2026年3月2日",
+        "渝中市监立〔2026〕8号",
+        "1.50",
+        "2026年4月1日",
+        "经查产品已由生产者召回",
+    ] {
+        assert!(flat.contains(&squash(v)), "{v} missing in {flat}");
+    }
+    assert!(
+        !flat.contains("附件"),
+        "not one of the notice's annexes: {flat}"
+    );
+    let rows = sheet(lead_list_xlsx(&list).unwrap(), "办理情况");
+    assert_eq!(s(&rows, 1, 0), "产品违法线索办理情况清单");
 }
 
 #[test]

@@ -11,7 +11,6 @@ use serde::Deserialize;
 use super::{render, user_ctx, NoFields, PageResult, Posted, Session};
 use crate::api::blocking;
 use crate::error::BureauError;
-use crate::exports::ListExport;
 use crate::model::Role;
 use crate::service::Bureau;
 
@@ -81,21 +80,17 @@ pub(crate) async fn audit(State(app): State<Arc<Bureau>>, s: Session) -> PageRes
     .into_response())
 }
 
-/// `/exports/attachment7.xlsx` and the like: 附件7 or 附件8 as .xlsx or PDF.
+/// `/exports/lead-handling.xlsx` or `.pdf`: the termination leads' 产品违法线索办理情况清单.
 pub(crate) async fn export(
     State(app): State<Arc<Bureau>>,
     s: Session,
     Path(name): Path<String>,
 ) -> PageResult {
-    let which = match name.as_str() {
-        "attachment7.xlsx" | "attachment7.pdf" => ListExport::CaseResults,
-        "attachment8.xlsx" | "attachment8.pdf" => ListExport::Declined,
-        _ => {
-            return Err(BureauError::NotFound {
-                what: "导出文件"
-            }
-            .into())
+    if name != "lead-handling.xlsx" && name != "lead-handling.pdf" {
+        return Err(BureauError::NotFound {
+            what: "导出文件"
         }
-    };
-    super::list_file(app, name, move |a| a.lead_list(&s.user, which)).await
+        .into());
+    }
+    super::list_file(app, name, move |a| a.lead_handling_list(&s.user)).await
 }

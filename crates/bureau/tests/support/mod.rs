@@ -544,6 +544,8 @@ pub fn english_words(html: &str, allowed: &[&str]) -> Vec<String> {
         .split(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '&' && c != '#')
         .filter(|w| !w.starts_with('&'))
         .filter(|w| w.chars().filter(char::is_ascii_alphabetic).count() >= 2)
+        // Short ids and hashes (平板 0190b2a4) are codes, not words.
+        .filter(|w| !(w.len() >= 8 && w.chars().all(|c| c.is_ascii_hexdigit() || c == '-')))
         .filter(|w| !allowed.contains(w))
         .map(str::to_string)
         .collect();
