@@ -184,10 +184,15 @@ pub struct Handling {
 }
 
 impl Handling {
-    /// Fines and confiscations are recorded for a filed case, until the outcome
-    /// was reported to the city.
+    /// Fines and confiscations are recorded for a filed case; after its report
+    /// to the city they are still recorded, as an audited correction.
     pub fn may_record_outcome(&self) -> bool {
-        self.decision == Some(Decision::CaseFiled) && self.state != LeadState::ReportedToCity
+        self.decision == Some(Decision::CaseFiled)
+    }
+
+    /// Whether recording the outcome now corrects what the city was told.
+    pub fn outcome_is_correction(&self) -> bool {
+        self.state == LeadState::ReportedToCity
     }
 }
 
@@ -445,6 +450,7 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("lead_case_filed", "立案"),
     ("lead_declined", "不予立案"),
     ("lead_outcome_recorded", "登记处罚结果"),
+    ("lead_outcome_corrected", "报告市局后更正处罚结果"),
     ("lead_reported_to_city", "报告市局质监处"),
     ("result_imported", "导入检验结果"),
     ("result_served", "登记结果通知书送达"),

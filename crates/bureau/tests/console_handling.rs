@@ -67,6 +67,32 @@ async fn handling_moves_forward_only_and_the_tablet_sees_it() {
         303
     );
     assert_eq!(post(&[("step", "decline"), ("reason", "晚了")]).await, 409);
+    // After the report to the city the fines may still be recorded: a
+    // correction, with its reason, that the city sees in the audit trail.
+    assert_eq!(
+        post(&[
+            ("step", "outcome"),
+            ("fine_wan", "2"),
+            ("confiscation_wan", "0.0321")
+        ])
+        .await,
+        422,
+        "a correction needs its reason"
+    );
+    assert!(tb
+        .page(&s, &format!("/leads/{lead}"))
+        .await
+        .contains("更正罚没金额"));
+    assert_eq!(
+        post(&[
+            ("step", "outcome"),
+            ("fine_wan", "1.5"),
+            ("confiscation_wan", "0.0321"),
+            ("remark", "复核后罚款金额不变，补记没收数量 120 卷")
+        ])
+        .await,
+        303
+    );
 
     let row = tb.bureau.storage().lead(lead).unwrap().unwrap();
     assert_eq!(row.handling.state, LeadState::ReportedToCity);
@@ -104,9 +130,23 @@ async fn handling_moves_forward_only_and_the_tablet_sees_it() {
             "lead_acknowledged",
             "lead_case_filed",
             "lead_outcome_recorded",
-            "lead_reported_to_city"
+            "lead_reported_to_city",
+            "lead_outcome_corrected"
         ]
     );
+    let corrected = events
+        .iter()
+        .find(|e| e.action == "lead_outcome_corrected")
+        .unwrap();
+    assert_eq!(
+        corrected.before.as_ref().unwrap()["remark"],
+        "没收违法产品 120 卷"
+    );
+    let city = tb.login("city").await;
+    assert!(tb
+        .page(&city, &format!("/leads/{lead}"))
+        .await
+        .contains("报告市局后更正处罚结果"));
     let filed = events
         .iter()
         .find(|e| e.action == "lead_case_filed")

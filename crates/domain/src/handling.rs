@@ -94,7 +94,7 @@ impl HandlingForm {
                         FieldProblem::new(
                             "reported_on",
                             "report_date",
-                            "报市局日期格式应为 YYYY-MM-DD",
+                            "报告市局质监处的日期应为日期，例如 2026-03-09",
                         )
                     },
                 )?,

@@ -35,19 +35,15 @@ fn is_wide(c: char) -> bool {
     matches!(c as u32, 0x2E80..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFFEF | 0x20000..=0x3FFFF)
 }
 
-/// `2026年3月5日 14:30`, in the offset the time was recorded in.
+/// `2026年3月5日 14:30`, in China Standard Time whatever offset the time was
+/// recorded in (the domain's one format for every screen and document).
 pub fn date_time(t: &DateTime<FixedOffset>) -> String {
-    format!(
-        "{} {:02}:{:02}",
-        date(&t.date_naive()),
-        t.hour(),
-        t.minute()
-    )
+    fieldlead_domain::time::minute_zh(t.with_timezone(&chrono::Utc))
 }
 
 /// `2026年3月5日`.
 pub fn date(d: &NaiveDate) -> String {
-    d.format("%Y年%-m月%-d日").to_string()
+    fieldlead_domain::time::day_zh(*d)
 }
 
 /// `北纬 29.563012°，东经 106.551634°`: six decimals are about 10 cm.
@@ -62,16 +58,26 @@ pub fn gps(p: &GeoPoint) -> String {
     )
 }
 
-/// An EXIF `DateTimeOriginal` (`2026:03:05 14:31:02`) as `2026-03-05 14:31:02`,
-/// with its offset when the file had one. Anything else is shown as written.
+/// An EXIF `DateTimeOriginal` (`2026:03:05 14:31:02`): in China time when the
+/// file recorded its offset, else as the camera's clock said it, marked so.
+/// Anything unreadable is shown as written.
 pub fn exif_time(raw: &str, offset: Option<&str>) -> String {
-    let shown = match NaiveDateTime::parse_from_str(raw.trim(), "%Y:%m:%d %H:%M:%S") {
-        Ok(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
-        Err(_) => raw.trim().to_string(),
+    let Ok(t) = NaiveDateTime::parse_from_str(raw.trim(), "%Y:%m:%d %H:%M:%S") else {
+        return raw.trim().to_string();
     };
-    match offset {
-        Some(o) if !o.trim().is_empty() => format!("{shown} ({})", o.trim()),
-        _ => shown,
+    let offset = offset
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .and_then(|o| DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{o}")).ok())
+        .map(|d| *d.offset());
+    match offset.and_then(|o| t.and_local_timezone(o).single()) {
+        Some(at) => date_time(&at),
+        None => format!(
+            "{} {:02}:{:02}（相机时钟，未记录时区）",
+            date(&t.date()),
+            t.hour(),
+            t.minute()
+        ),
     }
 }
 
@@ -94,13 +100,24 @@ mod tests {
     fn dates_and_places_read_the_chinese_way() {
         let t = DateTime::parse_from_rfc3339("2026-03-05T09:05:00+08:00").unwrap();
         assert_eq!(date_time(&t), "2026年3月5日 09:05");
+        // Recorded elsewhere, printed in China time.
+        let tokyo = DateTime::parse_from_rfc3339("2026-03-05T10:05:00+09:00").unwrap();
+        assert_eq!(date_time(&tokyo), "2026年3月5日 09:05");
         let p = GeoPoint::from_degrees(29.5630123, 106.5516345).unwrap();
         assert_eq!(gps(&p), "北纬 29.563012°，东经 106.551635°");
         let s = GeoPoint::from_degrees(-33.5, -70.25).unwrap();
         assert_eq!(gps(&s), "南纬 33.500000°，西经 70.250000°");
         assert_eq!(
             exif_time("2026:03:05 14:31:02", Some("+08:00")),
-            "2026-03-05 14:31:02 (+08:00)"
+            "2026年3月5日 14:31"
+        );
+        assert_eq!(
+            exif_time("2026:03:05 14:31:02", Some("+09:00")),
+            "2026年3月5日 13:31"
+        );
+        assert_eq!(
+            exif_time("2026:03:05 14:31:02", None),
+            "2026年3月5日 14:31（相机时钟，未记录时区）"
         );
         assert_eq!(exif_time("garbage", None), "garbage");
     }

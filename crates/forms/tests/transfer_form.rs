@@ -104,7 +104,7 @@ fn every_field_value_is_printed_as_real_text() {
         "处理结果反馈".into(),
         m.lead_id.to_string(),
         lead.manifest_hash.to_hex(),
-        "2026-03-0514:31:07(+08:00)".into(),
+        "2026年3月5日14:31".into(),
         "HUAWEIMatePad11".into(),
     ];
     for e in &m.evidence {
@@ -208,7 +208,8 @@ fn absent_optional_fields_print_as_not_applicable() {
         assert!(flat.contains(v), "{v} not in {flat}");
     }
     assert!(!flat.contains("北纬29.557612"));
-    assert!(words_past_right_margin(&pdf, RIGHT_MARGIN_PT).is_empty());
+    let past = words_past_right_margin(&pdf, RIGHT_MARGIN_PT);
+    assert!(past.is_empty(), "{past:?}");
 }
 
 #[test]

@@ -159,6 +159,7 @@ pub(crate) async fn lead_page(
             can_ack => h.state.can_become(LeadState::Acknowledged),
             can_decide => h.state.can_become(LeadState::CaseFiled),
             can_outcome => h.may_record_outcome(),
+            correcting => h.outcome_is_correction(),
             can_report => h.state.can_become(LeadState::ReportedToCity),
             fine => h.fine.map(Fen::wan),
             confiscation => h.confiscation.map(Fen::wan),

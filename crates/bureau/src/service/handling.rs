@@ -178,13 +178,26 @@ impl Bureau {
             } => {
                 if !before.may_record_outcome() {
                     return Err(BureauError::State(
-                        "只有已立案、尚未报市局的线索才能登记罚没金额".into(),
+                        "只有已立案的线索才能登记罚没金额".into(),
                     ));
+                }
+                let correcting = before.outcome_is_correction();
+                if correcting && remark.is_none() {
+                    return Err(fieldlead_domain::text::FieldProblem::new(
+                        "remark",
+                        "required",
+                        "已报告市局质监处后更正罚没金额，请在备注中写明更正原因",
+                    )
+                    .into());
                 }
                 after.fine = fine;
                 after.confiscation = confiscation;
                 after.remark = remark;
-                "lead_outcome_recorded"
+                if correcting {
+                    "lead_outcome_corrected"
+                } else {
+                    "lead_outcome_recorded"
+                }
             }
             HandlingStep::ReportToCity { on } => {
                 after.state = to(LeadState::ReportedToCity)?;
@@ -193,7 +206,7 @@ impl Bureau {
                 if on > today || decided.is_some_and(|d| on < d) {
                     return Err(BureauError::invalid(
                         fieldlead_domain::ErrorCode::ReportDate,
-                        "报市局日期不能晚于今天，也不能早于立案或不予立案的日期",
+                        "报告市局质监处的日期不能晚于今天，也不能早于立案或不予立案的日期",
                     ));
                 }
                 after.reported_to_city_on = Some(on);
