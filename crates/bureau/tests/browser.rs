@@ -103,17 +103,7 @@ async fn reviewer_logs_in_opens_a_lead_sees_the_verification_panel_and_sets_a_re
         Ok::<_, fantoccini::error::CmdError>(())
     }
     .await;
-    if let Err(e) = &result {
-        let url = c
-            .current_url()
-            .await
-            .map(|u| u.to_string())
-            .unwrap_or_default();
-        let page = c.source().await.unwrap_or_default();
-        let _ = c.close().await;
-        panic!("browser step failed: {e:?}\nat {url}\n{page}");
-    }
-    let _ = c.close().await;
+    support::browser::finish(c, result).await;
 
     let reviews = tb.bureau.storage().reviews(lead.id()).unwrap();
     assert_eq!(reviews.len(), 1);

@@ -316,17 +316,7 @@ async fn one_failed_result_through_the_whole_postprocessing_in_a_browser() {
         Ok::<_, fantoccini::error::CmdError>(())
     }
     .await;
-    if let Err(e) = &result {
-        let url = c
-            .current_url()
-            .await
-            .map(|u| u.to_string())
-            .unwrap_or_default();
-        let page = c.source().await.unwrap_or_default();
-        let _ = c.close().await;
-        panic!("browser step failed: {e:?}\nat {url}\n{page}");
-    }
-    let _ = c.close().await;
+    support::browser::finish(c, result).await;
 
     // Every document issued, numbered in its issuer's sequence, and every step
     // in the case's audit trail.

@@ -391,17 +391,7 @@ fn the_printed_qr_code_leads_back_to_the_sealed_manifest() {
     let pdf = forms()
         .transfer_form_pdf(&lead, &blobs_for(&lead), &options())
         .unwrap();
-    // 200 dpi: about what an office scanner or a phone photo of the page gives.
-    let png = first_page_png_at(&pdf, "transfer_form_qr_page1", 200);
-    let page = image::open(&png).unwrap().to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
-        page.width() as usize,
-        page.height() as usize,
-        |x, y| page.get_pixel(x as u32, y as u32).0[0],
-    );
-    let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code on the first page");
-    let (_, text) = grids[0].decode().unwrap();
+    let text = first_page_qr_text(&pdf, "transfer_form_qr_page1");
     assert_eq!(
         fieldlead_forms::parse_qr_payload(&text),
         Some((lead.manifest.lead_id, lead.manifest_hash))

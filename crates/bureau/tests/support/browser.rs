@@ -60,3 +60,19 @@ pub async fn headless_chromium() -> (Driver, Client) {
         .expect("WebDriver session");
     (driver, client)
 }
+
+/// Ends a browser test: on a failed step, the page it was on goes into the
+/// panic message; the session is closed either way.
+pub async fn finish(c: Client, result: Result<(), fantoccini::error::CmdError>) {
+    if let Err(e) = &result {
+        let url = c
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let page = c.source().await.unwrap_or_default();
+        let _ = c.close().await;
+        panic!("browser step failed: {e:?}\nat {url}\n{page}");
+    }
+    let _ = c.close().await;
+}

@@ -338,3 +338,27 @@ pub fn first_page_png_at(pdf: &[u8], name: &str, dpi: u32) -> PathBuf {
     std::fs::write(prefix.with_extension("pdf"), pdf).unwrap();
     png
 }
+
+/// The texts of the QR codes on a PDF's first page, read from a 200 dpi
+/// rendering (about what an office scanner or a phone photo of the page gives).
+pub fn first_page_qr_texts(pdf: &[u8], name: &str) -> Vec<String> {
+    let png = first_page_png_at(pdf, name, 200);
+    let page = image::open(&png).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
+        page.width() as usize,
+        page.height() as usize,
+        |x, y| page.get_pixel(x as u32, y as u32).0[0],
+    );
+    prepared
+        .detect_grids()
+        .iter()
+        .map(|g| g.decode().unwrap().1)
+        .collect()
+}
+
+/// The text of the one QR code on a PDF's first page.
+pub fn first_page_qr_text(pdf: &[u8], name: &str) -> String {
+    let texts = first_page_qr_texts(pdf, name);
+    assert_eq!(texts.len(), 1, "one QR code on the first page");
+    texts.into_iter().next().unwrap()
+}
