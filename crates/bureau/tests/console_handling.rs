@@ -292,6 +292,20 @@ async fn the_time_from_locking_to_the_receipt_is_shown_and_flagged_past_the_bure
         let page = w.tb.page(&s, &format!("/leads/{}", w.lead_a.id())).await;
         assert!(page.contains("报送用时"), "{page}");
         assert!(page.contains("锁定于 2026年11月20日 10:30"), "{page}");
+        // What the tablet recorded, labelled as the notice's users say it.
+        for label in [
+            "抽样地点",
+            "抽样时间",
+            "生产许可证编号",
+            "CCC 证书编号",
+            "（销售者）",
+        ] {
+            assert!(page.contains(label), "{label}");
+        }
+        assert!(
+            page.contains("class=\"signature zoomable\""),
+            "signature images"
+        );
         assert_eq!(
             page.contains("id=\"report-time\" class=\"flag\""),
             flagged,

@@ -135,6 +135,33 @@ pub(crate) async fn lead_page(
             .collect(),
         _ => Vec::new(),
     };
+    let signoffs: Vec<minijinja::Value> = upload
+        .manifest
+        .manifest
+        .signoffs
+        .iter()
+        .map(|so| {
+            let (image, witness) = match &so.signoff {
+                fieldlead_domain::SignoffKind::Signed { image_sha256, .. } => {
+                    (Some(image_sha256.to_hex()), None)
+                }
+                fieldlead_domain::SignoffKind::Refused { witness } => (None, Some(witness.clone())),
+            };
+            minijinja::context! {
+                party => so.party.label_zh(), name => so.name, at => so.at,
+                image => image, witness => witness,
+            }
+        })
+        .collect();
+    let gps = record.place.gps.map(|p| {
+        format!(
+            "{} {:.6}°，{} {:.6}°",
+            if p.lat() >= 0.0 { "北纬" } else { "南纬" },
+            p.lat().abs(),
+            if p.lon() >= 0.0 { "东经" } else { "西经" },
+            p.lon().abs()
+        )
+    });
     let h = &row.handling;
     let report = ReportTime::of(
         row.sealed_at,
@@ -165,6 +192,9 @@ pub(crate) async fn lead_page(
             confiscation => h.confiscation.map(Fen::wan),
             today => fieldlead_domain::time::china_date(Utc::now()).to_string(),
             report => report,
+            signoffs => signoffs,
+            gps => gps,
+            business_role => record.business.role.label_zh(),
             report_limit_hours => app.config().report_limit_hours,
         },
     )?
