@@ -397,3 +397,33 @@ fn the_printed_qr_code_leads_back_to_the_sealed_manifest() {
         Some((lead.manifest.lead_id, lead.manifest_hash))
     );
 }
+
+/// The printed form in the notice's words: the record is 锁定 (封存 is done to
+/// goods), its hash the 存证摘要 (not a 清单), the district is the 区县局, and
+/// the city gets the form from the sampling side and the investigation from
+/// the district.
+#[test]
+fn the_form_reads_in_the_notices_words() {
+    let lead = lead(&LeadSpec::default());
+    let pdf = forms()
+        .transfer_form_pdf(&lead, &blobs_for(&lead), &options())
+        .unwrap();
+    let flat = squash(&pdftotext(&pdf));
+    for expected in [
+        "产品违法线索移交表",
+        "锁定时间",
+        "存证摘要",
+        "调查处理情况报告市局质监处日期",
+        "抽样单位事后将本表报市局质监处",
+        "标称生产厂家",
+    ] {
+        assert!(flat.contains(expected), "{expected} not in {flat}");
+    }
+    for wrong in ["封存", "清单哈希", "已送达", "标称生产者"] {
+        assert!(!flat.contains(wrong), "{wrong} in {flat}");
+    }
+    let district_without_county = flat
+        .match_indices("区局")
+        .any(|(i, _)| !flat[..i].ends_with('县'));
+    assert!(!district_without_county, "区局 for 区县局 in {flat}");
+}
