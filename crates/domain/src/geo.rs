@@ -80,6 +80,19 @@ impl GeoPoint {
         self.lon_e7 as f64 / 1e7
     }
 
+    /// `北纬 29.563012°，东经 106.551634°`, as forms and screens show a point; six
+    /// decimals are about 10 cm.
+    pub fn label_zh(&self) -> String {
+        let (lat, lon) = (self.lat(), self.lon());
+        format!(
+            "{} {:.6}°，{} {:.6}°",
+            if lat >= 0.0 { "北纬" } else { "南纬" },
+            lat.abs(),
+            if lon >= 0.0 { "东经" } else { "西经" },
+            lon.abs()
+        )
+    }
+
     /// Great-circle distance in metres (haversine), for "photo taken how far from the site".
     pub fn distance_m(&self, other: &GeoPoint) -> f64 {
         const R: f64 = 6_371_008.8;

@@ -46,16 +46,9 @@ pub fn date(d: &NaiveDate) -> String {
     fieldlead_domain::time::day_zh(*d)
 }
 
-/// `北纬 29.563012°，东经 106.551634°`: six decimals are about 10 cm.
+/// `北纬 29.563012°，东经 106.551634°`: the domain's wording of a point.
 pub fn gps(p: &GeoPoint) -> String {
-    let (lat, lon) = (p.lat(), p.lon());
-    format!(
-        "{} {:.6}°，{} {:.6}°",
-        if lat >= 0.0 { "北纬" } else { "南纬" },
-        lat.abs(),
-        if lon >= 0.0 { "东经" } else { "西经" },
-        lon.abs()
-    )
+    p.label_zh()
 }
 
 /// An EXIF `DateTimeOriginal` (`2026:03:05 14:31:02`): in China time when the

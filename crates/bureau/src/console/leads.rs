@@ -153,15 +153,7 @@ pub(crate) async fn lead_page(
             }
         })
         .collect();
-    let gps = record.place.gps.map(|p| {
-        format!(
-            "{} {:.6}°，{} {:.6}°",
-            if p.lat() >= 0.0 { "北纬" } else { "南纬" },
-            p.lat().abs(),
-            if p.lon() >= 0.0 { "东经" } else { "西经" },
-            p.lon().abs()
-        )
-    });
+    let gps = record.place.gps.map(|p| p.label_zh());
     let h = &row.handling;
     let report = ReportTime::of(
         row.sealed_at,

@@ -73,10 +73,10 @@ fn text(field: &str, label: &str, value: &str) -> Result<Option<String>> {
 }
 
 /// The issuer of a document: the city or the case's district.
-struct Issuer {
+pub(super) struct Issuer {
     key: String,
     settings: IssuerSettings,
-    name: String,
+    pub(super) name: String,
     short: String,
 }
 
@@ -105,8 +105,19 @@ impl Bureau {
                 settings: s,
             };
         }
-        let d = &case.district;
-        let s = docs.districts.get(&d.code).cloned().unwrap_or_default();
+        self.district_bureau(&case.district)
+    }
+
+    /// A district bureau as its documents and lists name it: `[documents.districts]`
+    /// first, else 重庆市{区县名}市场监督管理局.
+    pub(super) fn district_bureau(&self, d: &District) -> Issuer {
+        let s = self
+            .config
+            .documents
+            .districts
+            .get(&d.code)
+            .cloned()
+            .unwrap_or_default();
         let (name, short) = district_issuer(&d.name);
         Issuer {
             key: d.code.clone(),
@@ -258,16 +269,13 @@ impl Bureau {
         user: &User,
         id: CaseId,
         form: &DocumentForm,
-    ) -> Result<(PostCase, NoticeData, Option<IssuedDocument>)> {
+    ) -> Result<(PostCase, NoticeData, Recipient, Option<IssuedDocument>)> {
         let case = self.case_for(user, id)?;
         let document: Document = form
             .document
             .parse()
             .map_err(|_| FieldProblem::new("document", "required", "请选择文书"))?;
-        let to: Recipient = form
-            .recipient
-            .parse()
-            .map_err(|_| FieldProblem::new("recipient", "required", "请选择送达对象"))?;
+        let to = form_recipient(form)?;
         let supersedes = match form.supersedes.trim() {
             "" => None,
             s => {
@@ -285,7 +293,7 @@ impl Bureau {
         };
         self.may_issue(user, &case, document, to, supersedes.as_ref())?;
         let data = self.notice_data(&case, document, to, form, china_date(now()))?;
-        Ok((case, data, supersedes))
+        Ok((case, data, to, supersedes))
     }
 
     /// The document as it would print, watermarked 预览 and unnumbered.
@@ -295,7 +303,7 @@ impl Bureau {
         id: CaseId,
         form: &DocumentForm,
     ) -> Result<(NoticeData, RenderedForm)> {
-        let (_, data, _) = self.document_request(user, id, form)?;
+        let (_, data, _, _) = self.document_request(user, id, form)?;
         let rendered = self.forms()?.notice(&data, &NoticeSeal::Preview)?;
         Ok((data, rendered))
     }
@@ -308,7 +316,7 @@ impl Bureau {
         id: CaseId,
         form: &DocumentForm,
     ) -> Result<IssuedDocument> {
-        let (case, data, supersedes) = self.document_request(user, id, form)?;
+        let (case, data, recipient, supersedes) = self.document_request(user, id, form)?;
         let correction = match &supersedes {
             Some(_) => Some(
                 text("correction", "更正原因", &form.correction)?
@@ -316,7 +324,7 @@ impl Bureau {
             ),
             None => None,
         };
-        let issuer = self.issuer(&case, data.document.by_city(form_recipient(form)?));
+        let issuer = self.issuer(&case, data.document.by_city(recipient));
         let pattern = FormNumberPattern::parse(&self.config.documents.number_pattern)?;
         let year = data.date.year();
         let forms = self.forms()?;
@@ -339,7 +347,7 @@ impl Bureau {
                 id: doc_id,
                 case_id: case.id,
                 document: data.document,
-                recipient: form_recipient(form)?,
+                recipient,
                 issuer_key: issuer.key.clone(),
                 year,
                 seq,

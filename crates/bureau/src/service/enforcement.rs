@@ -289,12 +289,7 @@ impl Bureau {
     }
 
     fn district_issuer_name(&self, d: &District) -> String {
-        self.config
-            .documents
-            .districts
-            .get(&d.code)
-            .and_then(|s| s.issuer.clone())
-            .unwrap_or_else(|| super::documents::district_issuer(&d.name).0)
+        self.district_bureau(d).name
     }
 
     /// Attaches the institute's report file (a PDF) to a case, kept hashed in the
