@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "sync_now",
     "enrol",
     "form_preview",
+    "draft_form_preview",
     "ui_ready",
 ];
 

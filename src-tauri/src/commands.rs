@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use fieldlead_device::{
-    Enrolment, EvidenceItem, ListQuery, RecordSummary, RecordView, Settings, SignoffView,
+    form::TransferFormPreview, Enrolment, EvidenceItem, ListQuery, RecordSummary, RecordView,
+    Settings, SignoffView,
 };
 use fieldlead_domain::{FieldProblem, LeadId, Party, RecordDraft, Sha256, Uscc};
 use serde::Serialize;
@@ -282,24 +283,40 @@ pub async fn enrol(
 // ----------------------------------------------------------------------
 // Form
 
-/// The 产品违法线索移交表 of a sealed lead: its pages as SVG for the preview, and the
-/// PDF written into the app data dir, ready to print or hand over.
+/// The 产品违法线索移交表 on screen: its pages as SVG and, for a sealed lead, the
+/// PDF written into the app data dir, ready to print or hand over (`null` for
+/// the 预览 of a record not locked yet).
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[ts(export)]
 pub struct FormPreview {
     pub pages_svg: Vec<String>,
-    pub pdf_path: String,
+    pub pdf_path: Option<String>,
 }
 
+impl From<TransferFormPreview> for FormPreview {
+    fn from(p: TransferFormPreview) -> Self {
+        FormPreview {
+            pages_svg: p.pages_svg,
+            pdf_path: p.pdf_path.map(|p| p.display().to_string()),
+        }
+    }
+}
+
+/// The form of a sealed lead.
 #[tauri::command]
 pub async fn form_preview(state: State<'_, AppState>, id: LeadId) -> CmdResult<FormPreview> {
     // Gathered under the device's lock, rendered without it.
     let source = state.device()?.form_source(id)?;
-    let preview = source.preview(state.forms()?)?;
-    Ok(FormPreview {
-        pages_svg: preview.pages_svg,
-        pdf_path: preview.pdf_path.display().to_string(),
-    })
+    Ok(source.preview(state.forms()?)?.into())
+}
+
+/// The form of a draft as it would print if locked now: 预览 across every
+/// page, unsigned parts blank, nothing written to disk. A draft whose fields
+/// do not pass yet is refused with its problems (`invalid_draft`).
+#[tauri::command]
+pub async fn draft_form_preview(state: State<'_, AppState>, id: LeadId) -> CmdResult<FormPreview> {
+    let source = state.device()?.draft_form_source(id)?;
+    Ok(source.preview(state.forms()?)?.into())
 }
 
 #[cfg(test)]

@@ -48,6 +48,7 @@ pub fn builder<R: Runtime>(base: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::sync_now,
         commands::enrol,
         commands::form_preview,
+        commands::draft_form_preview,
         commands::ui_ready,
     ])
 }

@@ -63,6 +63,11 @@ fn request(cmd: &str, body: InvokeBody, headers: &[(&str, String)]) -> InvokeReq
 }
 
 impl Tablet {
+    /// The app's data dir, as `tablet` passed it to `start`.
+    fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("app")
+    }
+
     fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
         self.send(request(cmd, InvokeBody::Json(args), &[]))
     }
@@ -181,6 +186,41 @@ fn a_visit_goes_from_draft_to_sealed_record_and_printable_form() {
     assert!(pdf.starts_with(b"%PDF"));
 }
 
+/// Before locking, the sampler (and the business's person, before signing) can
+/// read the form as it will print: 预览 pages, nothing written to disk, nothing
+/// added to the record's log, and the record still a draft to edit and seal.
+#[test]
+fn a_draft_previews_its_form_before_locking_and_stays_a_draft() {
+    let t = tablet();
+    let view = t.ok("new_visit", json!({}));
+    let id = view["id"].as_str().unwrap().to_string();
+    t.ok(
+        "update_draft",
+        json!({ "id": id, "draft": fieldlead_domain::sample::terminated_draft() }),
+    );
+    t.attach(&id, jpeg(7), "货架上的电线，无厂名厂址").unwrap();
+    t.sign(&id, "sampler1", png(1)).unwrap();
+    let before = t.ok("get_record", json!({ "id": id }));
+
+    let form = t.ok("draft_form_preview", json!({ "id": id }));
+    assert!(form["pdf_path"].is_null(), "{}", form["pdf_path"]);
+    let pages = form["pages_svg"].as_array().unwrap();
+    assert!(!pages.is_empty());
+    assert!(pages[0].as_str().unwrap().starts_with("<svg"));
+    let forms_dir = t.data_dir().join(fieldlead_device::form::FORMS_DIR);
+    assert!(
+        !forms_dir.exists() || std::fs::read_dir(&forms_dir).unwrap().next().is_none(),
+        "a preview is never written out"
+    );
+    assert_eq!(t.ok("get_record", json!({ "id": id })), before);
+    // A sealed record's form is the real one, and a sealed record has no 预览.
+    let sealed = t.seal_lead(8);
+    let err = t
+        .call("draft_form_preview", json!({ "id": sealed }))
+        .unwrap_err();
+    assert_eq!(err["code"], "record_sealed");
+}
+
 #[test]
 fn errors_reach_the_ui_as_code_and_chinese_message_and_change_nothing() {
     let t = tablet();
@@ -227,9 +267,14 @@ fn errors_reach_the_ui_as_code_and_chinese_message_and_change_nothing() {
         .call("get_record", json!({ "id": LeadId::new().to_string() }))
         .unwrap_err();
     assert_eq!(err["code"], "record_not_found");
-    // A form before sealing.
+    // A form before sealing; a 预览 of a draft whose fields do not pass yet.
     let err = t.call("form_preview", json!({ "id": id })).unwrap_err();
     assert_eq!(err["code"], "not_sealed");
+    let err = t
+        .call("draft_form_preview", json!({ "id": id }))
+        .unwrap_err();
+    assert_eq!(err["code"], "invalid_draft");
+    assert!(!err["problems"].as_array().unwrap().is_empty());
 
     // A sealed record is read-only.
     let sealed = t.seal_lead(9);

@@ -53,6 +53,10 @@ async fn a_sampler_records_photographs_signs_and_seals_a_lead() {
 
     sign_and_record_the_refusal(c).await;
 
+    preview_the_form_before_locking(c).await;
+    screenshot(c, screen, 1280, 800, "app-draft-preview-1280x800.png").await;
+    close_the_preview(c).await;
+
     seal_and_see_the_chosen_files(c, &expected).await;
     // The "sealed" toast would hide part of the record.
     wait_hidden(c, ".van-toast").await;
@@ -78,6 +82,9 @@ async fn fill_in_the_visit(c: &Client) {
     type_into(c, "f-sending-unit", "重庆市某某质量检验检测研究院").await;
     type_into(c, "f-task-name", "2026年电线电缆产品质量监督抽查").await;
     type_into(c, "f-task-number", "CQ-2026-017").await;
+    click(c, "[data-testid=task-level-city]").await;
+    type_into(c, "f-task-document", "渝市监发〔2026〕12号").await;
+    type_into(c, "f-sampling-number", "CQ-2026-017-0042").await;
     type_into(c, "f-product-category", "电线电缆").await;
     type_into(c, "f-business-name", "重庆某某五金经营部").await;
     // A wrong check character is named as it is typed.
@@ -182,6 +189,21 @@ async fn sign_and_record_the_refusal(c: &Client) {
     type_into(c, "witness", "隔壁商户 刘七").await;
     click(c, ".van-dialog .van-dialog__confirm").await;
     wait_text(c, "[data-testid=signoff-business]", "刘七").await;
+}
+
+/// On the seal step, the form as it would print if locked now: 预览 pages and a
+/// note that it is not the form to hand over.
+async fn preview_the_form_before_locking(c: &Client) {
+    eprintln!("e2e: preview before locking");
+    click(c, "[data-testid=step-seal]").await;
+    click(c, "[data-testid=draft-form-preview]").await;
+    wait_text(c, "[data-testid=form-draft-notice]", "尚未锁定").await;
+    shown(c, "[data-testid=form-page]").await;
+}
+
+async fn close_the_preview(c: &Client) {
+    click(c, "[data-testid=form-popup] .van-popup__close-icon").await;
+    wait_hidden(c, "[data-testid=form-popup]").await;
 }
 
 /// Seals once the core finds nothing left to fix; the record then shows its

@@ -78,6 +78,8 @@ export const api = {
   sealProblems: (id: string, draft: RecordDraft) => call<FieldProblem[]>("seal_problems", { id, draft }),
   seal: (id: string) => call<RecordView>("seal", { id }),
   formPreview: (id: string) => call<FormPreview>("form_preview", { id }),
+  /** A draft's form as it would print if locked now, watermarked 预览; never saved. */
+  draftFormPreview: (id: string) => call<FormPreview>("draft_form_preview", { id }),
   uiReady: () => call<null>("ui_ready"),
   syncStatus: () => call<SyncStatus>("sync_status"),
   syncNow: () => call<null>("sync_now"),

@@ -3,7 +3,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { enableAutoUnmount, flushPromises, mount } from "@vue/test-utils";
 import Vant from "vant";
 import { api } from "./api";
-import { BUSINESS_ROLE_LABELS, LEAD_STATE_LABELS, LEAD_STATES } from "./bindings/labels";
+import { BUSINESS_ROLE_LABELS, LEAD_STATE_LABELS, LEAD_STATES, TASK_LEVEL_LABELS, TASK_LEVELS } from "./bindings/labels";
+import { blankDraft } from "./testing";
+import { reactive, nextTick } from "vue";
+import VisitStep from "./views/visit/VisitStep.vue";
 import type { RecordSummary } from "./bindings/RecordSummary";
 import { i18n } from "./i18n";
 import zh from "./locales/zh-CN";
@@ -47,6 +50,24 @@ describe("labels come from the domain", () => {
     expect(zh.visit.role).toEqual(BUSINESS_ROLE_LABELS);
     for (const r of Object.keys(BUSINESS_ROLE_LABELS)) expect(t(`visit.role.${r}`)).toBe(BUSINESS_ROLE_LABELS[r as keyof typeof BUSINESS_ROLE_LABELS]);
     expect(zh.outbox.delivered).toBe(LEAD_STATE_LABELS.delivered);
+  });
+});
+
+describe("the visit step asks what an inspector expects", () => {
+  it("任务来源 from the domain's levels, 任务文号, 抽样单编号, and the platform for a shop on one", async () => {
+    const d = reactive(blankDraft());
+    const w = mount(VisitStep, { props: { draft: d, problems: [], uscc: null }, global: { plugins: [i18n, Vant] } });
+    const levels = w.get("[data-testid=f-task-level]").findAll(".van-radio").map((x) => x.text());
+    expect(levels).toEqual(TASK_LEVELS.map((l) => TASK_LEVEL_LABELS[l]));
+    for (const label of ["任务来源", "任务文号", "抽样单编号"]) expect(w.text()).toContain(label);
+    await w.get("[data-testid=task-level-city]").trigger("click");
+    expect(d.task_level).toBe("city");
+    // The platform's name is asked of a shop on a platform only.
+    expect(w.find("[data-testid=f-platform]").exists()).toBe(false);
+    await w.get("[data-testid=role-ecommerce-shop]").trigger("click");
+    await nextTick();
+    expect(d.business_role).toBe("ecommerce_shop");
+    expect(w.get("[data-testid=f-platform]").text()).toContain("电子商务平台");
   });
 });
 

@@ -156,6 +156,43 @@ async fn different_manifest_under_the_same_id_is_a_conflict() {
     assert_eq!(stored.manifest_hash, lead.upload.manifest.manifest_hash);
 }
 
+/// A lead a tablet locked before its app learnt 任务来源 and 抽样单编号
+/// (manifest format 1) is still received, with its receipt, and its page says
+/// what it could not record; a format this bureau does not know is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_locked_before_the_tablets_upgrade_is_still_received() {
+    let tb = TestBureau::start().await;
+    let tab = tb.enrol("yuzhong", 1).await;
+    let old = seal_edited(
+        fieldlead_domain::LeadId::new(),
+        &tab.key,
+        &[photo(1, 90)],
+        draft(),
+        |m| {
+            m.format = 1;
+            m.record.sampling_number = None;
+            m.record.task.level = None;
+            m.record.task.document_number = None;
+        },
+    );
+    tb.deliver(&tab, &old).await;
+    let s = tb.login("officer_a").await;
+    let page = tb.page(&s, &format!("/leads/{}", old.id())).await;
+    assert!(page.contains("未记录（线索在平板升级前锁定）"), "{page}");
+
+    let future = seal_edited(
+        fieldlead_domain::LeadId::new(),
+        &tab.key,
+        &[photo(2, 90)],
+        draft(),
+        |m| m.format = 3,
+    );
+    let r = tb.put_lead(&tab, &future).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(error(r).await.code, "manifest_format");
+    assert!(tb.bureau.storage().lead(future.id()).unwrap().is_none());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_manifest_signature_and_chain_are_refused_with_a_reason() {
     let tb = TestBureau::start().await;

@@ -49,6 +49,7 @@ async fn reviewer_logs_in_opens_a_lead_sees_the_verification_panel_and_sets_a_re
             assert!(text.contains(&sha.to_hex()), "hash {sha} shown");
         }
         assert!(text.contains("哈希一致"));
+        support::browser::screenshot(&c, "console-lead").await?;
 
         // Zoom: clicking a thumbnail opens the original full size. The page's script
         // is deferred: wait until the document has loaded before clicking.
@@ -100,6 +101,8 @@ async fn reviewer_logs_in_opens_a_lead_sees_the_verification_panel_and_sets_a_re
         assert_eq!(shown, "存在问题");
         let page = c.source().await?;
         assert!(page.contains("第 2 张照片无法看清标签"));
+        c.goto(&format!("{}/", tb.url)).await?;
+        support::browser::screenshot(&c, "console-leads").await?;
         Ok::<_, fantoccini::error::CmdError>(())
     }
     .await;

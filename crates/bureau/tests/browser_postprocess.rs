@@ -305,6 +305,7 @@ async fn one_failed_result_through_the_whole_postprocessing_in_a_browser() {
         .await?;
         b.wait_for("2026-09-09 至 2026-10-07").await?;
         c.goto(&case_url).await?;
+        support::browser::screenshot(&c, "console-case").await?;
         b.wait_for("id=\"case-state\">已公告待再次复查<").await?;
         b.step(
             "rechecked",
@@ -313,6 +314,7 @@ async fn one_failed_result_through_the_whole_postprocessing_in_a_browser() {
         )
         .await?;
         assert!(b.board().await?.contains("2026-09-15"));
+        support::browser::screenshot(&c, "console-board").await?;
         Ok::<_, fantoccini::error::CmdError>(())
     }
     .await;

@@ -299,6 +299,9 @@ async fn the_time_from_locking_to_the_receipt_is_shown_and_flagged_past_the_bure
             "生产许可证编号",
             "CCC 证书编号",
             "（销售者）",
+            "抽样单编号",
+            "<code>CQ-2026-017-0042</code>",
+            "市局下达 · 任务文号 渝市监发〔2026〕12号",
         ] {
             assert!(page.contains(label), "{label}");
         }

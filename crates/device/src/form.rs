@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use fieldlead_domain::{LeadId, Sha256, SignedManifest};
+use fieldlead_domain::{LeadId, Manifest, Sha256, SignedManifest};
 use fieldlead_evidence::EvidenceStore;
-use fieldlead_forms::{BlobFns, BlobSource, FormOptions};
+use fieldlead_forms::{BlobFns, BlobSource, FormOptions, TransferLead};
 
 pub use fieldlead_forms::{
     FormError, FormNumberPattern, Forms, FormsConfig, DEFAULT_FORM_NUMBER_PATTERN,
@@ -31,18 +31,25 @@ pub struct FormNumbering<'a> {
 }
 
 /// The app's preview of a transfer form: each page as SVG, and where the PDF was
-/// written.
+/// written; a record not locked yet has its 预览 pages only, and no PDF.
 #[derive(Debug, Clone)]
 pub struct TransferFormPreview {
     pub pages_svg: Vec<String>,
-    pub pdf_path: PathBuf,
+    pub pdf_path: Option<PathBuf>,
 }
 
-/// What a sealed lead's form is rendered from, gathered from the tablet's data
-/// at once: rendering (a second or so) then needs no lock on the [`Device`].
+/// A locked lead, or a draft shown before locking.
+#[derive(Debug, Clone)]
+enum FormLead {
+    Sealed(SignedManifest),
+    Draft(Manifest),
+}
+
+/// What a lead's form is rendered from, gathered from the tablet's data at
+/// once: rendering (a second or so) then needs no lock on the [`Device`].
 #[derive(Debug, Clone)]
 pub struct FormSource {
-    lead: SignedManifest,
+    lead: FormLead,
     /// Each photo's thumbnail, printed in its place.
     thumbnails: HashMap<Sha256, Sha256>,
     store: EvidenceStore,
@@ -63,7 +70,26 @@ impl Device {
             .filter_map(|e| Some((e.sha256, e.intake.thumbnail.as_ref()?.sha256)))
             .collect();
         Ok(FormSource {
-            lead,
+            lead: FormLead::Sealed(lead),
+            thumbnails,
+            store: self.store.clone(),
+            district: self.enrolment()?.map(|e| e.district_name),
+            forms_dir: self.dir.join(FORMS_DIR),
+        })
+    }
+
+    /// The draft `id` as its form would print if it were locked now, for the
+    /// 预览 before locking: its fields must pass the form's rules (else
+    /// [`DeviceError::InvalidDraft`] with every problem); photos, captions and
+    /// signatures are shown as far as they go.
+    pub fn draft_form_source(&self, id: LeadId) -> Result<FormSource, DeviceError> {
+        let (manifest, items) = self.draft_manifest(id)?;
+        let thumbnails = items
+            .iter()
+            .filter_map(|e| Some((e.sha256, e.intake.thumbnail.as_ref()?.sha256)))
+            .collect();
+        Ok(FormSource {
+            lead: FormLead::Draft(manifest),
             thumbnails,
             store: self.store.clone(),
             district: self.enrolment()?.map(|e| e.district_name),
@@ -73,6 +99,20 @@ impl Device {
 }
 
 impl FormSource {
+    fn transfer_lead(&self) -> TransferLead<'_> {
+        match &self.lead {
+            FormLead::Sealed(s) => TransferLead::Sealed(s),
+            FormLead::Draft(m) => TransferLead::Draft(m),
+        }
+    }
+
+    fn manifest(&self) -> &Manifest {
+        match &self.lead {
+            FormLead::Sealed(s) => &s.manifest,
+            FormLead::Draft(m) => m,
+        }
+    }
+
     /// Renders with this tablet's evidence as the blobs: photos by their
     /// thumbnails, signature images whole.
     fn render<T>(
@@ -88,43 +128,55 @@ impl FormSource {
         Ok(render(&blobs)?)
     }
 
-    /// The transfer form as PDF bytes (`fieldlead form`), numbered if asked.
+    /// The transfer form of a locked lead as PDF bytes (`fieldlead form`),
+    /// numbered if asked.
     pub fn pdf(
         &self,
         forms: &Forms,
         numbering: Option<FormNumbering<'_>>,
         receiving_unit: Option<String>,
     ) -> Result<Vec<u8>, DeviceError> {
+        let FormLead::Sealed(lead) = &self.lead else {
+            return Err(DeviceError::FormNotSealed(self.manifest().lead_id));
+        };
         let form_number = numbering
             .map(|n| {
                 n.pattern
-                    .format(n.district, self.lead.manifest.record.task.year, n.seq)
+                    .format(n.district, lead.manifest.record.task.year, n.seq)
             })
             .transpose()?;
         let options = FormOptions {
             form_number,
             receiving_unit,
         };
-        self.render(|blobs| forms.transfer_form_pdf(&self.lead, blobs, &options))
+        self.render(|blobs| forms.transfer_form_pdf(lead, blobs, &options))
     }
 
     /// The app's form: for the enrolled district (the receiving unit), its pages
-    /// as SVG for the preview and the PDF written under the data dir's
-    /// [`FORMS_DIR`], ready to print or hand over.
+    /// as SVG for the preview and, for a locked lead, the PDF written under the
+    /// data dir's [`FORMS_DIR`], ready to print or hand over. A draft's 预览 is
+    /// never written out: it is not a form to hand over.
     pub fn preview(&self, forms: &Forms) -> Result<TransferFormPreview, DeviceError> {
         let options = FormOptions {
             form_number: None,
             receiving_unit: self.district.clone(),
         };
-        let form =
-            self.render(|blobs| forms.transfer_form_with_preview(&self.lead, blobs, &options))?;
-        let path = self
-            .forms_dir
-            .join(format!("移交表-{}.pdf", self.lead.manifest.lead_id));
-        write_pdf(&path, &form.pdf).map_err(DeviceError::FormPdf)?;
+        let form = self.render(|blobs| {
+            forms.transfer_form_with_preview(self.transfer_lead(), blobs, &options)
+        })?;
+        let pdf_path = match &self.lead {
+            FormLead::Sealed(lead) => {
+                let path = self
+                    .forms_dir
+                    .join(format!("移交表-{}.pdf", lead.manifest.lead_id));
+                write_pdf(&path, &form.pdf).map_err(DeviceError::FormPdf)?;
+                Some(path)
+            }
+            FormLead::Draft(_) => None,
+        };
         Ok(TransferFormPreview {
             pages_svg: form.pages_svg,
-            pdf_path: path,
+            pdf_path,
         })
     }
 }

@@ -11,7 +11,7 @@ use fieldlead_domain::{
     RecordDraft, Sha256, SignedEntry, SignedManifest, MANIFEST_FORMAT,
 };
 use fieldlead_evidence::Intake;
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -328,6 +328,7 @@ impl Device {
     /// manifest and closes the audit log. From then on the record is read-only.
     pub fn seal(&mut self, id: LeadId) -> Result<SignedManifest, DeviceError> {
         let now = self.now();
+        let device_key = self.key.public_key();
         let tx = self.conn.transaction()?;
         let draft = editable_draft(&tx, id)?;
         let record = draft.validate(id).map_err(DeviceError::InvalidDraft)?;
@@ -335,7 +336,6 @@ impl Device {
         if record.outcome.is_lead() && items.is_empty() {
             return Err(DeviceError::NoEvidence);
         }
-        let mut evidence = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             if item.caption.trim().is_empty() {
                 return Err(DeviceError::CaptionMissing(i + 1));
@@ -343,24 +343,7 @@ impl Device {
             if !self.store.verify(&item.sha256)? {
                 return Err(DeviceError::EvidenceDamaged(item.sha256));
             }
-            let x = &item.intake;
-            evidence.push(EvidenceEntry {
-                sha256: item.sha256,
-                bytes: x.bytes,
-                format: format_name(x.format)?,
-                caption: item.caption.clone(),
-                width: x.width,
-                height: x.height,
-                exif_datetime: x.exif.datetime_original.clone(),
-                exif_offset: x.exif.offset_time_original.clone(),
-                exif_gps: x.exif.gps,
-                make: x.exif.make.clone(),
-                model: x.exif.model.clone(),
-                phash: x.phash.map(|p| format!("{p:016x}")),
-                added_at: item.added_at,
-            });
         }
-        evidence.sort_by_key(|e| e.sha256);
         let signoffs = crate::signoffs::manifest_signoffs(&tx, id, &draft)?;
         for s in &signoffs {
             if let fieldlead_domain::SignoffKind::Signed { image_sha256, .. } = &s.signoff {
@@ -370,22 +353,7 @@ impl Device {
             }
         }
         let log = load_log(&tx, id)?;
-        let head = log
-            .last()
-            .ok_or_else(|| DeviceError::Corrupt(format!("record {id} has no audit log")))?;
-        let manifest = Manifest {
-            format: MANIFEST_FORMAT,
-            lead_id: id,
-            device_key: self.key.public_key(),
-            record,
-            evidence,
-            signoffs,
-            log_head: LogHead {
-                seq: head.entry.seq,
-                entry_hash: head.entry_hash,
-            },
-            sealed_at: now,
-        };
+        let manifest = manifest_of(device_key, record, &items, signoffs, &log, now)?;
         let signed = SignedManifest::sign(manifest, &self.key)
             .map_err(|e| DeviceError::Corrupt(e.to_string()))?;
         let seal_entry = record_change(
@@ -413,6 +381,31 @@ impl Device {
         )?;
         tx.commit()?;
         Ok(signed)
+    }
+
+    /// The manifest of draft `id` as it stands, unsigned, for the transfer form's
+    /// preview before locking: its record by the rules sealing applies (a draft
+    /// with problems is refused with them), its photos as captioned so far, the
+    /// signoffs taken so far. Nothing is written. Also returns the photos, whose
+    /// thumbnails the preview prints.
+    pub(crate) fn draft_manifest(
+        &self,
+        id: LeadId,
+    ) -> Result<(Manifest, Vec<EvidenceItem>), DeviceError> {
+        let draft = editable_draft(&self.conn, id)?;
+        let record = draft.validate(id).map_err(DeviceError::InvalidDraft)?;
+        let items = load_evidence(&self.conn, id)?;
+        let signoffs = crate::signoffs::signoffs_so_far(&self.conn, id, &draft)?;
+        let log = load_log(&self.conn, id)?;
+        let manifest = manifest_of(
+            self.key.public_key(),
+            record,
+            &items,
+            signoffs,
+            &log,
+            self.now(),
+        )?;
+        Ok((manifest, items))
     }
 
     /// One record with its photos.
@@ -491,8 +484,57 @@ impl Device {
     }
 }
 
-pub(crate) fn editable_draft(tx: &Transaction<'_>, id: LeadId) -> Result<RecordDraft, DeviceError> {
-    let row: Option<(String, String)> = tx
+/// The manifest of a record with these photos and signoffs, pinned to the
+/// head of its log.
+fn manifest_of(
+    device_key: fieldlead_domain::PublicKey,
+    record: fieldlead_domain::Record,
+    items: &[EvidenceItem],
+    signoffs: Vec<fieldlead_domain::Signoff>,
+    log: &[SignedEntry],
+    now: DateTime<FixedOffset>,
+) -> Result<Manifest, DeviceError> {
+    let id = record.id;
+    let mut evidence = Vec::with_capacity(items.len());
+    for item in items {
+        let x = &item.intake;
+        evidence.push(EvidenceEntry {
+            sha256: item.sha256,
+            bytes: x.bytes,
+            format: format_name(x.format)?,
+            caption: item.caption.clone(),
+            width: x.width,
+            height: x.height,
+            exif_datetime: x.exif.datetime_original.clone(),
+            exif_offset: x.exif.offset_time_original.clone(),
+            exif_gps: x.exif.gps,
+            make: x.exif.make.clone(),
+            model: x.exif.model.clone(),
+            phash: x.phash.map(|p| format!("{p:016x}")),
+            added_at: item.added_at,
+        });
+    }
+    evidence.sort_by_key(|e| e.sha256);
+    let head = log
+        .last()
+        .ok_or_else(|| DeviceError::Corrupt(format!("record {id} has no audit log")))?;
+    Ok(Manifest {
+        format: MANIFEST_FORMAT,
+        lead_id: id,
+        device_key,
+        record,
+        evidence,
+        signoffs,
+        log_head: LogHead {
+            seq: head.entry.seq,
+            entry_hash: head.entry_hash,
+        },
+        sealed_at: now,
+    })
+}
+
+pub(crate) fn editable_draft(conn: &Connection, id: LeadId) -> Result<RecordDraft, DeviceError> {
+    let row: Option<(String, String)> = conn
         .query_row(
             "SELECT state, draft_json FROM records WHERE id = ?1",
             [id.to_string()],

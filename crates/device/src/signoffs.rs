@@ -191,20 +191,34 @@ pub(crate) fn manifest_signoffs(
     id: LeadId,
     draft: &RecordDraft,
 ) -> Result<Vec<Signoff>, DeviceError> {
-    let views = load_signoffs(conn, id)?;
-    Party::ALL
+    let signoffs = signoffs_so_far(conn, id, draft)?;
+    match Party::ALL
         .into_iter()
-        .map(|party| {
-            let v = views
-                .iter()
-                .find(|v| v.party == party)
-                .ok_or(DeviceError::SignoffMissing(party))?;
-            Ok(Signoff {
+        .find(|party| !signoffs.iter().any(|s| s.party == *party))
+    {
+        Some(party) => Err(DeviceError::SignoffMissing(party)),
+        None => Ok(signoffs),
+    }
+}
+
+/// The signoffs taken so far, in [`Party`] order, each under the name the form
+/// gives that party: what the preview before locking shows.
+pub(crate) fn signoffs_so_far(
+    conn: &Connection,
+    id: LeadId,
+    draft: &RecordDraft,
+) -> Result<Vec<Signoff>, DeviceError> {
+    let views = load_signoffs(conn, id)?;
+    Ok(Party::ALL
+        .into_iter()
+        .filter_map(|party| {
+            let v = views.iter().find(|v| v.party == party)?;
+            Some(Signoff {
                 party,
                 name: signer_name(draft, party).to_string(),
                 signoff: v.signoff.clone(),
                 at: v.at,
             })
         })
-        .collect()
+        .collect())
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::geo::{MAX_LAT_DEG, MAX_LON_DEG};
 use crate::lead::LeadState;
-use crate::record::BusinessRole;
+use crate::record::{BusinessRole, TaskLevel};
 use crate::time::minute_zh;
 
 /// Instants whose Chinese rendering the UI's formatter must reproduce: a
@@ -38,7 +38,8 @@ pub fn ui_labels_ts() -> String {
         "// Generated from the Rust domain crate (crates/domain/src/labels.rs) by\n\
          // `cargo test -p fieldlead-domain --features ts`. Do not edit by hand.\n\n\
          import type { BusinessRole } from \"./BusinessRole\";\n\
-         import type { LeadState } from \"./LeadState\";\n\n",
+         import type { LeadState } from \"./LeadState\";\n\
+         import type { TaskLevel } from \"./TaskLevel\";\n\n",
     );
     out.push_str("/** Every lead state, in the order a lead passes through them. */\n");
     out.push_str("export const LEAD_STATES: readonly LeadState[] = [\n");
@@ -52,12 +53,18 @@ pub fn ui_labels_ts() -> String {
     }
     out.push_str("};\n\n/** The sampled business's role, one wording everywhere. */\n");
     out.push_str("export const BUSINESS_ROLE_LABELS: Record<BusinessRole, string> = {\n");
-    for r in [
-        BusinessRole::Producer,
-        BusinessRole::Seller,
-        BusinessRole::EcommerceShop,
-    ] {
+    for r in BusinessRole::ALL {
         out.push_str(&format!("  {}: {},\n", wire(r), js(r.label_zh())));
+    }
+    out.push_str("};\n\n/** Who issued a spot-check task (任务来源), in the form's order. */\n");
+    out.push_str("export const TASK_LEVELS: readonly TaskLevel[] = [\n");
+    for l in TaskLevel::ALL {
+        out.push_str(&format!("  {},\n", js(&wire(l))));
+    }
+    out.push_str("];\n\n/** Each issuing body as the notice names it. */\n");
+    out.push_str("export const TASK_LEVEL_LABELS: Record<TaskLevel, string> = {\n");
+    for l in TaskLevel::ALL {
+        out.push_str(&format!("  {}: {},\n", wire(l), js(l.label_zh())));
     }
     out.push_str(&format!(
         "}};\n\n/** The GPS range a point must lie in, in degrees either way. */\n\

@@ -47,7 +47,7 @@ pub use inspection::{
 pub use lead::LeadState;
 pub use manifest::{
     check_signoffs, verify_lead, EvidenceEntry, LogHead, Manifest, Party, SignedManifest, Signoff,
-    SignoffKind, VerifyError, MANIFEST_FORMAT,
+    SignoffKind, VerifyError, ACCEPTED_MANIFEST_FORMATS, MANIFEST_FORMAT,
 };
 pub use protocol::{
     manifest_blobs, BlobKind, BlobRef, BlobStatus, Decision, DistrictInfo, EnrolmentCode,
@@ -59,5 +59,6 @@ pub use protocol::{
 pub use record::{
     Business, BusinessRole, FieldProblem, Ground, MustNotSampleGround, NominalProducer, Outcome,
     OutcomeKind, Place, Product, Record, RecordDraft, RefusalKind, Sampler, SpotCheckTask,
+    TaskLevel,
 };
 pub use wire::UnknownName;

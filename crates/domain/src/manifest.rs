@@ -18,8 +18,13 @@ use crate::ids::{LeadId, Sha256};
 use crate::record::{Record, MAX_LINE_CHARS};
 use crate::text::{text_problems, FieldProblem};
 
-/// The version of the manifest layout; the bureau refuses versions it does not know.
-pub const MANIFEST_FORMAT: u32 = 1;
+/// The version of the manifest layout a tablet seals with. Format 2 added the
+/// record's 任务来源 (level and 任务文号), 抽样单编号 and a platform shop's
+/// 电子商务平台.
+pub const MANIFEST_FORMAT: u32 = 2;
+/// Every layout the bureau accepts: a lead sealed before a tablet's upgrade is
+/// still reported, judged by its own format's rules. Others are refused.
+pub const ACCEPTED_MANIFEST_FORMATS: [u32; 2] = [1, 2];
 /// Longest caption of a photo.
 pub const MAX_CAPTION_CHARS: usize = 200;
 /// Most photos one lead may carry. A visit that needs more is several records.
@@ -151,7 +156,7 @@ impl Manifest {
     /// terminated sampling has at least one photo, and no text anywhere in it
     /// (captions, names, camera fields) holds control or bidi-override characters.
     pub fn problems(&self) -> Vec<FieldProblem> {
-        let mut out = self.record.problems();
+        let mut out = self.record.problems(self.format);
         if self.record.outcome.is_lead() && self.evidence.is_empty() {
             out.push(FieldProblem::new(
                 "evidence",
@@ -316,7 +321,7 @@ impl VerifyError {
 /// to an enrolled device is the caller's question.
 pub fn verify_lead(signed: &SignedManifest, log: &[SignedEntry]) -> Result<(), VerifyError> {
     let m = &signed.manifest;
-    if m.format != MANIFEST_FORMAT {
+    if !ACCEPTED_MANIFEST_FORMATS.contains(&m.format) {
         return Err(VerifyError::UnknownFormat(m.format));
     }
     // Bounds first, before any hashing or signature work scales with them.

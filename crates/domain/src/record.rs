@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::geo::GeoPoint;
 use crate::ids::{CccCertificate, IdError, LeadId, ProductionLicence, Uscc};
+use crate::manifest::MANIFEST_FORMAT;
 pub use crate::text::FieldProblem;
 
 /// Longest free-text field on the form (the situation description).
@@ -24,6 +25,40 @@ pub struct SpotCheckTask {
     pub name: String,
     pub number: String,
     pub product_category: String,
+    /// 任务来源: who issued the task. Present from manifest format 2 on; a
+    /// format-1 record (sealed before the field existed) has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<TaskLevel>,
+    /// The task document's number (任务文号), when the task came with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+}
+
+/// Who issued a spot-check task (任务来源): the notice's three levels of
+/// 市场监管 that organise 产品质量监督抽查.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskLevel {
+    /// 国家监督抽查, issued by 市场监管总局.
+    National,
+    /// 市级监督抽查, issued by 市局.
+    City,
+    /// 区县级监督抽查, issued by a 区县局 (本级抽查).
+    District,
+}
+
+impl TaskLevel {
+    pub const ALL: [TaskLevel; 3] = [TaskLevel::National, TaskLevel::City, TaskLevel::District];
+
+    /// The issuing body, as the notice names it.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            TaskLevel::National => "市场监管总局",
+            TaskLevel::City => "市局",
+            TaskLevel::District => "区县局",
+        }
+    }
 }
 
 /// The sampled business's role in the supply chain.
@@ -37,6 +72,12 @@ pub enum BusinessRole {
 }
 
 impl BusinessRole {
+    pub const ALL: [BusinessRole; 3] = [
+        BusinessRole::Producer,
+        BusinessRole::Seller,
+        BusinessRole::EcommerceShop,
+    ];
+
     pub fn label_zh(self) -> &'static str {
         match self {
             BusinessRole::Producer => "生产者",
@@ -56,6 +97,10 @@ pub struct Business {
     pub person_in_charge: String,
     pub phone: String,
     pub role: BusinessRole,
+    /// The 电子商务平台 a shop sells on: required for an
+    /// [`BusinessRole::EcommerceShop`] from manifest format 2 on, absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,6 +217,10 @@ pub struct Record {
     pub id: LeadId,
     /// The unit sending the lead (移交单位): the sampling agency.
     pub sending_unit: String,
+    /// 抽样单编号, when a sampling form was already numbered before sampling
+    /// stopped. Format 2 on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling_number: Option<String>,
     pub task: SpotCheckTask,
     pub business: Business,
     pub product: Product,
@@ -192,9 +241,12 @@ pub struct Record {
 #[serde(default, deny_unknown_fields)]
 pub struct RecordDraft {
     pub sending_unit: String,
+    pub sampling_number: String,
     pub task_year: Option<u16>,
     pub task_name: String,
     pub task_number: String,
+    pub task_level: Option<TaskLevel>,
+    pub task_document: String,
     pub product_category: String,
     pub business_name: String,
     pub business_uscc: String,
@@ -202,6 +254,8 @@ pub struct RecordDraft {
     pub business_person: String,
     pub business_phone: String,
     pub business_role: Option<BusinessRole>,
+    /// The platform's name, for a shop on a platform.
+    pub business_platform: String,
     pub product_name: String,
     pub product_brand: String,
     pub product_spec_model: String,
@@ -322,9 +376,12 @@ impl From<&Record> for RecordDraft {
         let p = &r.nominal_producer;
         RecordDraft {
             sending_unit: r.sending_unit.clone(),
+            sampling_number: text(&r.sampling_number),
             task_year: Some(r.task.year),
             task_name: r.task.name.clone(),
             task_number: r.task.number.clone(),
+            task_level: r.task.level,
+            task_document: text(&r.task.document_number),
             product_category: r.task.product_category.clone(),
             business_name: r.business.name.clone(),
             business_uscc: r.business.uscc.as_str().to_string(),
@@ -332,6 +389,7 @@ impl From<&Record> for RecordDraft {
             business_person: r.business.person_in_charge.clone(),
             business_phone: r.business.phone.clone(),
             business_role: Some(r.business.role),
+            business_platform: text(&r.business.platform),
             product_name: r.product.name.clone(),
             product_brand: text(&r.product.brand),
             product_spec_model: text(&r.product.spec_model),
@@ -373,8 +431,12 @@ impl Record {
     /// in: the bureau's check of a record it received from a tablet. A record that
     /// passes but is not in the form's normal shape (untrimmed text, unsorted or
     /// repeated grounds) is refused too: only the tablet's own output is accepted.
-    pub fn problems(&self) -> Vec<FieldProblem> {
-        match RecordDraft::from(self).validate(self.id) {
+    ///
+    /// `format` is the manifest's: a format-1 record (sealed by a tablet before
+    /// 任务来源, 抽样单编号 and the platform's name were on the form) is judged
+    /// by format 1's rules and must not carry those fields.
+    pub fn problems(&self, format: u32) -> Vec<FieldProblem> {
+        match RecordDraft::from(self).validate_format(self.id, format) {
             Err(problems) => problems,
             Ok(normal) if normal != *self => vec![FieldProblem::new(
                 "record",
@@ -387,8 +449,17 @@ impl Record {
 }
 
 impl RecordDraft {
-    /// Checks every field and builds the record, or returns every problem found.
+    /// Checks every field and builds the record, or returns every problem found:
+    /// the rules of the current [`MANIFEST_FORMAT`], which the tablet seals with.
     pub fn validate(&self, id: LeadId) -> Result<Record, Vec<FieldProblem>> {
+        self.validate_format(id, MANIFEST_FORMAT)
+    }
+
+    /// [`RecordDraft::validate`] by the rules of manifest `format`: format 1 has
+    /// no 任务来源, 抽样单编号 or platform name (they are dropped), format 2
+    /// requires 任务来源 and, for a shop on a platform, the platform's name.
+    fn validate_format(&self, id: LeadId, format: u32) -> Result<Record, Vec<FieldProblem>> {
+        let since_2 = format >= 2;
         let mut c = Checker {
             problems: Vec::new(),
         };
@@ -412,6 +483,23 @@ impl RecordDraft {
         let sending_unit = c.required("sending_unit", "移交单位", &d.sending_unit);
         let task_name = c.required("task_name", "抽查任务名称", &d.task_name);
         let task_number = c.required("task_number", "抽查任务编号", &d.task_number);
+        let task_level = d.task_level.filter(|_| since_2);
+        if since_2 && task_level.is_none() {
+            c.missing(
+                "task_level",
+                "请选择任务来源（市场监管总局、市局或区县局下达）",
+            );
+        }
+        let task_document = if since_2 {
+            c.optional("task_document", "任务文号", &d.task_document)
+        } else {
+            None
+        };
+        let sampling_number = if since_2 {
+            c.optional("sampling_number", "抽样单编号", &d.sampling_number)
+        } else {
+            None
+        };
         let product_category = c.required("product_category", "产品类别", &d.product_category);
 
         let business_name = c.required("business_name", "被抽样单位名称", &d.business_name);
@@ -442,6 +530,23 @@ impl RecordDraft {
                 "请选择被抽样单位类型（生产者、销售者或电子商务平台内经营者）",
             );
         }
+        // The platform's name belongs to a shop on a platform only.
+        let platform = if since_2 && d.business_role == Some(BusinessRole::EcommerceShop) {
+            let p = c.optional(
+                "business_platform",
+                "电子商务平台名称",
+                &d.business_platform,
+            );
+            if p.is_none() {
+                c.missing(
+                    "business_platform",
+                    "电子商务平台内经营者须填写所在电子商务平台的名称",
+                );
+            }
+            p
+        } else {
+            None
+        };
 
         let product_name = c.required("product_name", "产品名称", &d.product_name);
         let brand = c.optional("product_brand", "商标", &d.product_brand);
@@ -607,11 +712,14 @@ impl RecordDraft {
         Ok(Record {
             id,
             sending_unit,
+            sampling_number,
             task: SpotCheckTask {
                 year,
                 name: task_name,
                 number: task_number,
                 product_category,
+                level: task_level,
+                document_number: task_document,
             },
             business: Business {
                 name: business_name,
@@ -620,6 +728,7 @@ impl RecordDraft {
                 person_in_charge: business_person,
                 phone: business_phone,
                 role,
+                platform,
             },
             product: Product {
                 name: product_name,

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::{
     BusinessRole, EvidenceEntry, GeoPoint, Ground, LeadId, LeadUpload, LogEvent, LogHead, Manifest,
     OutcomeKind, Party, RecordDraft, Sha256, SignedEntry, SignedManifest, SigningKey, Signoff,
-    SignoffKind, MANIFEST_FORMAT,
+    SignoffKind, TaskLevel, MANIFEST_FORMAT,
 };
 
 fn t(s: &str) -> DateTime<FixedOffset> {
@@ -26,6 +26,9 @@ pub fn terminated_draft() -> RecordDraft {
         task_year: Some(2026),
         task_name: "2026年重庆市电线电缆产品质量监督抽查".into(),
         task_number: "CQ-2026-017".into(),
+        task_level: Some(TaskLevel::City),
+        task_document: "渝市监发〔2026〕12号".into(),
+        sampling_number: "CQ-2026-017-0042".into(),
         product_category: "电线电缆".into(),
         business_name: "重庆某某五金经营部".into(),
         business_uscc: "914403001922038216".into(),

@@ -374,6 +374,95 @@ fn a_terminated_lead_without_a_photo_is_refused_even_when_signed() {
     );
 }
 
+/// `m` changed by `f`, signed again, and its log's seal entry made again to name
+/// the new manifest: a lead as a tablet would have sealed it.
+fn resealed(
+    m: &SignedManifest,
+    log: &[SignedEntry],
+    k: &SigningKey,
+    f: &dyn Fn(&mut Manifest),
+) -> (SignedManifest, Vec<SignedEntry>) {
+    let mut mm = m.manifest.clone();
+    f(&mut mm);
+    let signed = SignedManifest::sign(mm, k).unwrap();
+    let mut log = log[..log.len() - 1].to_vec();
+    let seal = SignedEntry::next(
+        log.last(),
+        signed.manifest.lead_id,
+        signed.manifest.sealed_at,
+        LogEvent::Sealed,
+        json!({"manifest_hash": signed.manifest_hash.to_hex()}),
+        k,
+    )
+    .unwrap();
+    log.push(seal);
+    (signed, log)
+}
+
+#[test]
+fn a_lead_sealed_before_the_upgrade_is_judged_by_its_own_format() {
+    let k = key();
+    let (m, log) = sealed(&k);
+    let resign = |f: &dyn Fn(&mut Manifest)| resealed(&m, &log, &k, f);
+    // A format-1 lead, as a tablet sealed it before 任务来源, 抽样单编号 and the
+    // platform's name were on the form: still reported and verified.
+    let old = |m: &mut Manifest| {
+        m.format = 1;
+        m.record.task.level = None;
+        m.record.task.document_number = None;
+        m.record.sampling_number = None;
+    };
+    let v1 = resign(&old);
+    verify_lead(&v1.0, &v1.1).unwrap();
+    // Its JSON has none of the new fields, so its hash is the one the old tablet signed.
+    let json = serde_json::to_string(&v1.0.manifest).unwrap();
+    for field in ["level", "document_number", "sampling_number", "platform"] {
+        assert!(!json.contains(field), "{field} in a format-1 manifest");
+    }
+    // Format 1 carrying a format-2 field is no old tablet's output.
+    let (x, xlog) = resign(&|m| {
+        old(m);
+        m.record.sampling_number = Some("CQ-1".into());
+    });
+    let codes = field_codes(&x, &xlog);
+    assert_eq!(
+        codes,
+        [("record".to_string(), "not_normalised".to_string())]
+    );
+    // Format 2 needs 任务来源.
+    let (x, xlog) = resign(&|m| m.record.task.level = None);
+    let codes = field_codes(&x, &xlog);
+    assert_eq!(codes, [("task_level".to_string(), "required".to_string())]);
+    // A format this bureau does not know is refused as such.
+    let (x, xlog) = resign(&|m| m.format = 3);
+    assert_eq!(verify_lead(&x, &xlog), Err(VerifyError::UnknownFormat(3)));
+}
+
+#[test]
+fn a_shop_on_a_platform_names_the_platform_and_only_it() {
+    let k = key();
+    let (m, log) = sealed(&k);
+    let resign = |f: &dyn Fn(&mut Manifest)| resealed(&m, &log, &k, f);
+    let shop =
+        |m: &mut Manifest| m.record.business.role = fieldlead_domain::BusinessRole::EcommerceShop;
+    let (x, xlog) = resign(&shop);
+    assert_eq!(
+        field_codes(&x, &xlog),
+        [("business_platform".to_string(), "required".to_string())]
+    );
+    let (x, xlog) = resign(&|m| {
+        shop(m);
+        m.record.business.platform = Some("某某商城".into());
+    });
+    verify_lead(&x, &xlog).unwrap();
+    // A seller in a shop on the street has no platform to name.
+    let (x, xlog) = resign(&|m| m.record.business.platform = Some("某某商城".into()));
+    assert_eq!(
+        field_codes(&x, &xlog),
+        [("record".to_string(), "not_normalised".to_string())]
+    );
+}
+
 #[test]
 fn a_signed_record_is_held_to_the_form_rules() {
     let k = key();

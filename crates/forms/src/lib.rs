@@ -48,7 +48,7 @@ pub use notices::{
     NoticeData, NoticeProduct, NoticeSeal,
 };
 pub use number::{FormNumberPattern, DEFAULT_FORM_NUMBER_PATTERN};
-pub use transfer::{parse_qr_payload, qr_payload, FormOptions};
+pub use transfer::{parse_qr_payload, qr_payload, FormOptions, TransferLead};
 pub use world::DEFAULT_TEMPLATES;
 
 use fieldlead_domain::{Sha256, SignedManifest};
@@ -175,7 +175,12 @@ impl Forms {
         blobs: &dyn BlobSource,
         options: &FormOptions,
     ) -> Result<Vec<u8>, FormError> {
-        let prepared = transfer::prepare(lead, blobs, options, &self.fonts.choice)?;
+        let prepared = transfer::prepare(
+            TransferLead::Sealed(lead),
+            blobs,
+            options,
+            &self.fonts.choice,
+        )?;
         self.compile(
             "transfer_form.typ",
             prepared.data,
@@ -188,18 +193,26 @@ impl Forms {
 
     /// The transfer form as PDF and, for an on-screen preview, each page as SVG:
     /// one layout, so the preview is exactly what prints.
+    ///
+    /// [`TransferLead::Draft`] is a record not locked yet: 预览 across every
+    /// page, no QR code, no 存证摘要, and the signatures it has so far.
     pub fn transfer_form_with_preview(
         &self,
-        lead: &SignedManifest,
+        lead: TransferLead<'_>,
         blobs: &dyn BlobSource,
         options: &FormOptions,
     ) -> Result<RenderedForm, FormError> {
+        let ident = match lead {
+            TransferLead::Sealed(s) => s.manifest.lead_id,
+            TransferLead::Draft(m) => m.lead_id,
+        }
+        .to_string();
         let prepared = transfer::prepare(lead, blobs, options, &self.fonts.choice)?;
         let (pdf, pages_svg) = self.compile(
             "transfer_form.typ",
             prepared.data,
             prepared.files,
-            &lead.manifest.lead_id.to_string(),
+            &ident,
             true,
         )?;
         Ok(RenderedForm { pdf, pages_svg })

@@ -2,7 +2,7 @@
 //! formatted, plus the files it embeds (QR code, thumbnails, signatures).
 
 use fieldlead_domain::{
-    BusinessRole, EvidenceEntry, Ground, LeadId, Outcome, Party, Sha256, SignedManifest,
+    BusinessRole, EvidenceEntry, Ground, LeadId, Manifest, Outcome, Party, Sha256, SignedManifest,
     SignoffKind,
 };
 use serde::{Deserialize, Serialize};
@@ -58,21 +58,49 @@ pub fn parse_qr_payload(text: &str) -> Option<(LeadId, Sha256)> {
     ))
 }
 
+/// What a transfer form is printed from: a locked lead, or a record not yet
+/// locked, shown before locking as a watermarked 预览 with no QR code, no
+/// 存证摘要 and whatever signatures it has so far.
+#[derive(Debug, Clone, Copy)]
+pub enum TransferLead<'a> {
+    Sealed(&'a SignedManifest),
+    Draft(&'a Manifest),
+}
+
+impl TransferLead<'_> {
+    fn manifest(&self) -> &Manifest {
+        match self {
+            TransferLead::Sealed(s) => &s.manifest,
+            TransferLead::Draft(m) => m,
+        }
+    }
+
+    fn manifest_hash(&self) -> Option<Sha256> {
+        match self {
+            TransferLead::Sealed(s) => Some(s.manifest_hash),
+            TransferLead::Draft(_) => None,
+        }
+    }
+}
+
 pub(crate) fn prepare(
-    lead: &SignedManifest,
+    lead: TransferLead<'_>,
     blobs: &dyn BlobSource,
     options: &FormOptions,
     fonts: &FontChoice,
 ) -> Result<Prepared, FormError> {
-    let m = &lead.manifest;
+    let m = lead.manifest();
     let r = &m.record;
     let Outcome::Terminated { grounds, situation } = &r.outcome else {
         return Err(FormError::NotALead);
     };
     let mut files = Vec::new();
 
-    let svg = qr_svg(&qr_payload(&m.lead_id, &lead.manifest_hash))?;
-    files.push(("/qr.svg".to_string(), svg));
+    let manifest_hash = lead.manifest_hash();
+    if let Some(hash) = &manifest_hash {
+        let svg = qr_svg(&qr_payload(&m.lead_id, hash))?;
+        files.push(("/qr.svg".to_string(), svg));
+    }
 
     let evidence: Vec<Value> = m
         .evidence
@@ -131,14 +159,10 @@ pub(crate) fn prepare(
         { "items": [item(Ground::Other { text: String::new() })], "text": other_text },
     ]);
 
-    let roles: Vec<Value> = [
-        BusinessRole::Producer,
-        BusinessRole::Seller,
-        BusinessRole::EcommerceShop,
-    ]
-    .iter()
-    .map(|role| json!({ "label": role.label_zh(), "checked": *role == r.business.role }))
-    .collect();
+    let roles: Vec<Value> = BusinessRole::ALL
+        .iter()
+        .map(|role| json!({ "label": role.label_zh(), "checked": *role == r.business.role }))
+        .collect();
 
     let time = match r.ended_at {
         Some(end) if end.date_naive() == r.started_at.date_naive() => {
@@ -155,10 +179,12 @@ pub(crate) fn prepare(
         "form_number": options.form_number.as_deref().map(breakable),
         "receiving_unit": options.receiving_unit.as_deref().map(breakable),
         "lead_id": m.lead_id.to_string(),
-        "manifest_hash": lead.manifest_hash.to_hex(),
-        "qr": "/qr.svg",
+        "preview": manifest_hash.is_none(),
+        "manifest_hash": manifest_hash.map(|h| h.to_hex()),
+        "qr": manifest_hash.map(|_| "/qr.svg"),
         "sealed_at": date_time(&m.sealed_at),
         "sending_unit": breakable(&r.sending_unit),
+        "sampling_number": opt(&r.sampling_number),
         "samplers": r.samplers.iter().map(|s| json!({
             "name": breakable(&s.name),
             "credential_no": breakable(&s.credential_no),
@@ -172,6 +198,8 @@ pub(crate) fn prepare(
             "year": r.task.year,
             "name": breakable(&r.task.name),
             "number": breakable(&r.task.number),
+            "source": r.task.level.map(|l| format!("{}下达", l.label_zh())),
+            "document_number": opt(&r.task.document_number),
             "product_category": breakable(&r.task.product_category),
         },
         "business": {
@@ -182,6 +210,7 @@ pub(crate) fn prepare(
             "person_in_charge": breakable(&r.business.person_in_charge),
             "phone": breakable(&r.business.phone),
             "roles": roles,
+            "platform": opt(&r.business.platform),
         },
         "product": {
             "name": breakable(&p.name),

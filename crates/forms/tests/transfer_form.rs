@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use fieldlead_domain::{Outcome, Party, SignoffKind};
 use fieldlead_forms::{
-    export_default_templates, FormError, FormOptions, Forms, FormsConfig, NoBlobs,
+    export_default_templates, FormError, FormOptions, Forms, FormsConfig, NoBlobs, TransferLead,
 };
 
 fn forms() -> Forms {
@@ -64,6 +64,9 @@ fn every_field_value_is_printed_as_real_text() {
         "2026年度".into(),
         r.task.name.clone(),
         r.task.number.clone(),
+        "任务来源市局下达".into(),
+        "任务文号渝市监发〔2026〕45号".into(),
+        "抽样单编号CQJD-2026-017-0031".into(),
         r.task.product_category.clone(),
         r.business.name.clone(),
         r.business.uscc.as_str().into(),
@@ -153,6 +156,22 @@ fn the_chosen_grounds_and_role_are_ticked_and_no_others() {
 }
 
 #[test]
+fn a_shop_on_a_platform_is_ticked_with_its_platform_named() {
+    let lead = lead(&LeadSpec {
+        on_platform: true,
+        ..Default::default()
+    });
+    let pdf = forms()
+        .transfer_form_pdf(&lead, &blobs_for(&lead), &options())
+        .unwrap();
+    let flat = squash(&pdftotext(&pdf));
+    for expected in ["√电子商务平台内经营者", "电子商务平台某某优选商城"] {
+        assert!(flat.contains(expected), "{expected} not in {flat}");
+    }
+    assert!(!flat.contains("√销售者"));
+}
+
+#[test]
 fn missing_or_broken_pictures_print_placeholders_not_errors() {
     let lead = lead(&LeadSpec {
         photos: 3,
@@ -202,6 +221,9 @@ fn absent_optional_fields_print_as_not_applicable() {
         "生产日期或批号/",
         "生产许可证编号/",
         "CCC证书编号/",
+        "任务文号/",
+        "抽样单编号/",
+        "电子商务平台/",
         "标称生产厂家名称无（产品及标签未标注）",
         "2026年3月5日14:30",
     ] {
@@ -426,4 +448,48 @@ fn the_form_reads_in_the_notices_words() {
         .match_indices("区局")
         .any(|(i, _)| !flat[..i].ends_with('县'));
     assert!(!district_without_county, "区局 for 区县局 in {flat}");
+}
+
+/// Before locking, the tablet shows the form as it will print: 预览 across the
+/// page, no QR code and no 存证摘要 (there is no locked record to point to yet),
+/// the signatures taken so far and a blank for each one still to come.
+#[test]
+fn a_record_not_yet_locked_previews_as_such() {
+    let lead = lead(&LeadSpec {
+        business_refuses: false,
+        ..Default::default()
+    });
+    let mut draft = lead.manifest.clone();
+    draft.signoffs.retain(|s| s.party != Party::Business);
+    let form = forms()
+        .transfer_form_with_preview(TransferLead::Draft(&draft), &blobs_for(&lead), &options())
+        .unwrap();
+    assert!(!form.pages_svg.is_empty());
+    let text = pdftotext(&form.pdf);
+    let flat = squash(&text);
+    for expected in [
+        "产品违法线索移交表",
+        "预览：尚未锁定",
+        "尚未签名",
+        "不作移交使用",
+        "任务来源市局下达",
+    ] {
+        assert!(flat.contains(expected), "{expected} not in {flat}");
+    }
+    for absent in ["存证摘要：", "存证摘要（SHA-256）", "锁定时间", "扫码核验"] {
+        assert!(!flat.contains(absent), "{absent} in a preview: {flat}");
+    }
+    assert!(first_page_qr_texts(&form.pdf, "transfer_form_draft_page1").is_empty());
+    // The signatures already taken are on it.
+    assert_eq!(text.matches("签名图像缺失").count(), 0, "{text}");
+
+    // Locked, the same record prints as the real form.
+    let sealed = forms()
+        .transfer_form_with_preview(TransferLead::Sealed(&lead), &blobs_for(&lead), &options())
+        .unwrap();
+    let flat = squash(&pdftotext(&sealed.pdf));
+    assert!(
+        flat.contains("存证摘要") && !flat.contains("预览"),
+        "{flat}"
+    );
 }

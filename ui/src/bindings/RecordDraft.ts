@@ -5,11 +5,16 @@ import type { Ground } from "./Ground";
 import type { MustNotSampleGround } from "./MustNotSampleGround";
 import type { OutcomeKind } from "./OutcomeKind";
 import type { RefusalKind } from "./RefusalKind";
+import type { TaskLevel } from "./TaskLevel";
 
 /**
  * What the form holds while it is being filled in. Saved as edited; nothing checked.
  */
-export type RecordDraft = { sending_unit: string, task_year: number | null, task_name: string, task_number: string, product_category: string, business_name: string, business_uscc: string, business_address: string, business_person: string, business_phone: string, business_role: BusinessRole | null, product_name: string, product_brand: string, product_spec_model: string, product_batch: string, production_licence: string, ccc_certificate: string, 
+export type RecordDraft = { sending_unit: string, sampling_number: string, task_year: number | null, task_name: string, task_number: string, task_level: TaskLevel | null, task_document: string, product_category: string, business_name: string, business_uscc: string, business_address: string, business_person: string, business_phone: string, business_role: BusinessRole | null, 
+/**
+ * The platform's name, for a shop on a platform.
+ */
+business_platform: string, product_name: string, product_brand: string, product_spec_model: string, product_batch: string, production_licence: string, ccc_certificate: string, 
 /**
  * True when the product shows no producer at all ("none").
  */

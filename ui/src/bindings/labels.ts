@@ -3,6 +3,7 @@
 
 import type { BusinessRole } from "./BusinessRole";
 import type { LeadState } from "./LeadState";
+import type { TaskLevel } from "./TaskLevel";
 
 /** Every lead state, in the order a lead passes through them. */
 export const LEAD_STATES: readonly LeadState[] = [
@@ -31,6 +32,20 @@ export const BUSINESS_ROLE_LABELS: Record<BusinessRole, string> = {
   producer: "生产者",
   seller: "销售者",
   ecommerce_shop: "电子商务平台内经营者",
+};
+
+/** Who issued a spot-check task (任务来源), in the form's order. */
+export const TASK_LEVELS: readonly TaskLevel[] = [
+  "national",
+  "city",
+  "district",
+];
+
+/** Each issuing body as the notice names it. */
+export const TASK_LEVEL_LABELS: Record<TaskLevel, string> = {
+  national: "市场监管总局",
+  city: "市局",
+  district: "区县局",
 };
 
 /** The GPS range a point must lie in, in degrees either way. */

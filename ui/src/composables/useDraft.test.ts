@@ -7,6 +7,7 @@ import { pendingKey } from "../autosave";
 import type { RecordDraft } from "../bindings/RecordDraft";
 import type { RecordView } from "../bindings/RecordView";
 import { fieldError, useDraft } from "./useDraft";
+import { blankDraft } from "../testing";
 
 // The core is the api module; everything below it (Tauri IPC) is out of the picture.
 vi.mock("../api", async (original) => ({
@@ -25,7 +26,8 @@ const core = vi.mocked(api);
 
 function draftOf(over: Partial<RecordDraft> = {}): RecordDraft {
   return {
-    sending_unit: "重庆市某某质量检验检测研究院", task_year: 2026, task_name: "电线电缆抽查", task_number: "CQ-2026-017",
+    ...blankDraft(),
+    sending_unit: "重庆市某某质量检验检测研究院", task_level: "city", task_year: 2026, task_name: "电线电缆抽查", task_number: "CQ-2026-017",
     product_category: "电线电缆", business_name: "重庆某某五金经营部", business_uscc: "", business_address: "民族路 88 号",
     business_person: "张三", business_phone: "023-63801234", business_role: "seller", product_name: "聚氯乙烯绝缘电线",
     product_brand: "", product_spec_model: "", product_batch: "", production_licence: "", ccc_certificate: "",

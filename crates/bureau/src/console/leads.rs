@@ -187,6 +187,7 @@ pub(crate) async fn lead_page(
             signoffs => signoffs,
             gps => gps,
             business_role => record.business.role.label_zh(),
+            task_source => record.task.level.map(|l| l.label_zh()),
             report_limit_hours => app.config().report_limit_hours,
         },
     )?

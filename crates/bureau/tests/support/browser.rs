@@ -61,6 +61,23 @@ pub async fn headless_chromium() -> (Driver, Client) {
     (driver, client)
 }
 
+/// Saves what the browser shows as `target/test-artifacts/<name>.png` (beside
+/// the tablet's screenshots), for a person to look at the console as its users
+/// meet it.
+pub async fn screenshot(c: &Client, name: &str) -> Result<(), fantoccini::error::CmdError> {
+    let png = c.screenshot().await?;
+    // target/<profile>/deps/<test binary>: test-artifacts sits beside the profile.
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe
+        .ancestors()
+        .nth(3)
+        .expect("target dir above the test binary")
+        .join("test-artifacts");
+    std::fs::create_dir_all(&dir).expect("test-artifacts folder");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("screenshot written");
+    Ok(())
+}
+
 /// Ends a browser test: on a failed step, the page it was on goes into the
 /// panic message; the session is closed either way.
 pub async fn finish(c: Client, result: Result<(), fantoccini::error::CmdError>) {

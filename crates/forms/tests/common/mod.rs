@@ -10,7 +10,8 @@ use chrono::{DateTime, FixedOffset};
 use fieldlead_domain::{
     Business, BusinessRole, CccCertificate, EvidenceEntry, GeoPoint, Ground, LeadId, LogHead,
     Manifest, NominalProducer, Outcome, Party, Place, Product, ProductionLicence, Record, Sampler,
-    Sha256, SignedManifest, SigningKey, Signoff, SignoffKind, SpotCheckTask, Uscc, MANIFEST_FORMAT,
+    Sha256, SignedManifest, SigningKey, Signoff, SignoffKind, SpotCheckTask, TaskLevel, Uscc,
+    MANIFEST_FORMAT,
 };
 use fieldlead_forms::BlobSource;
 
@@ -34,6 +35,8 @@ pub struct LeadSpec {
     pub long_names: Option<usize>,
     pub business_refuses: bool,
     pub optional_absent: bool,
+    /// A shop on an e-commerce platform rather than a shop on the street.
+    pub on_platform: bool,
 }
 
 impl Default for LeadSpec {
@@ -43,6 +46,7 @@ impl Default for LeadSpec {
             long_names: None,
             business_refuses: true,
             optional_absent: false,
+            on_platform: false,
         }
     }
 }
@@ -59,11 +63,14 @@ pub fn lead(spec: &LeadSpec) -> SignedManifest {
     let record = Record {
         id,
         sending_unit: "重庆市计量质量检测研究院".into(),
+        sampling_number: (!spec.optional_absent).then(|| "CQJD-2026-017-0031".into()),
         task: SpotCheckTask {
             year: 2026,
             name: "2026年重庆市电器产品质量监督抽查".into(),
             number: "CQJD-2026-017".into(),
             product_category: "家用电器".into(),
+            level: Some(TaskLevel::City),
+            document_number: (!spec.optional_absent).then(|| "渝市监发〔2026〕45号".into()),
         },
         business: Business {
             name: long("重庆渝中区顺达五金电器经营部", spec.long_names),
@@ -71,7 +78,12 @@ pub fn lead(spec: &LeadSpec) -> SignedManifest {
             address: "重庆市渝中区解放碑民族路188号负一楼B12".into(),
             person_in_charge: "王建国".into(),
             phone: "023-63891234".into(),
-            role: BusinessRole::Seller,
+            role: if spec.on_platform {
+                BusinessRole::EcommerceShop
+            } else {
+                BusinessRole::Seller
+            },
+            platform: spec.on_platform.then(|| "某某优选商城".into()),
         },
         product: Product {
             name: long("多功能电热水壶", spec.long_names),
