@@ -180,7 +180,7 @@ async fn one_failed_result_through_the_whole_postprocessing_in_a_browser() {
         let case_url = c.current_url().await?.to_string();
         // 三.1: 5 working days from Mon 2 March.
         let board = b.board().await?;
-        assert!(board.contains("2026-03-09"), "{board}");
+        assert!(board.contains("2026年3月9日"), "{board}");
         assert!(board.contains("CQ2026-B001"));
         c.goto(&case_url).await?;
 
@@ -197,7 +197,7 @@ async fn one_failed_result_through_the_whole_postprocessing_in_a_browser() {
         b.serve("result_served", &[("on", "2026-03-04")], "异议期")
             .await?;
         // 15 days to object from the 送达 of 4 March.
-        assert!(b.board().await?.contains("2026-03-19"));
+        assert!(b.board().await?.contains("2026年3月19日"));
 
         // The city: the objection, 附件2, the applicant at the institute, 附件4.
         b.logout().await?;
@@ -210,7 +210,7 @@ async fn one_failed_result_through_the_whole_postprocessing_in_a_browser() {
         )
         .await?;
         // 10 working days from 10 March for the city's decision.
-        assert!(b.board().await?.contains("2026-03-24"));
+        assert!(b.board().await?.contains("2026年3月24日"));
         c.goto(&case_url).await?;
         b.issue(
             "reinspection_agency",
@@ -229,7 +229,7 @@ async fn one_failed_result_through_the_whole_postprocessing_in_a_browser() {
         )
         .await?;
         // 7 days from the 送达 of 附件2 to go to the institute.
-        assert!(b.board().await?.contains("2026-03-23"));
+        assert!(b.board().await?.contains("2026年3月23日"));
         c.goto(&case_url).await?;
         b.step("applicant_appeared", &[("on", "2026-03-18")], "复检中")
             .await?;
@@ -275,8 +275,8 @@ async fn one_failed_result_through_the_whole_postprocessing_in_a_browser() {
         // From the 送达 of 22 April: 60 days end on Sun 21 June, the last day of
         // the Dragon Boat holiday, so Mon 22 June; the re-check within 75 days.
         let board = b.board().await?;
-        assert!(board.contains("2026-06-22"), "{board}");
-        assert!(board.contains("2026-07-06"), "{board}");
+        assert!(board.contains("2026年6月22日"), "{board}");
+        assert!(board.contains("2026年7月6日"), "{board}");
         c.goto(&case_url).await?;
         b.step(
             "rechecked",
@@ -292,7 +292,7 @@ async fn one_failed_result_through_the_whole_postprocessing_in_a_browser() {
         b.step("published", &[("on", "2026-07-10")], "已公告待再次复查")
             .await?;
         let board = b.board().await?;
-        assert!(board.contains("2026-09-09 至 2026-10-07"), "{board}");
+        assert!(board.contains("2026年9月9日 至 2026年10月7日"), "{board}");
 
         b.logout().await?;
         b.login("officer_a").await?;
@@ -303,7 +303,7 @@ async fn one_failed_result_through_the_whole_postprocessing_in_a_browser() {
             &[("on", "2026-09-01"), ("passed", "no")],
         )
         .await?;
-        b.wait_for("2026-09-09 至 2026-10-07").await?;
+        b.wait_for("2026年9月9日至2026年10月7日").await?;
         c.goto(&case_url).await?;
         support::browser::screenshot(&c, "console-case").await?;
         b.wait_for("id=\"case-state\">已公告待再次复查<").await?;
@@ -313,7 +313,7 @@ async fn one_failed_result_through_the_whole_postprocessing_in_a_browser() {
             "待责令停业整顿",
         )
         .await?;
-        assert!(b.board().await?.contains("2026-09-15"));
+        assert!(b.board().await?.contains("2026年9月15日"));
         support::browser::screenshot(&c, "console-board").await?;
         Ok::<_, fantoccini::error::CmdError>(())
     }

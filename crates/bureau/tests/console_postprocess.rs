@@ -87,7 +87,7 @@ async fn an_officer_imports_results_sees_the_board_and_records_a_step() {
     let board = tb.page(&s, "/cases?imported=1").await;
     assert!(board.contains("已导入 1 条检验结果"));
     assert!(
-        board.contains("2026-10-15"),
+        board.contains("2026年10月15日"),
         "5 working days after 9 Oct 2026"
     );
     assert!(board.contains("三.1"));

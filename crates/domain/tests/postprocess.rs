@@ -254,7 +254,8 @@ fn no_objection_ends_the_period_only_after_every_party_s_window() {
         },
     );
     assert!(
-        e.to_string().contains("标称生产厂家的异议期到 2026-03-23"),
+        e.to_string()
+            .contains("标称生产厂家的异议期到2026年3月23日才届满"),
         "{e}"
     );
     // The producer may still object on its last day; the business may not.

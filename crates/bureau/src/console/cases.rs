@@ -563,7 +563,7 @@ mod tests {
         .0;
         assert!(html.contains("超期 3"), "{html}");
         assert!(html.contains("今天"));
-        assert!(html.contains("2026-11-20 至 2026-12-09"));
+        assert!(html.contains("2026年11月20日 至 2026年12月9日"));
         assert!(html.contains("已导入 2 条"));
         assert!(html.contains("<td>异议期</td>"));
         assert!(html.contains("共 700 项期限"));

@@ -90,6 +90,13 @@ fn templates() -> &'static Environment<'static> {
                 .map(|t| fieldlead_domain::time::minute_zh(t.with_timezone(&chrono::Utc)))
                 .unwrap_or_default()
         });
+        // Every date likewise: 2026年3月5日, never 2026-03-05.
+        env.add_filter("day", |d: Option<String>| match d {
+            None => String::new(),
+            Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .map(fieldlead_domain::time::day_zh)
+                .unwrap_or(d),
+        });
         env.add_filter("action_zh", |a: String| crate::model::audit_action_zh(&a));
         env.add_filter("actor_zh", |a: String| crate::model::audit_actor_zh(&a));
         env.add_filter("subject_zh", |a: String| crate::model::audit_subject_zh(&a));

@@ -22,8 +22,11 @@ async fn chromedriver() -> Driver {
         .local_addr()
         .unwrap()
         .port();
+    // Chromium on Linux takes its UI language from the environment.
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .env("LANG", "zh_CN.UTF-8")
+        .env("LANGUAGE", "zh_CN")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -50,7 +53,10 @@ pub async fn headless_chromium() -> (Driver, Client) {
         serde_json::json!({
             "binary": "/usr/bin/chromium",
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-dev-shm-usage", "--window-size=1400,1000"]
+                     "--disable-dev-shm-usage", "--window-size=1400,1000", "--lang=zh-CN"],
+            // The browser of a user in China: its own controls (file and date
+            // inputs) in Chinese, and pages asked for in Chinese.
+            "prefs": { "intl.accept_languages": "zh-CN,zh" }
         }),
     );
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())

@@ -37,6 +37,7 @@ pub use service::{
 };
 
 use crate::calendar::{Calendar, CalendarError, Period};
+use crate::time::day_zh;
 
 /// 检验结论.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -337,13 +338,13 @@ pub enum CaseError {
         state: &'static str,
         step: &'static str,
     },
-    #[error("{what}（{date}）不能晚于今天（{today}）")]
+    #[error("{what}（{}）不能晚于今天（{}）", day_zh(*.date), day_zh(*.today))]
     Future {
         what: &'static str,
         date: NaiveDate,
         today: NaiveDate,
     },
-    #[error("{what}（{date}）不能早于上一步的日期（{last}）")]
+    #[error("{what}（{}）不能早于上一步的日期（{}）", day_zh(*.date), day_zh(*.last))]
     BeforeLast {
         what: &'static str,
         date: NaiveDate,
@@ -486,8 +487,9 @@ impl Case {
                     if let Some(until) = self.objection_until(r, calendar)? {
                         if on <= until {
                             return Err(CaseError::Rule(format!(
-                                "{}的异议期到 {until} 才届满",
-                                r.label_zh()
+                                "{}的异议期到{}才届满",
+                                r.label_zh(),
+                                day_zh(until)
                             )));
                         }
                     }
@@ -499,8 +501,9 @@ impl Case {
                     Some(until) if received <= until => {}
                     Some(until) => {
                         return Err(CaseError::Rule(format!(
-                            "{}的异议期已于 {until} 届满，逾期未提出书面异议的视为认可抽查结果",
-                            by.label_zh()
+                            "{}的异议期已于{}届满，逾期未提出书面异议的视为认可抽查结果",
+                            by.label_zh(),
+                            day_zh(until)
                         )))
                     }
                     None => return Err(not_now()),
@@ -517,7 +520,8 @@ impl Case {
                 let until = calendar.due(served, APPLICANT_APPEARS)?;
                 if on > until {
                     return Err(CaseError::Rule(format!(
-                        "办理复检手续的期限已于 {until} 届满，视为放弃复检"
+                        "办理复检手续的期限已于{}届满，视为放弃复检",
+                        day_zh(until)
                     )));
                 }
                 CaseState::Reinspecting { by, since: on }
@@ -529,7 +533,8 @@ impl Case {
                 let until = calendar.due(served, APPLICANT_APPEARS)?;
                 if on <= until {
                     return Err(CaseError::Rule(format!(
-                        "办理复检手续的期限到 {until} 才届满"
+                        "办理复检手续的期限到{}才届满",
+                        day_zh(until)
                     )));
                 }
                 CaseState::RectificationToOrder { since: on }
@@ -549,7 +554,9 @@ impl Case {
             ) => {
                 if served < ordered {
                     return Err(CaseError::Rule(format!(
-                        "送达日期（{served}）不能早于责令改正通知书的日期（{ordered}）"
+                        "送达日期（{}）不能早于责令改正通知书的日期（{}）",
+                        day_zh(served),
+                        day_zh(ordered)
                     )));
                 }
                 CaseState::Rectifying { ordered, served }
@@ -571,7 +578,9 @@ impl Case {
                 let (from, until) = second_recheck_window(published)?;
                 if on < from || on > until {
                     return Err(CaseError::Rule(format!(
-                        "公告后的再次复查应在公告之日起六十日后、九十日前（{from} 至 {until}）"
+                        "公告后的再次复查应在公告之日起六十日后、九十日前（{}至{}）",
+                        day_zh(from),
+                        day_zh(until)
                     )));
                 }
                 if passed {
@@ -586,14 +595,19 @@ impl Case {
             (CaseState::SuspensionToOrder { .. }, CaseStep::OrderSuspension { ordered, until }) => {
                 if until <= ordered {
                     return Err(CaseError::Rule(format!(
-                        "整顿期限（{until}）应晚于责令停业的日期（{ordered}）"
+                        "整顿期限（{}）应晚于责令停业的日期（{}）",
+                        day_zh(until),
+                        day_zh(ordered)
                     )));
                 }
                 CaseState::Suspended { ordered, until }
             }
             (CaseState::Suspended { until, .. }, CaseStep::Recheck { on, passed }) => {
                 if on <= until {
-                    return Err(CaseError::Rule(format!("整顿期满（{until}）后才能复查")));
+                    return Err(CaseError::Rule(format!(
+                        "整顿期满（{}）后才能复查",
+                        day_zh(until)
+                    )));
                 }
                 if passed {
                     CaseState::Closed {
