@@ -25,6 +25,11 @@ impl CommandError {
 
 impl From<DeviceError> for CommandError {
     fn from(e: DeviceError) -> Self {
+        // The message is for the sampler; the cause underneath (a database's or
+        // the system's own words) is for whoever reads the app's log.
+        if let Some(cause) = std::error::Error::source(&e) {
+            eprintln!("fieldlead: {} ({}): {cause}", e, e.code());
+        }
         let problems = match &e {
             DeviceError::InvalidDraft(p) => p.clone(),
             _ => Vec::new(),

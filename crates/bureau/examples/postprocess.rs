@@ -73,7 +73,7 @@ fn main() -> anyhow::Result<()> {
     bureau.create_district("bench", "压测区市场监督管理局", &Actor::Cli)?;
     let officer = bureau.add_user(
         "officer",
-        "压测办案人员",
+        "压测承办人员",
         Role::Officer,
         Some("bench"),
         "a long bench password",

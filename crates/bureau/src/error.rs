@@ -85,7 +85,7 @@ pub enum BureauError {
     Protocol(#[from] ProtocolError),
     #[error("线索未通过校验：{0}")]
     Verify(#[from] VerifyError),
-    #[error("同一线索编号已收到内容不同的清单，拒收；如需更正请新建记录")]
+    #[error("同一线索编号已收到内容不同的锁定记录，拒收；如需更正请新建更正记录")]
     LeadConflict,
     #[error("注册码无效、已使用或已过期，请向区县局索取新的注册码")]
     EnrolmentCode,

@@ -198,7 +198,7 @@ impl Bureau {
                 if let Some(e) = entry {
                     if e.exif_datetime != a.exif.datetime_original {
                         check.claim_mismatch.push(format!(
-                            "清单记载拍摄时间 {}，文件 EXIF 为 {}",
+                            "锁定记录所载拍摄时间 {}，文件 EXIF 为 {}",
                             e.exif_datetime.as_deref().unwrap_or("（无）"),
                             a.exif.datetime_original.as_deref().unwrap_or("（无）")
                         ));
@@ -206,12 +206,12 @@ impl Bureau {
                     if e.exif_gps != a.exif.gps {
                         check
                             .claim_mismatch
-                            .push("清单记载的 GPS 与文件 EXIF 不同".into());
+                            .push("锁定记录所载的 GPS 与文件 EXIF 不同".into());
                     }
                     if e.phash.is_some() && e.phash != a.phash {
                         check
                             .claim_mismatch
-                            .push("清单记载的感知哈希与文件不同".into());
+                            .push("锁定记录所载的感知哈希与文件不同".into());
                     }
                 }
                 if let Some(p) = a

@@ -51,6 +51,19 @@ async fn a_document_is_previewed_and_issued_and_a_lead_goes_to_enforcement_on_th
         "{preview}"
     );
     assert!(preview.contains("name=\"cc\" value=\"重庆市市场监督管理局质量监督处\""));
+    // The sample result's report number and spec (BV 2.5mm²), as the institute typed them.
+    let allowed: Vec<&str> = CONSOLE_ASCII
+        .iter()
+        .copied()
+        .chain(["CQ-DOC-1", "BV", "5mm"])
+        .collect();
+    for (what, page) in [
+        ("case", tb.page(&s, &format!("/cases/{id}")).await),
+        ("preview", preview.clone()),
+    ] {
+        let words = english_words(&page, &allowed);
+        assert!(words.is_empty(), "{what} shows {words:?}");
+    }
     // A bad date changes nothing and says why.
     let r = tb
         .submit(
@@ -84,6 +97,8 @@ async fn a_document_is_previewed_and_issued_and_a_lead_goes_to_enforcement_on_th
     );
     let check = tb.page(&s, &format!("/documents/{}", doc.id)).await;
     assert!(check.contains("文书与签发时的记录一致"), "{check}");
+    let words = english_words(&check, &allowed);
+    assert!(words.is_empty(), "the check page shows {words:?}");
     let r = tb
         .get(&format!("/documents/{}/pdf", doc.id), Some(&s.cookie))
         .await;

@@ -147,6 +147,6 @@ async fn verification_panel_compares_exif_time_and_gps_with_the_record() {
         "{metres:?}"
     );
     // The manifest's EXIF claims match the bytes: no mismatch note.
-    assert!(!page.contains("清单记载拍摄时间"));
+    assert!(!page.contains("锁定记录所载拍摄时间"));
     assert!(page.contains("HUAWEI"));
 }

@@ -50,11 +50,13 @@ pub enum DeviceError {
     SelfCheck(#[from] VerifyError),
     #[error("设备密钥文件出错：{0}")]
     KeyFile(String),
-    #[error("数据库出错：{0}")]
+    /// Shown as what the user can do about it; the database's own words stay in
+    /// [`std::error::Error::source`] for the log and the CLI.
+    #[error("{}", database_message(.0))]
     Database(#[from] rusqlite::Error),
     #[error("数据内容损坏：{0}")]
     Corrupt(String),
-    #[error("文件读写出错：{0}")]
+    #[error("{}", io_message(.0))]
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Bundle(#[from] BundleError),
@@ -105,8 +107,63 @@ impl DeviceError {
     }
 }
 
+/// A database failure as a sampler can act on it: nothing of the operation was
+/// kept (each change is one transaction), and what was saved before is intact.
+fn database_message(e: &rusqlite::Error) -> &'static str {
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        Some(C::DiskFull) => {
+            "平板存储空间已满，本次操作未完成，已保存的内容不受影响；请清理存储空间后重试"
+        }
+        Some(C::DatabaseBusy | C::DatabaseLocked) => "本机数据正被占用，本次操作未完成；请稍后重试",
+        Some(C::ReadOnly | C::PermissionDenied | C::CannotOpen) => {
+            "无法写入应用的数据目录，本次操作未完成；请检查存储权限和剩余空间"
+        }
+        _ => "本机数据库出错，本次操作未完成，已保存的内容不受影响；请重试，仍不行请联系技术支持",
+    }
+}
+
+/// A file failure likewise.
+fn io_message(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::StorageFull => {
+            "平板存储空间已满，本次操作未完成，已保存的内容不受影响；请清理存储空间后重试"
+        }
+        K::PermissionDenied | K::ReadOnlyFilesystem => {
+            "无法写入应用的数据目录，本次操作未完成；请检查存储权限和剩余空间"
+        }
+        _ => "文件读写出错，本次操作未完成，已保存的内容不受影响；请重试，仍不行请联系技术支持",
+    }
+}
+
 impl From<serde_json::Error> for DeviceError {
     fn from(e: serde_json::Error) -> Self {
         DeviceError::Corrupt(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DeviceError;
+    use std::error::Error;
+
+    #[test]
+    fn a_full_disk_is_said_in_chinese_with_what_to_do_and_the_cause_kept() {
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            Some("database or disk is full".into()),
+        );
+        let e = DeviceError::from(full);
+        let shown = e.to_string();
+        assert!(shown.contains("存储空间已满") && shown.contains("已保存的内容不受影响"));
+        assert!(!shown.chars().any(|c| c.is_ascii_alphabetic()), "{shown}");
+        assert!(e.source().unwrap().to_string().contains("disk is full"));
+
+        let io = DeviceError::from(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert!(io.to_string().contains("存储空间已满"));
+        let other = DeviceError::from(std::io::Error::other("boom"));
+        assert!(!other.to_string().contains("boom"));
+        assert_eq!(other.source().unwrap().to_string(), "boom");
     }
 }

@@ -251,13 +251,13 @@ impl SignedManifest {
 /// bureau returns with a 422.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
-    #[error("清单格式版本 {0} 不受支持")]
+    #[error("锁定记录的格式版本 {0} 不受支持，请升级区县局服务器")]
     UnknownFormat(u32),
-    #[error("清单编号与记录编号不一致")]
+    #[error("锁定记录的线索编号与记录编号不一致")]
     LeadIdMismatch,
-    #[error("清单内容与其哈希不符（清单被修改）")]
+    #[error("锁定记录的内容与其存证摘要不符（记录被修改）")]
     ManifestHash,
-    #[error("清单签名无效")]
+    #[error("锁定记录的签名无效")]
     ManifestSignature,
     #[error("记录不是终止抽样，不构成违法线索")]
     NotALead,
@@ -271,13 +271,13 @@ pub enum VerifyError {
     Signoff(Party),
     #[error("{0}")]
     Chain(#[from] ChainError),
-    #[error("清单记录的日志头与审计日志不符")]
+    #[error("锁定记录所载的日志头与审计日志不符")]
     LogHead,
     #[error("审计日志未以锁定条目结束，或锁定条目与存证摘要不符")]
     SealEntry,
-    #[error("一条线索最多 {max} 张照片，本清单有 {found} 张")]
+    #[error("一条线索最多 {max} 张照片，本记录有 {found} 张")]
     TooManyEvidence { found: usize, max: usize },
-    #[error("一条记录的审计日志最多 {max} 条，本清单有 {found} 条")]
+    #[error("一条记录的审计日志最多 {max} 条，本记录有 {found} 条")]
     TooManyLogEntries { found: usize, max: usize },
     #[error("{}", problems_text(.0))]
     Fields(Vec<FieldProblem>),

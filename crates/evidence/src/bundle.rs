@@ -299,7 +299,7 @@ impl<R: Read + Seek> Bundle<R> {
             })
         };
         if let Err(e) = verify_lead(&self.manifest, &self.log) {
-            problem(e.code(), format!("清单或日志校验失败：{e}"), None);
+            problem(e.code(), format!("锁定记录或日志校验失败：{e}"), None);
         }
         let blobs = match manifest_blobs(&self.manifest.manifest) {
             Ok(b) => b,
@@ -342,7 +342,7 @@ impl<R: Read + Seek> Bundle<R> {
                 problem(
                     "bundle_blob_altered",
                     format!(
-                        "{label}（{}）与清单不符：线索包中为 {} 字节，清单为 {} 字节",
+                        "{label}（{}）与锁定记录不符：线索包中为 {} 字节，锁定记录为 {} 字节",
                         b.sha256.short(),
                         entry.size(),
                         b.bytes
@@ -364,7 +364,7 @@ impl<R: Read + Seek> Bundle<R> {
                 problem(
                     "bundle_blob_altered",
                     format!(
-                        "{label}（{}）与清单不符：内容超过清单所列的 {} 字节",
+                        "{label}（{}）与锁定记录不符：内容超过锁定记录所列的 {} 字节",
                         b.sha256.short(),
                         b.bytes
                     ),
@@ -374,7 +374,7 @@ impl<R: Read + Seek> Bundle<R> {
                 problem(
                     "bundle_blob_altered",
                     format!(
-                        "{label}（{}）与清单不符：内容哈希为 {}，大小 {} 字节（清单为 {} 字节）",
+                        "{label}（{}）与锁定记录不符：内容哈希为 {}，大小 {} 字节（锁定记录为 {} 字节）",
                         b.sha256.short(),
                         got.short(),
                         n,
@@ -387,7 +387,7 @@ impl<R: Read + Seek> Bundle<R> {
         for name in self.unexpected_entries() {
             problem(
                 "bundle_unexpected_entry",
-                format!("线索包中有清单未列出的文件 {name}"),
+                format!("线索包中有锁定记录未列出的文件 {name}"),
                 None,
             );
         }

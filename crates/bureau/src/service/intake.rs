@@ -124,19 +124,19 @@ impl Bureau {
     ) -> Result<(bool, PutLeadResponse)> {
         let upload: LeadUpload = fieldlead_domain::parse_strict(body).map_err(|e| match e {
             fieldlead_domain::StrictJsonError::Syntax(_) => BureauError::Malformed(e.to_string()),
-            other => BureauError::invalid(other.error_code(), format!("清单{other}")),
+            other => BureauError::invalid(other.error_code(), format!("锁定记录{other}")),
         })?;
         let m = &upload.manifest.manifest;
         if m.lead_id != path_id {
             return Err(BureauError::invalid(
                 fieldlead_domain::ErrorCode::PathLeadIdMismatch,
-                "地址中的线索编号与清单中的编号不一致",
+                "地址中的线索编号与锁定记录中的编号不一致",
             ));
         }
         if m.device_key != device.public_key {
             return Err(BureauError::invalid(
                 fieldlead_domain::ErrorCode::DeviceKeyMismatch,
-                "清单不是由本设备的密钥签名的",
+                "锁定记录不是由本设备的密钥签名的",
             ));
         }
         // A retry is answered from what is stored, before any signature work: a

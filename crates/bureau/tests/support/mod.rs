@@ -506,6 +506,27 @@ pub fn posted() -> Option<fieldlead_domain::postprocess::ServiceDetails> {
 /// The ASCII words a page shows a reader, outside `<code>` (ids, hashes),
 /// tags, attributes, scripts and styles: what a Chinese-only page must not
 /// have beyond the few names every reader knows (`allowed`).
+/// What the console may show in Latin letters: names every reader of its pages
+/// knows, and the test users' login names. A test adds what its data typed in.
+pub const CONSOLE_ASCII: &[&str] = &[
+    "fieldlead",
+    "GPS",
+    "EXIF",
+    "SHA-256",
+    "Ed25519",
+    "PDF",
+    "CSV",
+    "Excel",
+    "CCC",
+    "JPEG",
+    "PNG",
+    "QR",
+    "officer",
+    "reviewer",
+    "enforcement",
+    "yuzhong",
+];
+
 pub fn english_words(html: &str, allowed: &[&str]) -> Vec<String> {
     // Drop whole elements whose content is not prose.
     let mut text = html.to_string();

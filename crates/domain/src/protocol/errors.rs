@@ -23,7 +23,7 @@ pub enum ProtocolError {
     DeviceLabel,
     #[error("注册请求的密钥证明无效：请在本机重新生成密钥后再注册")]
     EnrolmentProof,
-    #[error("文件 {0} 在清单中出现两次且大小不同")]
+    #[error("文件 {0} 在锁定记录中出现两次且大小不同")]
     BlobSizeConflict(Sha256),
 }
 

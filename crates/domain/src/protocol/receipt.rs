@@ -49,7 +49,7 @@ pub enum ReceiptError {
     Lead,
     #[error("回执的存证摘要与本记录锁定时的存证摘要不符")]
     ManifestHash,
-    #[error("回执所列文件与清单不符")]
+    #[error("回执所列文件与锁定记录不符")]
     Blobs,
     #[error("{0}")]
     Canonical(String),
