@@ -108,6 +108,19 @@ async fn fill_in_the_visit(c: &Client) {
     type_into(c, "f-s2-name", "王五").await;
     type_into(c, "f-s2-cred", "CQ50005678").await;
     type_into(c, "f-place", "重庆市渝中区民族路 88 号门市").await;
+    // 抽样时间: picked on the tablet's own pickers, shown in China time.
+    click(c, "[data-testid=f-started]").await;
+    settled(c, "[data-testid=time-popup] .van-picker__confirm").await;
+    click(c, "[data-testid=time-popup] .van-picker__confirm").await;
+    wait_hidden(c, "[data-testid=time-popup]").await;
+    let started = shown(c, "[data-testid=f-started] input").await;
+    let value = wd("抽样时间", started.prop("value"))
+        .await
+        .unwrap_or_default();
+    assert!(
+        value.contains('年') && value.contains('日') && value.contains(':'),
+        "抽样时间 as 2026年3月5日 14:30, got {value:?}"
+    );
 }
 
 async fn choose_the_grounds(c: &Client) {

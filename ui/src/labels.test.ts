@@ -1,4 +1,7 @@
 // The tablet says what the domain says, in the notice's words, and nothing in English.
+// It runs in New York, so a time shown or picked in the tablet's own zone shows.
+declare const process: { env: Record<string, string | undefined> };
+process.env.TZ = "America/New_York";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { enableAutoUnmount, flushPromises, mount } from "@vue/test-utils";
 import Vant from "vant";
@@ -68,6 +71,21 @@ describe("the visit step asks what an inspector expects", () => {
     await nextTick();
     expect(d.business_role).toBe("ecommerce_shop");
     expect(w.get("[data-testid=f-platform]").text()).toContain("电子商务平台");
+  });
+
+  it("抽样时间 reads and is picked in China time, whatever the tablet's zone", async () => {
+    const d = reactive({ ...blankDraft(), started_at: "2026-03-05T06:30:00Z" });
+    const w = mount(VisitStep, {
+      props: { draft: d, problems: [], uscc: null },
+      global: { plugins: [i18n, Vant], stubs: { teleport: true } },
+    });
+    const shown = w.get("[data-testid=f-started] input").element as HTMLInputElement;
+    expect(shown.value).toBe("2026年3月5日 14:30");
+    await w.get("[data-testid=f-started]").trigger("click");
+    await nextTick();
+    await w.get("[data-testid=time-popup] .van-picker__confirm").trigger("click");
+    // The same wall clock, now kept as China's.
+    expect(d.started_at).toBe("2026-03-05T14:30:00+08:00");
   });
 });
 

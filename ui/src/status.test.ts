@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { formatGps, shortHash, stateLabelKey, stateTagType } from "./status";
-import { fromLocalInput, toLocalInput } from "./time";
 import { dataUrlBytes, toAppError, AppError } from "./api";
 import { LEAD_STATES } from "./bindings/labels";
 import zh from "./locales/zh-CN";
@@ -34,13 +33,6 @@ describe("formatting", () => {
     expect(shortHash("a".repeat(60) + "1234")).toBe("aaaaaaaa…1234");
   });
 
-  it("local date-time round trip keeps the minute and carries an offset", () => {
-    const iso = fromLocalInput("2026-11-20T10:15")!;
-    expect(iso).toMatch(/^2026-11-20T10:15:00[+-]\d\d:\d\d$/);
-    expect(toLocalInput(iso)).toBe("2026-11-20T10:15");
-    expect(fromLocalInput("")).toBeNull();
-    expect(toLocalInput("not a date")).toBe("");
-  });
 });
 
 describe("api helpers", () => {

@@ -6,7 +6,7 @@ process.env.TZ = "America/New_York";
 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { TIME_EXAMPLES } from "./bindings/labels";
-import { formatChinaDate, formatChinaTime, formatExifTime } from "./time";
+import { chinaPickerParts, formatChinaDate, formatChinaTime, formatExifTime, fromChinaPicker } from "./time";
 
 /** Zones far from China, with and without daylight saving, both sides of UTC. */
 const ZONES = ["America/New_York", "Europe/London", "Pacific/Kiritimati", "America/St_Johns", "UTC"];
@@ -96,5 +96,30 @@ describe("formatExifTime", () => {
     expect(formatExifTime(null, "+08:00")).toBeNull();
     expect(formatExifTime("0000:00:00 00:00:00", null)).toBeNull();
     expect(formatExifTime("yesterday", null)).toBeNull();
+  });
+});
+
+describe("the form's date and time pickers hold China's wall clock", () => {
+  afterEach(() => inZone("America/New_York"));
+
+  it("an instant opens at China's date and time, and a pick is kept at +08:00, in every zone", () => {
+    for (const zone of ZONES) {
+      inZone(zone);
+      // 06:30 UTC is 14:30 in China, whatever the tablet's own clock says.
+      expect(chinaPickerParts("2026-03-05T06:30:59Z")).toEqual({ date: ["2026", "03", "05"], time: ["14", "30"] });
+      expect(chinaPickerParts("2026-12-31T20:05:00-05:00")).toEqual({ date: ["2027", "01", "01"], time: ["09", "05"] });
+      expect(fromChinaPicker(["2026", "03", "05"], ["14", "30"])).toBe("2026-03-05T14:30:00+08:00");
+      const picked = fromChinaPicker(["2026", "11", "29"], ["23", "53"])!;
+      expect(formatChinaTime(picked)).toBe("2026年11月29日 23:53");
+      expect(chinaPickerParts(picked)).toEqual({ date: ["2026", "11", "29"], time: ["23", "53"] });
+    }
+  });
+
+  it("refuses what is not a date and time", () => {
+    expect(chinaPickerParts(null)).toBeNull();
+    expect(chinaPickerParts("yesterday")).toBeNull();
+    expect(fromChinaPicker(["2026", "02", "29"], ["10", "00"])).toBeNull();
+    expect(fromChinaPicker(["2026", "13", "01"], ["10", "00"])).toBeNull();
+    expect(fromChinaPicker(["2026", "03", "05"], ["24", "00"])).toBeNull();
   });
 });

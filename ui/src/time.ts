@@ -1,29 +1,5 @@
-// Local date-times for the form, written as RFC 3339 with the tablet's offset.
-
 function pad(n: number): string {
   return String(n).padStart(2, "0");
-}
-
-/** "2026-11-20T10:15" for <input type="datetime-local">, in local time. */
-export function toLocalInput(iso: string | null): string {
-  if (!iso) return "";
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return "";
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-
-/** RFC 3339 with the local offset, e.g. "2026-11-20T10:15:00+08:00". */
-export function fromLocalInput(value: string): string | null {
-  if (!value) return null;
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) return null;
-  const off = -d.getTimezoneOffset();
-  const sign = off >= 0 ? "+" : "-";
-  const a = Math.abs(off);
-  return (
-    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:00` +
-    `${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`
-  );
 }
 
 // Times on screen: always China Standard Time (UTC+8, no daylight saving), written
@@ -120,4 +96,31 @@ export function formatExifTime(
   if (c === null) return null;
   const t = new Date(c);
   return { text: `${chinaDateOf(t)} ${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}`, zoned: false };
+}
+
+/**
+ * The wall clock in China at an instant, as the form's date and time pickers hold
+ * it: `date` ["2026", "03", "05"], `time` ["14", "30"]. `null` for an empty or
+ * invalid instant.
+ */
+export function chinaPickerParts(iso: string | null | undefined): { date: string[]; time: string[] } | null {
+  const c = chinaClock(iso);
+  if (!c) return null;
+  return {
+    date: [String(c.getUTCFullYear()), pad(c.getUTCMonth() + 1), pad(c.getUTCDate())],
+    time: [pad(c.getUTCHours()), pad(c.getUTCMinutes())],
+  };
+}
+
+/**
+ * A time picked as China's wall clock, as the record keeps it: RFC 3339 at +08:00
+ * ("2026-03-05T14:30:00+08:00"), whatever the tablet's own zone. `null` if the
+ * parts are not a real date and time.
+ */
+export function fromChinaPicker(date: string[], time: string[]): string | null {
+  const [y, mo, d] = date.map(Number);
+  const [h, mi] = time.map(Number);
+  if (![y, mo, d, h, mi].every(Number.isInteger)) return null;
+  if (mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59) return null;
+  return `${String(y).padStart(4, "0")}-${pad(mo)}-${pad(d)}T${pad(h)}:${pad(mi)}:00+08:00`;
 }

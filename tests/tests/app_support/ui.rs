@@ -301,3 +301,23 @@ pub async fn screenshot(c: &Client, screen: &Screen, w: u32, h: u32, name: &str)
     };
     shot.save(artifacts_dir().join(name)).unwrap();
 }
+
+/// Waits until `css` is shown and has stopped moving (a popup sliding in), so
+/// a click lands on it rather than where it was a frame before.
+pub async fn settled(c: &Client, css: &str) -> Element {
+    let deadline = Instant::now() + UI_TIMEOUT;
+    let mut last = None;
+    loop {
+        let el = shown(c, css).await;
+        let rect = wd(format!("the place of {css}"), el.rectangle()).await;
+        if last == Some(rect) {
+            return el;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css} is still moving after {UI_TIMEOUT:?}"
+        );
+        last = Some(rect);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}

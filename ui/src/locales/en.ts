@@ -85,6 +85,8 @@ const en: typeof zh = {
     latitude: "Latitude",
     longitude: "Longitude",
     startedAt: "Time of sampling",
+    date: "Date",
+    time: "Time",
     optional: "optional",
     required: "required",
     pick: "Choose",

@@ -79,6 +79,8 @@ export default {
     latitude: "纬度",
     longitude: "经度",
     startedAt: "抽样时间",
+    date: "日期",
+    time: "时间",
     optional: "选填",
     required: "必填",
     pick: "请选择",
