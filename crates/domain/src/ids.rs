@@ -84,6 +84,9 @@ const USCC_WEIGHTS: [u32; 17] = [
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Uscc(String);
 
+/// Characters in a unified social credit code (a legacy registration number has 15).
+pub const USCC_CHARS: usize = 18;
+
 impl Uscc {
     pub fn parse(input: &str) -> Result<Self, IdError> {
         // Samplers copy codes from licences; tolerate case and surrounding spaces only.

@@ -7,8 +7,10 @@
 use chrono::{DateTime, Utc};
 
 use crate::geo::{MAX_LAT_DEG, MAX_LON_DEG};
+use crate::ids::USCC_CHARS;
 use crate::lead::LeadState;
-use crate::record::{BusinessRole, TaskLevel};
+use crate::manifest::MAX_CAPTION_CHARS;
+use crate::record::{BusinessRole, TaskLevel, MAX_SITUATION_CHARS};
 use crate::time::minute_zh;
 
 /// Instants whose Chinese rendering the UI's formatter must reproduce: a
@@ -69,6 +71,12 @@ pub fn ui_labels_ts() -> String {
     out.push_str(&format!(
         "}};\n\n/** The GPS range a point must lie in, in degrees either way. */\n\
          export const MAX_LAT_DEG = {MAX_LAT_DEG};\nexport const MAX_LON_DEG = {MAX_LON_DEG};\n\n"
+    ));
+    out.push_str(&format!(
+        "/** The form's text limits, in characters, as the core checks them. */\n\
+         export const MAX_SITUATION_CHARS = {MAX_SITUATION_CHARS};\n\
+         export const MAX_CAPTION_CHARS = {MAX_CAPTION_CHARS};\n\
+         export const USCC_CHARS = {USCC_CHARS};\n\n"
     ));
     out.push_str(
         "/** Instants and how every screen shows them (China Standard Time). */\n\

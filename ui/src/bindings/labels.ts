@@ -52,6 +52,11 @@ export const TASK_LEVEL_LABELS: Record<TaskLevel, string> = {
 export const MAX_LAT_DEG = 90;
 export const MAX_LON_DEG = 180;
 
+/** The form's text limits, in characters, as the core checks them. */
+export const MAX_SITUATION_CHARS = 4000;
+export const MAX_CAPTION_CHARS = 200;
+export const USCC_CHARS = 18;
+
 /** Instants and how every screen shows them (China Standard Time). */
 export const TIME_EXAMPLES: readonly (readonly [string, string])[] = [
   ["2026-03-05T06:30:59Z", "2026年3月5日 14:30"],
