@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 /// Prefix of the environment variables that override `bureau.toml`.
 pub const ENV_PREFIX: &str = "FIELDLEAD_BUREAU_";
+/// The database every instance of a city's bureau shares (same as
+/// `FIELDLEAD_BUREAU_DATABASE_URL`): `postgres://user:password@host:port/db`.
+pub const DATABASE_URL_ENV: &str = "FIELDLEAD_DATABASE_URL";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -46,8 +49,9 @@ pub struct Config {
     /// The address tablets use to reach this server (put in enrolment QR codes);
     /// defaults to `http://{listen}`.
     pub public_url: Option<String>,
-    /// Where the records live: `sqlite:FILE` (relative to the data folder). Unset:
-    /// `sqlite:bureau.sqlite3`.
+    /// Where the records live: `sqlite:FILE` (relative to the data folder), or a
+    /// city's PostgreSQL, `postgres://user:password@host:port/database` (also
+    /// from `FIELDLEAD_DATABASE_URL`). Unset: `sqlite:bureau.sqlite3`.
     pub database_url: Option<String>,
     /// Mark session cookies `Secure`. Turn off only for plain-HTTP trials on one machine.
     pub cookie_secure: bool,
@@ -207,10 +211,14 @@ impl Config {
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
         for (name, value) in env {
-            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
-                continue;
+            // The names a city's deployment sets for every process alike.
+            let key = match name.as_str() {
+                DATABASE_URL_ENV => "database_url".to_string(),
+                other => match other.strip_prefix(ENV_PREFIX) {
+                    Some(key) => key.to_ascii_lowercase(),
+                    None => continue,
+                },
             };
-            let key = key.to_ascii_lowercase();
             // A value that parses as TOML keeps its type (numbers, booleans);
             // anything else is a string.
             let parsed = format!("v = {value}")

@@ -1,8 +1,8 @@
 //! One story every storage backend must tell the same way (after atuin's
 //! `db_story`): districts and their users, sessions, enrolment, leads and their
 //! blobs counted per district, receipts, handling as compare-and-set, and the audit
-//! log scoped by district. It runs against the embedded SQLite backend here; a
-//! second backend plugs into the same `story`.
+//! log scoped by district. It runs against the embedded SQLite backend and
+//! against a real PostgreSQL started for the test.
 
 mod support;
 
@@ -638,6 +638,19 @@ fn sqlite_tells_the_story() {
 }
 
 #[test]
+fn postgres_tells_the_story() {
+    let pg = support::postgres::PgCluster::start();
+    let url = pg.new_database();
+    let dir = tempfile::tempdir().unwrap();
+    let s = storage::open(Some(&url), dir.path()).unwrap();
+    story(s.as_ref());
+    drop(s);
+    // Opening it again (a second instance, a restart) migrates nothing twice.
+    let again = storage::open(Some(&url), dir.path()).unwrap();
+    assert_eq!(again.districts().unwrap().len(), 2);
+}
+
+#[test]
 fn the_storage_url_names_the_backend_and_a_wrong_one_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     storage::open(Some("sqlite:other.sqlite3"), dir.path()).unwrap();
@@ -646,4 +659,106 @@ fn the_storage_url_names_the_backend_and_a_wrong_one_is_a_clear_error() {
         let e = storage::open(Some(bad), dir.path()).unwrap_err();
         assert!(!e.to_string().is_empty(), "{bad}");
     }
+}
+
+/// Two bureau processes on one PostgreSQL: the races SQLite's single writer
+/// rules out are decided by the database, once, whichever instance asks.
+#[test]
+fn postgres_decides_races_between_instances_once() {
+    let pg = support::postgres::PgCluster::start();
+    let url = pg.new_database();
+    let dir = tempfile::tempdir().unwrap();
+    let one = storage::open(Some(&url), dir.path()).unwrap();
+    let two = storage::open(Some(&url), dir.path()).unwrap();
+    let d = one
+        .create_district("yuzhong", "渝中区市场监督管理局", entry("d"))
+        .unwrap();
+    // One enrolment code, spent by both instances at once: one device enrols.
+    new_code(one.as_ref(), d.id, "race-code");
+    let instances = [std::sync::Arc::clone(&one), std::sync::Arc::clone(&two)];
+    let enrolled: Vec<_> = (0..8u8)
+        .map(|i| {
+            let s = std::sync::Arc::clone(&instances[usize::from(i % 2)]);
+            std::thread::spawn(move || {
+                s.enrol_device(
+                    "race-code",
+                    enrolment(d.id, "race-code", 40 + i),
+                    entry("enrol"),
+                )
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap().unwrap())
+        .collect();
+    assert_eq!(enrolled.iter().filter(|e| e.is_some()).count(), 1);
+    let device = enrolled.into_iter().flatten().next().unwrap();
+
+    // The same acknowledgement from eight officers on two instances: one wins.
+    let id = LeadId::new();
+    one.insert_lead(lead(id, d.id, device.id, &[]), entry("lead"))
+        .unwrap();
+    let before = one.lead(id).unwrap().unwrap().handling;
+    let mut after = before.clone();
+    after.state = LeadState::Acknowledged;
+    let won = (0..8)
+        .map(|i| {
+            let s = std::sync::Arc::clone(&instances[i % 2]);
+            let (before, after) = (before.clone(), after.clone());
+            std::thread::spawn(move || s.update_handling(id, &before, &after, entry("ack")))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap().unwrap())
+        .filter(|won| *won)
+        .count();
+    assert_eq!(won, 1);
+    let acks = two
+        .audit_events(Scope::All, Some("story:ack"), 100)
+        .unwrap();
+    assert_eq!(acks.len(), 1, "one audit entry for the one change");
+}
+
+/// The append-only rules are the database's own, as in SQLite: raw SQL cannot
+/// rewrite the audit log, a received lead or an issued document; and a
+/// database migrated by a newer fieldlead is refused, not guessed at.
+#[test]
+fn postgres_enforces_the_append_only_rules_itself() {
+    let pg = support::postgres::PgCluster::start();
+    let url = pg.new_database();
+    let dir = tempfile::tempdir().unwrap();
+    let s = storage::open(Some(&url), dir.path()).unwrap();
+    let d = s
+        .create_district("yuzhong", "渝中区市场监督管理局", entry("d"))
+        .unwrap();
+    let device = enrol(s.as_ref(), d.id, "code-1", 1);
+    s.insert_lead(lead(LeadId::new(), d.id, device.id, &[]), entry("lead"))
+        .unwrap();
+    let raw_url = url.clone();
+    std::thread::spawn(move || {
+        let mut raw = postgres::Client::connect(&raw_url, postgres::NoTls).unwrap();
+        for refused in [
+            "UPDATE audit_events SET action = 'x'",
+            "DELETE FROM audit_events",
+            "TRUNCATE audit_events",
+            "UPDATE leads SET manifest_hash = 'x'",
+            "DELETE FROM leads",
+        ] {
+            assert!(raw.batch_execute(refused).is_err(), "{refused}");
+        }
+        // What may change still can.
+        raw.batch_execute("UPDATE leads SET remark = 'x'").unwrap();
+        raw.batch_execute(
+            "INSERT INTO fieldlead_migrations (version, applied_at) VALUES ('29990101000000_future', 'x')",
+        )
+        .unwrap();
+    })
+    .join()
+    .unwrap();
+    assert!(s.audit_events(Scope::All, None, 100).unwrap().len() >= 3);
+    drop(s);
+    assert!(matches!(
+        storage::open(Some(&url), dir.path()),
+        Err(StorageError::NewerDatabase { .. })
+    ));
 }

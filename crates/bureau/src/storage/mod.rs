@@ -1,5 +1,5 @@
 //! The bureau's records behind a backend-neutral trait, [`Storage`]: the embedded
-//! SQLite one ([`SqliteStorage`]) today, PostgreSQL for a city next. [`open`] picks
+//! SQLite one ([`SqliteStorage`]), and PostgreSQL ([`PgStorage`]) for a city. [`open`] picks
 //! the backend from a URL in the config. Every method that changes state takes the
 //! [`AuditEntry`] describing the change and writes both in one transaction. Errors
 //! are [`StorageError`]s whatever the backend: a uniqueness race is `Conflict`
@@ -15,6 +15,9 @@
 //!
 //! `tests/storage_story.rs` is the one story every backend must tell.
 
+mod db;
+mod postgres;
+mod sql;
 mod sqlite;
 
 use chrono::{DateTime, Utc};
@@ -31,10 +34,12 @@ pub use crate::model::{
     Transfer, User,
 };
 
+pub use postgres::PgStorage;
 pub use sqlite::SqliteStorage;
 
 /// Opens the storage a URL names. `sqlite:PATH` (relative to the data folder, or
-/// absolute) is the embedded default; `None` means `sqlite:bureau.sqlite3`.
+/// absolute) is the embedded default; `None` means `sqlite:bureau.sqlite3`;
+/// `postgres://user:password@host:port/database` is a city's PostgreSQL.
 pub fn open(
     url: Option<&str>,
     data: &std::path::Path,
@@ -51,11 +56,9 @@ pub fn open(
             let path = data.join(path);
             Ok(std::sync::Arc::new(SqliteStorage::open(&path)?))
         }
-        Some((scheme @ ("postgres" | "postgresql"), _)) => Err(StorageError::Backend(format!(
-            "本版本尚不支持 {scheme} 数据库，请使用 sqlite:"
-        ))),
+        Some(("postgres" | "postgresql", _)) => Ok(std::sync::Arc::new(PgStorage::open(url)?)),
         _ => Err(StorageError::Backend(format!(
-            "无法识别的数据库地址“{}”，应为 sqlite:文件路径",
+            "无法识别的数据库地址“{}”，应为 sqlite:文件路径 或 postgres://用户:密码@主机:端口/数据库",
             url.chars().take(80).collect::<String>()
         ))),
     }

@@ -6,30 +6,17 @@
 //! job changes nothing, and 200 tablets pushing at once share one fsync instead of
 //! paying one each. Reads use a small pool of read-only connections.
 //!
-//! The SQL lives by topic: [`accounts`] (districts, users, sessions), [`devices`],
-//! [`leads`] (with reviews and handling), [`blobs`], [`audit`]; [`codec`] spells
-//! values in columns. The [`Storage`] impl below only picks read or write.
+//! The queries are the shared ones of [`super::sql`]; this file runs them.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Mutex;
 
-use chrono::{DateTime, Utc};
-use fieldlead_domain::postprocess::{Case, EnforcementAnswer};
-use fieldlead_domain::{CaseId, DeviceId, DocumentId, LeadId, PublicKey, Receipt, Sha256};
 use rusqlite::Connection;
 
+use super::db::{Db, DbError, DbResult, Row, ToValue, Value};
+use super::sql::Backend;
 use super::*;
-
-mod accounts;
-mod audit;
-mod blobs;
-mod cases;
-pub(crate) mod codec;
-mod devices;
-mod documents;
-mod enforcement;
-mod leads;
 
 /// Append-only, in file-name (timestamp) order; `user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -140,20 +127,26 @@ fn commit_together(conn: &Connection, mut batch: Vec<Job>) -> Result<(), Vec<Job
     Ok(())
 }
 
-/// SQLite's errors in backend-neutral terms: a broken uniqueness rule is a
-/// [`StorageError::Conflict`] (a race another writer won, answered 409), anything
-/// else a [`StorageError::Backend`].
-impl From<rusqlite::Error> for StorageError {
+/// SQLite's errors in backend-neutral terms: a broken uniqueness rule is
+/// [`DbError::Unique`] (a race another writer won, answered 409), anything else
+/// [`DbError::Backend`].
+impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
         match &e {
             rusqlite::Error::SqliteFailure(f, _)
                 if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                     || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
             {
-                StorageError::Conflict(e.to_string())
+                DbError::Unique(e.to_string())
             }
-            _ => StorageError::Backend(e.to_string()),
+            _ => DbError::Backend(e.to_string()),
         }
+    }
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        DbError::from(e).into()
     }
 }
 
@@ -176,7 +169,7 @@ impl SqliteStorage {
 
     /// Runs `f` in the next group commit, inside its own savepoint. `f` may run
     /// more than once (see [`run_writer`]); only the last run's result counts.
-    fn write<R: Send + 'static>(
+    fn write_sqlite<R: Send + 'static>(
         &self,
         f: impl Fn(&Connection) -> StorageResult<R> + Send + 'static,
     ) -> StorageResult<R> {
@@ -224,7 +217,7 @@ impl SqliteStorage {
         reply_rx.recv().map_err(|_| StorageError::WriterGone)?
     }
 
-    fn read<R>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<R>) -> StorageResult<R> {
+    fn read_sqlite<R>(&self, f: impl FnOnce(&Connection) -> DbResult<R>) -> StorageResult<R> {
         let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
         let conn = match pooled {
             Some(c) => c,
@@ -234,7 +227,12 @@ impl SqliteStorage {
                 c
             }
         };
-        let out = f(&conn);
+        // One snapshot for every query of the read.
+        let out = conn
+            .execute_batch("BEGIN")
+            .map_err(DbError::from)
+            .and_then(|()| f(&conn));
+        let _ = conn.execute_batch("ROLLBACK");
         if let Ok(mut pool) = self.readers.lock() {
             if pool.len() < MAX_IDLE_READERS {
                 pool.push(conn);
@@ -243,337 +241,78 @@ impl SqliteStorage {
         Ok(out?)
     }
 }
-impl Storage for SqliteStorage {
-    fn create_district(
+
+impl Backend for SqliteStorage {
+    fn write<R: Send + 'static>(
         &self,
-        code: &str,
-        name: &str,
-        audit: AuditEntry,
-    ) -> StorageResult<District> {
-        let (code, name) = (code.to_string(), name.to_string());
-        self.write(move |c| accounts::create_district(c, &code, &name, &audit))
-    }
-
-    fn district_by_code(&self, code: &str) -> StorageResult<Option<District>> {
-        self.read(|c| accounts::district_by_code(c, code))
-    }
-
-    fn districts(&self) -> StorageResult<Vec<District>> {
-        self.read(accounts::districts)
-    }
-
-    fn add_user(&self, user: NewUser, audit: AuditEntry) -> StorageResult<Option<User>> {
-        let username = user.username.clone();
-        if !self.write(move |c| accounts::add_user(c, &user, &audit))? {
-            return Ok(None);
-        }
-        Ok(self.user_credentials(&username)?.map(|(u, _)| u))
-    }
-
-    fn set_password(
-        &self,
-        username: &str,
-        password_hash: &str,
-        audit: AuditEntry,
-    ) -> StorageResult<bool> {
-        let (username, hash) = (username.to_string(), password_hash.to_string());
-        self.write(move |c| accounts::set_password(c, &username, &hash, &audit))
-    }
-
-    fn user_credentials(&self, username: &str) -> StorageResult<Option<(User, String)>> {
-        self.read(|c| accounts::user_credentials(c, username))
-    }
-
-    fn users(&self) -> StorageResult<Vec<User>> {
-        self.read(accounts::users)
-    }
-
-    fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StorageResult<u64> {
-        self.write(move |c| accounts::delete_expired_sessions(c, now))
-    }
-
-    fn create_session(
-        &self,
-        token_hash: &str,
-        user_id: i64,
-        csrf_token: &str,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> StorageResult<()> {
-        let (token_hash, csrf) = (token_hash.to_string(), csrf_token.to_string());
-        self.write(move |c| {
-            accounts::create_session(c, &token_hash, user_id, &csrf, now, expires_at)
+        f: impl Fn(&mut dyn Db) -> StorageResult<R> + Send + 'static,
+    ) -> StorageResult<R> {
+        self.write_sqlite(move |c| {
+            let mut db = c;
+            f(&mut db)
         })
     }
 
-    fn session(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StorageResult<Option<(User, String)>> {
-        self.read(|c| accounts::session(c, token_hash, now))
-    }
-
-    fn delete_session(&self, token_hash: &str) -> StorageResult<()> {
-        let token_hash = token_hash.to_string();
-        self.write(move |c| accounts::delete_session(c, &token_hash))
-    }
-
-    fn create_enrolment_code(
-        &self,
-        code_hash: &str,
-        district_id: i64,
-        expires_at: DateTime<Utc>,
-        audit: AuditEntry,
-    ) -> StorageResult<()> {
-        let code_hash = code_hash.to_string();
-        self.write(move |c| {
-            devices::create_enrolment_code(c, &code_hash, district_id, expires_at, &audit)
+    fn read<R>(&self, f: impl FnOnce(&mut dyn Db) -> DbResult<R>) -> StorageResult<R> {
+        self.read_sqlite(|c| {
+            let mut db = c;
+            f(&mut db)
         })
-    }
-
-    fn enrolment_code_district(
-        &self,
-        code_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StorageResult<Option<i64>> {
-        self.read(|c| devices::enrolment_code_district(c, code_hash, now))
-    }
-
-    fn device_by_key(&self, key: &PublicKey) -> StorageResult<Option<EnrolledDevice>> {
-        self.read(|c| devices::device_by_key(c, key))
-    }
-
-    fn enrol_device(
-        &self,
-        code_hash: &str,
-        enrolment: Enrolment,
-        audit: AuditEntry,
-    ) -> StorageResult<Option<EnrolledDevice>> {
-        let code_hash = code_hash.to_string();
-        self.write(move |c| devices::enrol_device(c, &code_hash, &enrolment, &audit))
-    }
-
-    fn device_by_token(&self, token_hash: &str) -> StorageResult<Option<EnrolledDevice>> {
-        self.read(|c| devices::device_by_token(c, token_hash))
-    }
-
-    fn device(&self, id: DeviceId) -> StorageResult<Option<EnrolledDevice>> {
-        self.read(|c| devices::device(c, id))
-    }
-
-    fn devices(&self, scope: Scope) -> StorageResult<Vec<EnrolledDevice>> {
-        self.read(|c| devices::devices(c, scope))
-    }
-
-    fn revoke_device(&self, id: DeviceId, audit: AuditEntry) -> StorageResult<bool> {
-        self.write(move |c| devices::revoke_device(c, id, &audit))
-    }
-
-    fn insert_lead(&self, lead: NewLead, audit: AuditEntry) -> StorageResult<LeadInsert> {
-        self.write(move |c| leads::insert_lead(c, &lead, &audit))
-    }
-
-    fn lead(&self, id: LeadId) -> StorageResult<Option<Lead>> {
-        self.read(|c| leads::lead(c, id))
-    }
-
-    fn leads(&self, scope: Scope, filter: &LeadFilter) -> StorageResult<Vec<LeadSummary>> {
-        self.read(|c| leads::leads(c, scope, filter))
-    }
-
-    fn lead_blobs(&self, id: LeadId) -> StorageResult<Vec<LeadBlob>> {
-        self.read(|c| leads::lead_blobs(c, id))
-    }
-
-    fn expected_blob(&self, sha256: Sha256, district_id: i64) -> StorageResult<Option<u64>> {
-        self.read(|c| leads::expected_blob(c, sha256, district_id))
-    }
-
-    fn blob(&self, sha256: Sha256) -> StorageResult<Option<BlobInfo>> {
-        self.read(|c| blobs::blob(c, sha256))
-    }
-
-    fn blob_stored(
-        &self,
-        sha256: Sha256,
-        bytes: u64,
-        holder: BlobHolder,
-        now: DateTime<Utc>,
-    ) -> StorageResult<Vec<LeadId>> {
-        self.write(move |c| blobs::blob_stored(c, sha256, bytes, holder, now))
-    }
-
-    fn district_holds(&self, district_id: i64, sha256: Sha256) -> StorageResult<bool> {
-        self.read(|c| blobs::district_holds(c, district_id, sha256))
-    }
-
-    fn set_blob_verified(
-        &self,
-        sha256: Sha256,
-        intact: bool,
-        audit: AuditEntry,
-    ) -> StorageResult<()> {
-        self.write(move |c| blobs::set_blob_verified(c, sha256, intact, &audit))
-    }
-
-    fn device_leads_since(&self, device: DeviceId, since: DateTime<Utc>) -> StorageResult<u64> {
-        self.read(|c| leads::device_leads_since(c, device, since))
-    }
-
-    fn complete_lead(
-        &self,
-        id: LeadId,
-        receipt: &Receipt,
-        before: &Handling,
-        after: &Handling,
-        audit: AuditEntry,
-    ) -> StorageResult<bool> {
-        let (receipt, before, after) = (receipt.clone(), before.clone(), after.clone());
-        self.write(move |c| leads::complete_lead(c, id, &receipt, &before, &after, &audit))
-    }
-
-    fn set_blob_analysis(
-        &self,
-        sha256: Sha256,
-        analysis: &BlobAnalysis,
-        now: DateTime<Utc>,
-    ) -> StorageResult<()> {
-        let analysis = analysis.clone();
-        self.write(move |c| blobs::set_blob_analysis(c, sha256, &analysis, now))
-    }
-
-    fn unanalysed_blobs(&self) -> StorageResult<Vec<Sha256>> {
-        self.read(blobs::unanalysed_blobs)
-    }
-
-    fn blob_uses(&self, sha256: Sha256) -> StorageResult<Vec<BlobUse>> {
-        self.read(|c| blobs::blob_uses(c, sha256))
-    }
-
-    fn phashes(&self) -> StorageResult<Vec<(Sha256, u64)>> {
-        self.read(blobs::phashes)
-    }
-
-    fn add_review(&self, id: LeadId, review: Review, audit: AuditEntry) -> StorageResult<()> {
-        self.write(move |c| leads::add_review(c, id, &review, &audit))
-    }
-
-    fn reviews(&self, id: LeadId) -> StorageResult<Vec<Review>> {
-        self.read(|c| leads::reviews(c, id))
-    }
-
-    fn update_handling(
-        &self,
-        id: LeadId,
-        before: &Handling,
-        after: &Handling,
-        audit: AuditEntry,
-    ) -> StorageResult<bool> {
-        let (before, after) = (before.clone(), after.clone());
-        self.write(move |c| leads::update_handling(c, id, &before, &after, &audit))
-    }
-
-    fn insert_cases(&self, new: Vec<NewCase>) -> StorageResult<Result<(), Vec<String>>> {
-        self.write(move |c| cases::insert_cases(c, &new))
-    }
-
-    fn case(&self, id: CaseId) -> StorageResult<Option<PostCase>> {
-        self.read(|c| cases::case(c, id))
-    }
-
-    fn cases(&self, scope: Scope, filter: &CaseFilter) -> StorageResult<Vec<CaseSummary>> {
-        self.read(|c| cases::cases(c, scope, filter))
-    }
-
-    fn update_case(
-        &self,
-        id: CaseId,
-        before: &Case,
-        after: &Case,
-        service: Option<&ServiceRecord>,
-        audit: AuditEntry,
-    ) -> StorageResult<bool> {
-        let (before, after, service) = (before.clone(), after.clone(), service.cloned());
-        self.write(move |c| cases::update_case(c, id, &before, &after, service.as_ref(), &audit))
-    }
-
-    fn assign_case(
-        &self,
-        id: CaseId,
-        before: Option<&str>,
-        after: Option<&str>,
-        audit: AuditEntry,
-    ) -> StorageResult<bool> {
-        let (before, after) = (before.map(str::to_owned), after.map(str::to_owned));
-        self.write(move |c| cases::assign(c, id, before.as_deref(), after.as_deref(), &audit))
-    }
-
-    fn next_document_seq(&self, issuer_key: &str, year: i32) -> StorageResult<u32> {
-        self.read(|c| documents::next_seq(c, issuer_key, year))
-    }
-
-    fn insert_document(
-        &self,
-        doc: &IssuedDocument,
-        audit: AuditEntry,
-    ) -> StorageResult<DocumentInsert> {
-        let doc = doc.clone();
-        self.write(move |c| documents::insert(c, &doc, &audit))
-    }
-
-    fn document(&self, id: DocumentId) -> StorageResult<Option<IssuedDocument>> {
-        self.read(|c| documents::document(c, id))
-    }
-
-    fn add_case_report(
-        &self,
-        case: CaseId,
-        report: &CaseReport,
-        audit: AuditEntry,
-    ) -> StorageResult<bool> {
-        let report = report.clone();
-        self.write(move |c| documents::add_report(c, case, &report, &audit))
-    }
-
-    fn insert_transfer(&self, transfer: NewTransfer) -> StorageResult<Result<(), Vec<CaseId>>> {
-        self.write(move |c| enforcement::insert_transfer(c, &transfer))
-    }
-
-    fn enforcement_leads(
-        &self,
-        scope: Scope,
-        filter: &EnforcementFilter,
-    ) -> StorageResult<Vec<EnforcementLead>> {
-        self.read(|c| enforcement::leads(c, scope, filter))
-    }
-
-    fn answer_lead(
-        &self,
-        case: CaseId,
-        before: Option<&EnforcementAnswer>,
-        after: &EnforcementAnswer,
-        by: &str,
-        audit: AuditEntry,
-    ) -> StorageResult<bool> {
-        let (before, after, by) = (before.cloned(), after.clone(), by.to_owned());
-        self.write(move |c| enforcement::answer(c, case, before.as_ref(), &after, &by, &audit))
-    }
-
-    fn record_audit(&self, audit: AuditEntry) -> StorageResult<()> {
-        self.write(move |c| Ok(codec::insert_audit(c, &audit)?))
-    }
-
-    fn audit_events(
-        &self,
-        scope: Scope,
-        subject: Option<&str>,
-        limit: u32,
-    ) -> StorageResult<Vec<AuditEvent>> {
-        self.read(|c| audit::audit_events(c, scope, subject, limit))
     }
 }
 
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
+
+/// The shared queries on a SQLite connection, each statement prepared once
+/// per connection.
+impl Db for &Connection {
+    fn execute(&mut self, sql: &str, params: &[&dyn ToValue]) -> DbResult<usize> {
+        let values: Vec<Value> = params.iter().map(|p| p.to_value()).collect();
+        Ok(self
+            .prepare_cached(sql)?
+            .execute(rusqlite::params_from_iter(values.iter()))?)
+    }
+
+    fn query(&mut self, sql: &str, params: &[&dyn ToValue]) -> DbResult<Vec<Row>> {
+        use rusqlite::types::ValueRef;
+        let values: Vec<Value> = params.iter().map(|p| p.to_value()).collect();
+        let mut stmt = self.prepare_cached(sql)?;
+        let n = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                row.push(match r.get_ref(i)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(v) => Value::Int(v),
+                    ValueRef::Text(t) => Value::Text(
+                        std::str::from_utf8(t)
+                            .map_err(|e| DbError::Decode(e.to_string()))?
+                            .to_string(),
+                    ),
+                    other => {
+                        return Err(DbError::Decode(format!(
+                            "column {i} holds {:?}, not an integer or text",
+                            other.data_type()
+                        )))
+                    }
+                });
+            }
+            out.push(Row(row));
+        }
+        Ok(out)
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -638,7 +377,7 @@ mod tests {
         let slow = {
             let s = std::sync::Arc::clone(&s);
             std::thread::spawn(move || {
-                s.write(|c| {
+                s.write_sqlite(|c| {
                     std::thread::sleep(std::time::Duration::from_millis(300));
                     c.execute("INSERT INTO t VALUES ('slow')", [])?;
                     Ok(())
@@ -651,7 +390,7 @@ mod tests {
             .map(|x| {
                 let s = std::sync::Arc::clone(&s);
                 std::thread::spawn(move || {
-                    s.write(move |c| {
+                    s.write_sqlite(move |c| {
                         c.execute("INSERT INTO t VALUES (?1)", [x])?;
                         Ok(())
                     })
@@ -695,8 +434,11 @@ mod tests {
         assert_eq!(s.audit_events(Scope::All, None, 1000).unwrap().len(), 400);
         // A job that fails half-way leaves nothing behind, and the next one works.
         let failed = s.write(|c| {
-            codec::insert_audit(c, &entry("half"))?;
-            c.execute("INSERT INTO no_such_table VALUES (1)", [])?;
+            crate::storage::sql::codec::insert_audit(c, &entry("half"))?;
+            c.execute(
+                "INSERT INTO no_such_table VALUES (1)",
+                crate::storage::db::p![],
+            )?;
             Ok(())
         });
         assert!(failed.is_err());

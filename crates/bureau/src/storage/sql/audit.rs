@@ -1,28 +1,25 @@
 //! Reading the audit log back (it is written by every change, through
 //! [`super::codec::insert_audit`], in the change's own transaction).
 
-use rusqlite::{params, Connection};
+use crate::storage::db::{p, Db, DbResult};
 
 use super::codec::{from_json, parse_time};
 use crate::storage::{AuditEvent, Scope};
 
 pub(super) fn audit_events(
-    c: &Connection,
+    c: &mut dyn Db,
     scope: Scope,
     subject: Option<&str>,
     limit: u32,
-) -> rusqlite::Result<Vec<AuditEvent>> {
+) -> DbResult<Vec<AuditEvent>> {
     let json = |s: Option<String>| s.map(|j| from_json(&j)).transpose();
-    c.prepare_cached(
-        "SELECT id, at, actor, district_id, action, subject, before_json, after_json
+    c.query_all("SELECT id, at, actor, district_id, action, subject, before_json, after_json
          FROM audit_events
-         WHERE (?1 IS NULL OR district_id = ?1) AND (?2 IS NULL OR subject = ?2)
-         ORDER BY id DESC LIMIT ?3",
-    )?
-    .query_map(params![scope.district(), subject, limit], |r| {
+         WHERE (CAST(?1 AS BIGINT) IS NULL OR district_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR subject = ?2)
+         ORDER BY id DESC LIMIT ?3", p![scope.district(), subject, limit], |r| {
         Ok(AuditEvent {
             id: r.get(0)?,
-            at: parse_time(&r.get::<_, String>(1)?)?,
+            at: parse_time(&r.get::<String>(1)?)?,
             actor: r.get(2)?,
             district_id: r.get(3)?,
             action: r.get(4)?,
@@ -30,6 +27,5 @@ pub(super) fn audit_events(
             before: json(r.get(6)?)?,
             after: json(r.get(7)?)?,
         })
-    })?
-    .collect()
+    })
 }

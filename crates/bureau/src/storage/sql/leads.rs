@@ -2,9 +2,9 @@
 //! the district's handling, each change compare-and-set where two officers could
 //! race.
 
+use crate::storage::db::{p, Db, DbResult};
 use chrono::{DateTime, Utc};
 use fieldlead_domain::{DeviceId, LeadId, Receipt, Sha256};
-use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::{
     district_at, fmt_date, fmt_time, handling_from_row, insert_audit, lead_columns, lead_from_row,
@@ -16,15 +16,16 @@ use crate::storage::{
 };
 
 pub(super) fn insert_lead(
-    c: &Connection,
+    c: &mut dyn Db,
     lead: &NewLead,
     audit: &AuditEntry,
 ) -> StorageResult<LeadInsert> {
     let id = lead.id.to_string();
-    let existing: Option<(String, String)> = c
-        .prepare_cached("SELECT manifest_hash, received_at FROM leads WHERE id = ?1")?
-        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let existing: Option<(String, String)> = c.query_opt(
+        "SELECT manifest_hash, received_at FROM leads WHERE id = ?1",
+        p![&id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     if let Some((hash, received_at)) = existing {
         return Ok(if hash == lead.manifest_hash.to_hex() {
             LeadInsert::Same {
@@ -35,65 +36,60 @@ pub(super) fn insert_lead(
         });
     }
     let received = fmt_time(lead.received_at);
-    c.prepare_cached(
+    c.execute(
         "INSERT INTO leads (id, district_id, device_id, manifest_hash, upload_json,
             business_name, product_name, sealed_at, received_at, state, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'sealed', ?9)",
-    )?
-    .execute(params![
-        id,
-        lead.district_id,
-        lead.device_id.to_string(),
-        lead.manifest_hash.to_hex(),
-        to_json(&lead.upload)?,
-        lead.business_name,
-        lead.product_name,
-        fmt_time(lead.sealed_at),
-        received
-    ])?;
-    let mut blob = c.prepare_cached(
-        "INSERT INTO lead_blobs (lead_id, sha256, bytes, kind) VALUES (?1, ?2, ?3, ?4)",
+        p![
+            id,
+            lead.district_id,
+            lead.device_id.to_string(),
+            lead.manifest_hash.to_hex(),
+            to_json(&lead.upload)?,
+            lead.business_name,
+            lead.product_name,
+            fmt_time(lead.sealed_at),
+            received
+        ],
     )?;
     for b in &lead.blobs {
-        blob.execute(params![
-            id,
-            b.sha256.to_hex(),
-            b.bytes as i64,
-            b.kind.as_str()
-        ])?;
+        c.execute(
+            "INSERT INTO lead_blobs (lead_id, sha256, bytes, kind) VALUES (?1, ?2, ?3, ?4)",
+            p![id, b.sha256.to_hex(), b.bytes as i64, b.kind.as_str()],
+        )?;
     }
     insert_audit(c, audit)?;
     Ok(LeadInsert::Created)
 }
 
-pub(super) fn lead(c: &Connection, id: LeadId) -> rusqlite::Result<Option<Lead>> {
-    c.prepare_cached(&format!(
-        "SELECT {} FROM leads l JOIN districts d ON d.id = l.district_id WHERE l.id = ?1",
-        lead_columns()
-    ))?
-    .query_row([id.to_string()], lead_from_row)
-    .optional()
+pub(super) fn lead(c: &mut dyn Db, id: LeadId) -> DbResult<Option<Lead>> {
+    c.query_opt(
+        &format!(
+            "SELECT {} FROM leads l JOIN districts d ON d.id = l.district_id WHERE l.id = ?1",
+            lead_columns()
+        ),
+        p![id.to_string()],
+        lead_from_row,
+    )
 }
 
 pub(super) fn leads(
-    c: &Connection,
+    c: &mut dyn Db,
     scope: Scope,
     filter: &LeadFilter,
-) -> rusqlite::Result<Vec<LeadSummary>> {
-    c.prepare_cached(
+) -> DbResult<Vec<LeadSummary>> {
+    c.query_all(
         "SELECT l.id, d.id, d.code, d.name, l.business_name, l.product_name, l.sealed_at,
                 l.received_at, l.completed_at, l.state, l.review_state,
                 (SELECT COUNT(*) FROM lead_blobs x LEFT JOIN district_blobs b
                     ON b.sha256 = x.sha256 AND b.district_id = l.district_id
                   WHERE x.lead_id = l.id AND b.sha256 IS NULL)
          FROM leads l JOIN districts d ON d.id = l.district_id
-         WHERE (?1 IS NULL OR l.district_id = ?1)
-           AND (?2 IS NULL OR l.state = ?2)
-           AND (?3 IS NULL OR l.completed_at < ?3)
+         WHERE (CAST(?1 AS BIGINT) IS NULL OR l.district_id = ?1)
+           AND (CAST(?2 AS TEXT) IS NULL OR l.state = ?2)
+           AND (CAST(?3 AS TEXT) IS NULL OR l.completed_at < ?3)
          ORDER BY l.received_at DESC LIMIT ?4",
-    )?
-    .query_map(
-        params![
+        p![
             scope.district(),
             filter.state.map(|s| s.as_str()),
             filter.completed_before.map(fmt_time),
@@ -101,80 +97,77 @@ pub(super) fn leads(
         ],
         |r| {
             Ok(LeadSummary {
-                id: parse(&r.get::<_, String>(0)?)?,
+                id: parse(&r.get::<String>(0)?)?,
                 district: district_at(r, 1)?,
                 business_name: r.get(4)?,
                 product_name: r.get(5)?,
-                sealed_at: parse_time(&r.get::<_, String>(6)?)?,
-                received_at: parse_time(&r.get::<_, String>(7)?)?,
+                sealed_at: parse_time(&r.get::<String>(6)?)?,
+                received_at: parse_time(&r.get::<String>(7)?)?,
                 completed_at: opt_time(r.get(8)?)?,
-                state: parse(&r.get::<_, String>(9)?)?,
+                state: parse(&r.get::<String>(9)?)?,
                 review_state: parse_opt(r.get(10)?)?,
                 missing_blobs: r.get(11)?,
             })
         },
-    )?
-    .collect()
+    )
 }
 
-pub(super) fn lead_blobs(c: &Connection, id: LeadId) -> rusqlite::Result<Vec<LeadBlob>> {
-    c.prepare_cached(
+pub(super) fn lead_blobs(c: &mut dyn Db, id: LeadId) -> DbResult<Vec<LeadBlob>> {
+    c.query_all(
         "SELECT x.sha256, x.bytes, x.kind, b.sha256 IS NOT NULL FROM lead_blobs x
          JOIN leads l ON l.id = x.lead_id
          LEFT JOIN district_blobs b ON b.sha256 = x.sha256 AND b.district_id = l.district_id
          WHERE x.lead_id = ?1 ORDER BY x.sha256",
-    )?
-    .query_map([id.to_string()], |r| {
-        Ok(LeadBlob {
-            sha256: parse(&r.get::<_, String>(0)?)?,
-            bytes: r.get::<_, i64>(1)? as u64,
-            kind: parse(&r.get::<_, String>(2)?)?,
-            present: r.get(3)?,
-        })
-    })?
-    .collect()
+        p![id.to_string()],
+        |r| {
+            Ok(LeadBlob {
+                sha256: parse(&r.get::<String>(0)?)?,
+                bytes: r.get::<i64>(1)? as u64,
+                kind: parse(&r.get::<String>(2)?)?,
+                present: r.get(3)?,
+            })
+        },
+    )
 }
 
 pub(super) fn expected_blob(
-    c: &Connection,
+    c: &mut dyn Db,
     sha256: Sha256,
     district_id: i64,
-) -> rusqlite::Result<Option<u64>> {
-    c.prepare_cached(
+) -> DbResult<Option<u64>> {
+    c.query_opt(
         "SELECT x.bytes FROM lead_blobs x JOIN leads l ON l.id = x.lead_id
          WHERE x.sha256 = ?1 AND l.district_id = ?2 LIMIT 1",
-    )?
-    .query_row(params![sha256.to_hex(), district_id], |r| {
-        r.get::<_, i64>(0)
-    })
-    .optional()
+        p![sha256.to_hex(), district_id],
+        |r| r.get::<i64>(0),
+    )
     .map(|b| b.map(|b| b as u64))
 }
 
 pub(super) fn device_leads_since(
-    c: &Connection,
+    c: &mut dyn Db,
     device: DeviceId,
     since: DateTime<Utc>,
-) -> rusqlite::Result<u64> {
-    c.prepare_cached("SELECT COUNT(*) FROM leads WHERE device_id = ?1 AND received_at >= ?2")?
-        .query_row(params![device.to_string(), fmt_time(since)], |r| {
-            r.get::<_, i64>(0)
-        })
-        .map(|n| n as u64)
+) -> DbResult<u64> {
+    c.query_one(
+        "SELECT COUNT(*) FROM leads WHERE device_id = ?1 AND received_at >= ?2",
+        p![device.to_string(), fmt_time(since)],
+        |r| r.get::<i64>(0),
+    )
+    .map(|n| n as u64)
 }
 
-fn handling(c: &Connection, id: LeadId) -> rusqlite::Result<Option<Handling>> {
-    c.query_row(
+fn handling(c: &mut dyn Db, id: LeadId) -> DbResult<Option<Handling>> {
+    c.query_opt(
         &format!("SELECT {HANDLING_COLUMNS} FROM leads l WHERE l.id = ?1"),
-        [id.to_string()],
+        p![id.to_string()],
         |r| handling_from_row(r, 0),
     )
-    .optional()
 }
 
 /// Writes `after` if the lead still has `before`; `false` if not.
 fn swap_handling(
-    c: &Connection,
+    c: &mut dyn Db,
     id: LeadId,
     before: &Handling,
     after: &Handling,
@@ -190,7 +183,7 @@ fn swap_handling(
             fine_fen = ?10, confiscation_fen = ?11, remark = ?12, reported_to_city_on = ?13,
             updated_at = ?14
          WHERE id = ?1",
-        params![
+        p![
             id.to_string(),
             h.state.as_str(),
             h.acknowledged_at.map(fmt_time),
@@ -211,7 +204,7 @@ fn swap_handling(
 }
 
 pub(super) fn update_handling(
-    c: &Connection,
+    c: &mut dyn Db,
     id: LeadId,
     before: &Handling,
     after: &Handling,
@@ -225,23 +218,18 @@ pub(super) fn update_handling(
 }
 
 pub(super) fn complete_lead(
-    c: &Connection,
+    c: &mut dyn Db,
     id: LeadId,
     receipt: &Receipt,
     before: &Handling,
     after: &Handling,
     audit: &AuditEntry,
 ) -> StorageResult<bool> {
-    let n = c
-        .prepare_cached(
-            "UPDATE leads SET receipt_json = ?2, completed_at = ?3
+    let n = c.execute(
+        "UPDATE leads SET receipt_json = ?2, completed_at = ?3
              WHERE id = ?1 AND receipt_json IS NULL",
-        )?
-        .execute(params![
-            id.to_string(),
-            to_json(receipt)?,
-            fmt_time(audit.at)
-        ])?;
+        p![id.to_string(), to_json(receipt)?, fmt_time(audit.at)],
+    )?;
     if n == 0 || !swap_handling(c, id, before, after, audit.at)? {
         // The receipt goes only with its handling: the savepoint rolls back both.
         return if n == 0 {
@@ -257,14 +245,14 @@ pub(super) fn complete_lead(
 }
 
 pub(super) fn add_review(
-    c: &Connection,
+    c: &mut dyn Db,
     id: LeadId,
     review: &Review,
     audit: &AuditEntry,
 ) -> StorageResult<()> {
     c.execute(
         "INSERT INTO reviews (lead_id, reviewer, state, comment, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
+        p![
             id.to_string(),
             review.reviewer,
             review.state.as_str(),
@@ -274,23 +262,23 @@ pub(super) fn add_review(
     )?;
     c.execute(
         "UPDATE leads SET review_state = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id.to_string(), review.state.as_str(), fmt_time(review.at)],
+        p![id.to_string(), review.state.as_str(), fmt_time(review.at)],
     )?;
     insert_audit(c, audit)?;
     Ok(())
 }
 
-pub(super) fn reviews(c: &Connection, id: LeadId) -> rusqlite::Result<Vec<Review>> {
-    c.prepare_cached(
+pub(super) fn reviews(c: &mut dyn Db, id: LeadId) -> DbResult<Vec<Review>> {
+    c.query_all(
         "SELECT reviewer, state, comment, at FROM reviews WHERE lead_id = ?1 ORDER BY id",
-    )?
-    .query_map([id.to_string()], |r| {
-        Ok(Review {
-            reviewer: r.get(0)?,
-            state: parse(&r.get::<_, String>(1)?)?,
-            comment: r.get(2)?,
-            at: parse_time(&r.get::<_, String>(3)?)?,
-        })
-    })?
-    .collect()
+        p![id.to_string()],
+        |r| {
+            Ok(Review {
+                reviewer: r.get(0)?,
+                state: parse(&r.get::<String>(1)?)?,
+                comment: r.get(2)?,
+                at: parse_time(&r.get::<String>(3)?)?,
+            })
+        },
+    )
 }
