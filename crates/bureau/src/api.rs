@@ -73,6 +73,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub fn routes() -> Router<Arc<Bureau>> {
     Router::new()
         .route("/api/v1/server", get(server_info))
+        .route("/health", get(health))
         .route("/api/v1/enrol", post(enrol))
         .route("/api/v1/leads/{id}", put(put_lead).get(lead_status))
 }
@@ -98,6 +99,23 @@ pub struct ServerInfo {
     pub protocol_version: u32,
     pub bureau_key: PublicKey,
     pub server_time: chrono::DateTime<Utc>,
+}
+
+/// For a load balancer: 200 when this instance's database and blob store
+/// answer, 503 naming the part that does not. No login: it tells nothing else.
+async fn health(State(app): State<Arc<Bureau>>) -> Result<Response, ApiError> {
+    let health = blocking(move || Ok(app.health())).await?;
+    let status = if health.ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Ok((
+        status,
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(health),
+    )
+        .into_response())
 }
 
 async fn server_info(State(app): State<Arc<Bureau>>) -> Json<ServerInfo> {

@@ -37,6 +37,9 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     fn verify(&self, sha256: &Sha256) -> Result<bool, StorageError>;
     /// Stores bytes the bureau made itself (a thumbnail) under their hash.
     fn put(&self, bytes: &[u8]) -> Result<Sha256, StorageError>;
+    /// Whether the store answers, for a load balancer's health probe: cheap, no
+    /// blob read or written.
+    fn ping(&self) -> Result<(), StorageError>;
 }
 
 /// One upload in progress. Hashes as it writes, so finishing needs no re-read.
@@ -110,6 +113,19 @@ impl LocalBlobStore {
 impl BlobStore for LocalBlobStore {
     fn contains(&self, sha256: &Sha256) -> bool {
         self.store.contains(sha256)
+    }
+
+    fn ping(&self) -> Result<(), StorageError> {
+        for dir in [self.store.root(), self.uploads.as_path()] {
+            let meta = std::fs::metadata(dir).map_err(StorageError::io(dir.display()))?;
+            if !meta.is_dir() || meta.permissions().readonly() {
+                return Err(StorageError::Io {
+                    path: dir.display().to_string(),
+                    source: std::io::Error::other("not a writable folder"),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn partial_len(&self, uploader: &str, sha256: &Sha256) -> Result<u64, StorageError> {

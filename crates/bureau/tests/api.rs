@@ -156,6 +156,17 @@ async fn different_manifest_under_the_same_id_is_a_conflict() {
     assert_eq!(stored.manifest_hash, lead.upload.manifest.manifest_hash);
 }
 
+/// A load balancer's probe: no login, no cache, the parts that answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_probe_answers_for_the_database_and_the_blob_store() {
+    let tb = TestBureau::start().await;
+    let r = tb.get("/health", None).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"database": "ok", "blobs": "ok"}));
+}
+
 /// A lead a tablet locked before its app learnt 任务来源 and 抽样单编号
 /// (manifest format 1) is still received, with its receipt, and its page says
 /// what it could not record; a format this bureau does not know is refused.

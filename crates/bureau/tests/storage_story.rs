@@ -648,6 +648,11 @@ fn postgres_tells_the_story() {
     // Opening it again (a second instance, a restart) migrates nothing twice.
     let again = storage::open(Some(&url), dir.path()).unwrap();
     assert_eq!(again.districts().unwrap().len(), 2);
+    // The health probe follows the database: down, it says so, and no call hangs.
+    again.ping().unwrap();
+    drop(pg);
+    assert!(again.ping().is_err());
+    assert!(again.districts().is_err());
 }
 
 #[test]

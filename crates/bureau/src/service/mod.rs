@@ -163,6 +163,19 @@ impl Drop for UploadSlot<'_> {
     }
 }
 
+/// The answer of [`Bureau::health`]: `ok` or `unavailable` per part.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Health {
+    pub database: &'static str,
+    pub blobs: &'static str,
+}
+
+impl Health {
+    pub fn ok(&self) -> bool {
+        self.database == "ok" && self.blobs == "ok"
+    }
+}
+
 impl Bureau {
     /// Creates the data folder's files if absent: config, key, database, blob
     /// folders; the folder is the bureau account's alone (0700, files 0600).
@@ -268,6 +281,24 @@ impl Bureau {
     /// The working-day calendar deadlines are counted with.
     pub fn calendar(&self) -> &fieldlead_domain::calendar::Calendar {
         &self.calendar
+    }
+
+    /// What a load balancer asks before it sends this instance requests: does
+    /// its database answer, and its blob store? Each failure is logged with its
+    /// cause and named (not explained) in the answer.
+    pub fn health(&self) -> Health {
+        let check =
+            |part: &'static str, r: std::result::Result<(), crate::error::StorageError>| match r {
+                Ok(()) => "ok",
+                Err(e) => {
+                    tracing::warn!(part, error = %e, "health check failed");
+                    "unavailable"
+                }
+            };
+        Health {
+            database: check("database", self.storage.ping()),
+            blobs: check("blobs", self.blobs.ping()),
+        }
     }
 
     pub fn public_key(&self) -> PublicKey {

@@ -442,6 +442,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         audit: AuditEntry,
     ) -> StorageResult<bool>;
 
+    /// Whether the database answers, for a load balancer's health probe.
+    fn ping(&self) -> StorageResult<()>;
+
     // Audit
     fn record_audit(&self, audit: AuditEntry) -> StorageResult<()>;
     fn audit_events(

@@ -355,6 +355,10 @@ impl<B: Backend> Storage for B {
         self.write(move |c| enforcement::answer(c, case, before.as_ref(), &after, &by, &audit))
     }
 
+    fn ping(&self) -> StorageResult<()> {
+        self.read(|c| c.query_one("SELECT 1", crate::storage::db::p![], |_| Ok(())))
+    }
+
     fn record_audit(&self, audit: AuditEntry) -> StorageResult<()> {
         self.write(move |c| Ok(codec::insert_audit(c, &audit)?))
     }
