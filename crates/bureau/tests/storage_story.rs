@@ -637,16 +637,20 @@ fn sqlite_tells_the_story() {
     story(s.as_ref());
 }
 
+/// The storage on the PostgreSQL database at `url` (no data folder needed).
+fn on_postgres(url: &str) -> Result<std::sync::Arc<dyn Storage>, StorageError> {
+    storage::open(Some(url), std::path::Path::new("unused"))
+}
+
 #[test]
 fn postgres_tells_the_story() {
     let pg = support::postgres::PgCluster::start();
     let url = pg.new_database();
-    let dir = tempfile::tempdir().unwrap();
-    let s = storage::open(Some(&url), dir.path()).unwrap();
+    let s = on_postgres(&url).unwrap();
     story(s.as_ref());
     drop(s);
     // Opening it again (a second instance, a restart) migrates nothing twice.
-    let again = storage::open(Some(&url), dir.path()).unwrap();
+    let again = on_postgres(&url).unwrap();
     assert_eq!(again.districts().unwrap().len(), 2);
     // The health probe follows the database: down, it says so, and no call hangs.
     again.ping().unwrap();
@@ -672,9 +676,8 @@ fn the_storage_url_names_the_backend_and_a_wrong_one_is_a_clear_error() {
 fn postgres_decides_races_between_instances_once() {
     let pg = support::postgres::PgCluster::start();
     let url = pg.new_database();
-    let dir = tempfile::tempdir().unwrap();
-    let one = storage::open(Some(&url), dir.path()).unwrap();
-    let two = storage::open(Some(&url), dir.path()).unwrap();
+    let one = on_postgres(&url).unwrap();
+    let two = on_postgres(&url).unwrap();
     let d = one
         .create_district("yuzhong", "渝中区市场监督管理局", entry("d"))
         .unwrap();
@@ -731,8 +734,7 @@ fn postgres_decides_races_between_instances_once() {
 fn postgres_enforces_the_append_only_rules_itself() {
     let pg = support::postgres::PgCluster::start();
     let url = pg.new_database();
-    let dir = tempfile::tempdir().unwrap();
-    let s = storage::open(Some(&url), dir.path()).unwrap();
+    let s = on_postgres(&url).unwrap();
     let d = s
         .create_district("yuzhong", "渝中区市场监督管理局", entry("d"))
         .unwrap();
@@ -763,7 +765,7 @@ fn postgres_enforces_the_append_only_rules_itself() {
     assert!(s.audit_events(Scope::All, None, 100).unwrap().len() >= 3);
     drop(s);
     assert!(matches!(
-        storage::open(Some(&url), dir.path()),
+        on_postgres(&url),
         Err(StorageError::NewerDatabase { .. })
     ));
 }

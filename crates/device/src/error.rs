@@ -107,18 +107,18 @@ impl DeviceError {
     }
 }
 
+const STORAGE_FULL: &str =
+    "平板存储空间已满，本次操作未完成，已保存的内容不受影响；请清理存储空间后重试";
+const NOT_WRITABLE: &str = "无法写入应用的数据目录，本次操作未完成；请检查存储权限和剩余空间";
+
 /// A database failure as a sampler can act on it: nothing of the operation was
 /// kept (each change is one transaction), and what was saved before is intact.
 fn database_message(e: &rusqlite::Error) -> &'static str {
     use rusqlite::ErrorCode as C;
     match e.sqlite_error_code() {
-        Some(C::DiskFull) => {
-            "平板存储空间已满，本次操作未完成，已保存的内容不受影响；请清理存储空间后重试"
-        }
+        Some(C::DiskFull) => STORAGE_FULL,
         Some(C::DatabaseBusy | C::DatabaseLocked) => "本机数据正被占用，本次操作未完成；请稍后重试",
-        Some(C::ReadOnly | C::PermissionDenied | C::CannotOpen) => {
-            "无法写入应用的数据目录，本次操作未完成；请检查存储权限和剩余空间"
-        }
+        Some(C::ReadOnly | C::PermissionDenied | C::CannotOpen) => NOT_WRITABLE,
         _ => "本机数据库出错，本次操作未完成，已保存的内容不受影响；请重试，仍不行请联系技术支持",
     }
 }
@@ -127,12 +127,8 @@ fn database_message(e: &rusqlite::Error) -> &'static str {
 fn io_message(e: &std::io::Error) -> &'static str {
     use std::io::ErrorKind as K;
     match e.kind() {
-        K::StorageFull => {
-            "平板存储空间已满，本次操作未完成，已保存的内容不受影响；请清理存储空间后重试"
-        }
-        K::PermissionDenied | K::ReadOnlyFilesystem => {
-            "无法写入应用的数据目录，本次操作未完成；请检查存储权限和剩余空间"
-        }
+        K::StorageFull => STORAGE_FULL,
+        K::PermissionDenied | K::ReadOnlyFilesystem => NOT_WRITABLE,
         _ => "文件读写出错，本次操作未完成，已保存的内容不受影响；请重试，仍不行请联系技术支持",
     }
 }

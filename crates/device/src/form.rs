@@ -16,7 +16,7 @@ pub use fieldlead_forms::{
 };
 
 use crate::error::DeviceError;
-use crate::Device;
+use crate::{Device, EvidenceItem};
 
 /// Folder of the app's rendered forms inside the data dir.
 pub const FORMS_DIR: &str = "forms";
@@ -63,19 +63,7 @@ impl Device {
     /// The sealed lead `id` and its evidence, ready to render; a draft has no form.
     pub fn form_source(&self, id: LeadId) -> Result<FormSource, DeviceError> {
         let lead = self.manifest(id)?.ok_or(DeviceError::FormNotSealed(id))?;
-        let thumbnails = self
-            .record(id)?
-            .evidence
-            .iter()
-            .filter_map(|e| Some((e.sha256, e.intake.thumbnail.as_ref()?.sha256)))
-            .collect();
-        Ok(FormSource {
-            lead: FormLead::Sealed(lead),
-            thumbnails,
-            store: self.store.clone(),
-            district: self.enrolment()?.map(|e| e.district_name),
-            forms_dir: self.dir.join(FORMS_DIR),
-        })
+        self.source_of(FormLead::Sealed(lead), &self.record(id)?.evidence)
     }
 
     /// The draft `id` as its form would print if it were locked now, for the
@@ -84,13 +72,22 @@ impl Device {
     /// signatures are shown as far as they go.
     pub fn draft_form_source(&self, id: LeadId) -> Result<FormSource, DeviceError> {
         let (manifest, items) = self.draft_manifest(id)?;
-        let thumbnails = items
-            .iter()
-            .filter_map(|e| Some((e.sha256, e.intake.thumbnail.as_ref()?.sha256)))
-            .collect();
+        self.source_of(FormLead::Draft(manifest), &items)
+    }
+
+    /// `lead` with its photos' thumbnails and this tablet's store, district and
+    /// forms folder.
+    fn source_of(
+        &self,
+        lead: FormLead,
+        photos: &[EvidenceItem],
+    ) -> Result<FormSource, DeviceError> {
         Ok(FormSource {
-            lead: FormLead::Draft(manifest),
-            thumbnails,
+            lead,
+            thumbnails: photos
+                .iter()
+                .filter_map(|e| Some((e.sha256, e.intake.thumbnail.as_ref()?.sha256)))
+                .collect(),
             store: self.store.clone(),
             district: self.enrolment()?.map(|e| e.district_name),
             forms_dir: self.dir.join(FORMS_DIR),

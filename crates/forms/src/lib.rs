@@ -202,11 +202,7 @@ impl Forms {
         blobs: &dyn BlobSource,
         options: &FormOptions,
     ) -> Result<RenderedForm, FormError> {
-        let ident = match lead {
-            TransferLead::Sealed(s) => s.manifest.lead_id,
-            TransferLead::Draft(m) => m.lead_id,
-        }
-        .to_string();
+        let ident = lead.manifest().lead_id.to_string();
         let prepared = transfer::prepare(lead, blobs, options, &self.fonts.choice)?;
         let (pdf, pages_svg) = self.compile(
             "transfer_form.typ",

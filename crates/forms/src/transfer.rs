@@ -68,7 +68,7 @@ pub enum TransferLead<'a> {
 }
 
 impl TransferLead<'_> {
-    fn manifest(&self) -> &Manifest {
+    pub(crate) fn manifest(&self) -> &Manifest {
         match self {
             TransferLead::Sealed(s) => &s.manifest,
             TransferLead::Draft(m) => m,

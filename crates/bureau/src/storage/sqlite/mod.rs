@@ -166,12 +166,14 @@ impl SqliteStorage {
             readers: Mutex::new(Vec::new()),
         })
     }
+}
 
+impl Backend for SqliteStorage {
     /// Runs `f` in the next group commit, inside its own savepoint. `f` may run
     /// more than once (see [`run_writer`]); only the last run's result counts.
-    fn write_sqlite<R: Send + 'static>(
+    fn write<R: Send + 'static>(
         &self,
-        f: impl Fn(&Connection) -> StorageResult<R> + Send + 'static,
+        f: impl Fn(&mut dyn Db) -> StorageResult<R> + Send + 'static,
     ) -> StorageResult<R> {
         let (reply_tx, reply_rx) = mpsc::sync_channel::<StorageResult<R>>(1);
         let slot: std::sync::Arc<Mutex<Option<StorageResult<R>>>> =
@@ -180,7 +182,8 @@ impl SqliteStorage {
         let run = move |c: &Connection| {
             let result = (|| {
                 c.execute_batch("SAVEPOINT job")?;
-                match f(c) {
+                let mut db = c;
+                match f(&mut db) {
                     Ok(v) => {
                         c.execute_batch("RELEASE job")?;
                         Ok(v)
@@ -217,7 +220,7 @@ impl SqliteStorage {
         reply_rx.recv().map_err(|_| StorageError::WriterGone)?
     }
 
-    fn read_sqlite<R>(&self, f: impl FnOnce(&Connection) -> DbResult<R>) -> StorageResult<R> {
+    fn read<R>(&self, f: impl FnOnce(&mut dyn Db) -> DbResult<R>) -> StorageResult<R> {
         let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
         let conn = match pooled {
             Some(c) => c,
@@ -231,7 +234,7 @@ impl SqliteStorage {
         let out = conn
             .execute_batch("BEGIN")
             .map_err(DbError::from)
-            .and_then(|()| f(&conn));
+            .and_then(|()| f(&mut &conn));
         let _ = conn.execute_batch("ROLLBACK");
         if let Ok(mut pool) = self.readers.lock() {
             if pool.len() < MAX_IDLE_READERS {
@@ -239,25 +242,6 @@ impl SqliteStorage {
             }
         }
         Ok(out?)
-    }
-}
-
-impl Backend for SqliteStorage {
-    fn write<R: Send + 'static>(
-        &self,
-        f: impl Fn(&mut dyn Db) -> StorageResult<R> + Send + 'static,
-    ) -> StorageResult<R> {
-        self.write_sqlite(move |c| {
-            let mut db = c;
-            f(&mut db)
-        })
-    }
-
-    fn read<R>(&self, f: impl FnOnce(&mut dyn Db) -> DbResult<R>) -> StorageResult<R> {
-        self.read_sqlite(|c| {
-            let mut db = c;
-            f(&mut db)
-        })
     }
 }
 
@@ -316,6 +300,7 @@ impl Db for &Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::db::p;
 
     fn entry(action: &str) -> AuditEntry {
         AuditEntry {
@@ -377,9 +362,9 @@ mod tests {
         let slow = {
             let s = std::sync::Arc::clone(&s);
             std::thread::spawn(move || {
-                s.write_sqlite(|c| {
+                s.write(|c| {
                     std::thread::sleep(std::time::Duration::from_millis(300));
-                    c.execute("INSERT INTO t VALUES ('slow')", [])?;
+                    c.execute("INSERT INTO t VALUES ('slow')", p![])?;
                     Ok(())
                 })
             })
@@ -390,8 +375,8 @@ mod tests {
             .map(|x| {
                 let s = std::sync::Arc::clone(&s);
                 std::thread::spawn(move || {
-                    s.write_sqlite(move |c| {
-                        c.execute("INSERT INTO t VALUES (?1)", [x])?;
+                    s.write(move |c| {
+                        c.execute("INSERT INTO t VALUES (?1)", p![x])?;
                         Ok(())
                     })
                 })
