@@ -152,9 +152,13 @@ impl SyncError {
             | SyncError::EvidenceMissing { .. }
             | SyncError::Receipt(_)
             | SyncError::ReceiptDistrict { .. } => true,
-            // 422 (invalid manifest, bad blob) and 409 lead_conflict are answers, not accidents.
+            // 422 (invalid manifest, bad blob) and 409 lead_conflict are answers, not
+            // accidents. A manifest format the bureau does not know yet is not: the
+            // tablet was upgraded before its bureau, and the lead goes once it is.
             SyncError::Refused { status, code, .. } => {
-                (*status == 422 && *code != ErrorCode::BlobHashMismatch)
+                (*status == 422
+                    && *code != ErrorCode::BlobHashMismatch
+                    && *code != ErrorCode::ManifestFormat)
                     || *code == ErrorCode::LeadConflict
             }
             _ => false,
@@ -217,6 +221,8 @@ mod tests {
         assert!(!refused(422, "blob_hash_mismatch").is_final_for_lead());
         assert!(!refused(409, "offset_mismatch").is_final_for_lead());
         assert!(refused(409, "offset_mismatch").is_refusal(ErrorCode::OffsetMismatch));
+        // A bureau not yet upgraded to the tablet's manifest format: retried, not lost.
+        assert!(!refused(422, "manifest_format").is_final_for_lead());
         // A code from a newer bureau is kept as sent and treated by its status.
         let newer = refused(409, "post_processing_pending");
         assert_eq!(newer.code(), "post_processing_pending");
