@@ -12,6 +12,9 @@ pub const ENV_PREFIX: &str = "FIELDLEAD_BUREAU_";
 /// The database every instance of a city's bureau shares (same as
 /// `FIELDLEAD_BUREAU_DATABASE_URL`): `postgres://user:password@host:port/db`.
 pub const DATABASE_URL_ENV: &str = "FIELDLEAD_DATABASE_URL";
+/// The object store every instance shares for photos and documents (same as
+/// `FIELDLEAD_BUREAU_BLOBS_URL`): `s3://bucket/prefix`.
+pub const BLOBS_URL_ENV: &str = "FIELDLEAD_BLOBS_URL";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -40,6 +43,19 @@ impl ConfigError {
     }
 }
 
+/// `AWS_*` variables for the object store's client: endpoint, region,
+/// credentials. Debug shows their names only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ObjectStoreEnv(pub Vec<(String, String)>);
+
+impl std::fmt::Debug for ObjectStoreEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
+
 /// Server settings. Every field has a default; `bureau.toml` need only name changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -53,6 +69,15 @@ pub struct Config {
     /// city's PostgreSQL, `postgres://user:password@host:port/database` (also
     /// from `FIELDLEAD_DATABASE_URL`). Unset: `sqlite:bureau.sqlite3`.
     pub database_url: Option<String>,
+    /// Where photos and documents live: a city's S3-compatible object store,
+    /// `s3://bucket/prefix` (also from `FIELDLEAD_BLOBS_URL`; endpoint, region
+    /// and credentials from the usual `AWS_*` variables). Unset: the data
+    /// folder's `blobs/`.
+    pub blobs_url: Option<String>,
+    /// The `AWS_*` variables of the environment the configuration was loaded in,
+    /// for the object store's client (never in `bureau.toml`).
+    #[serde(skip)]
+    pub object_store_env: ObjectStoreEnv,
     /// Mark session cookies `Secure`. Turn off only for plain-HTTP trials on one machine.
     pub cookie_secure: bool,
     pub session_hours: u32,
@@ -163,6 +188,8 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8470)),
             public_url: None,
             database_url: None,
+            blobs_url: None,
+            object_store_env: ObjectStoreEnv::default(),
             cookie_secure: true,
             session_hours: 12,
             overdue_hours: 24,
@@ -210,10 +237,16 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
+        let mut object_store_env = ObjectStoreEnv::default();
         for (name, value) in env {
+            if name.starts_with("AWS_") {
+                object_store_env.0.push((name, value));
+                continue;
+            }
             // The names a city's deployment sets for every process alike.
             let key = match name.as_str() {
                 DATABASE_URL_ENV => "database_url".to_string(),
+                BLOBS_URL_ENV => "blobs_url".to_string(),
                 other => match other.strip_prefix(ENV_PREFIX) {
                     Some(key) => key.to_ascii_lowercase(),
                     None => continue,
@@ -228,11 +261,12 @@ impl Config {
                 .unwrap_or(toml::Value::String(value));
             table.insert(key, parsed);
         }
-        let config: Config =
+        let mut config: Config =
             Config::deserialize(table).map_err(|e: toml::de::Error| ConfigError::Env {
                 name: format!("{ENV_PREFIX}* / {}", path.display()),
                 message: e.message().to_string(),
             })?;
+        config.object_store_env = object_store_env;
         config.check()?;
         Ok(config)
     }
@@ -289,6 +323,12 @@ impl Config {
                     message: "应以 http:// 或 https:// 开头".into(),
                 });
             }
+        }
+        if let Some(url) = &self.blobs_url {
+            crate::blobs::s3::S3Address::parse(url).map_err(|message| ConfigError::Value {
+                key: "blobs_url",
+                message,
+            })?;
         }
         Ok(())
     }

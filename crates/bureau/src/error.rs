@@ -21,6 +21,9 @@ pub enum StorageError {
         #[source]
         source: std::io::Error,
     },
+    /// The object store refused or failed a request: its own words, for the log.
+    #[error("对象存储错误（{key}）：{message}")]
+    ObjectStore { key: String, message: String },
     #[error("数据库版本 {found} 比本程序支持的 {supported} 新，请升级 fieldlead-bureau")]
     NewerDatabase { found: i64, supported: i64 },
     #[error("数据库中的数据无法解析：{0}")]

@@ -2,11 +2,15 @@
 //! `db_story`): districts and their users, sessions, enrolment, leads and their
 //! blobs counted per district, receipts, handling as compare-and-set, and the audit
 //! log scoped by district. It runs against the embedded SQLite backend and
-//! against a real PostgreSQL started for the test.
+//! against a real PostgreSQL started for the test. Beside it, the blob story:
+//! resumable, verified uploads across instances, on the data folder and on a
+//! real S3-compatible server started for the test.
 
 mod support;
 
 use chrono::{Duration, Utc};
+use fieldlead_bureau::blobs::s3::S3BlobStore;
+use fieldlead_bureau::blobs::{BlobStore, LocalBlobStore};
 use fieldlead_bureau::model::{CaseReport, ReportKind, ServiceRecord};
 use fieldlead_bureau::model::{EnrolledDevice, Handling};
 use fieldlead_bureau::storage::{
@@ -14,7 +18,7 @@ use fieldlead_bureau::storage::{
     IssuedDocument, LeadFilter, LeadInsert, NewCase, NewDevice, NewLead, NewTransfer, NewUser,
     Role, Scope, Storage, Transfer,
 };
-use fieldlead_bureau::StorageError;
+use fieldlead_bureau::{BureauError, StorageError};
 use fieldlead_domain::postprocess::{
     Case, CaseState, Closure, Document, EnforcementAnswer, Recipient, ServiceDetails,
     ServiceMethod, ServiceProof, Verdict,
@@ -768,4 +772,185 @@ fn postgres_enforces_the_append_only_rules_itself() {
         on_postgres(&url),
         Err(StorageError::NewerDatabase { .. })
     ));
+}
+
+/// Bytes that are not all alike, so a part in the wrong place changes the hash.
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[1] ^ seed)
+        .collect()
+}
+
+fn read_all(store: &dyn BlobStore, sha: &Sha256) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut store.open(sha).unwrap(), &mut out).unwrap();
+    out
+}
+
+/// The story every blob store tells the same way. `instance` opens the store
+/// again, as another bureau process (or the same one after a restart) would.
+fn blob_story(instance: &dyn Fn() -> Box<dyn BlobStore>) {
+    let one = instance();
+    let two = instance();
+    one.ping().unwrap();
+
+    // A small photo, resumed on another instance after its first request.
+    let small = pattern(70_000, 1);
+    let sha = Sha256::digest(&small);
+    let mut up = one.open_upload("dev-a", &sha).unwrap();
+    assert_eq!(up.offset(), 0);
+    up.write(&small[..30_000]).unwrap();
+    up.pause().unwrap();
+    assert_eq!(two.partial_len("dev-a", &sha).unwrap(), 30_000);
+    // Another uploader's partial of the same photo is its own.
+    assert_eq!(two.partial_len("dev-b", &sha).unwrap(), 0);
+    let mut junk = two.open_upload("dev-b", &sha).unwrap();
+    junk.write(b"junk").unwrap();
+    junk.pause().unwrap();
+    let mut up = two.open_upload("dev-a", &sha).unwrap();
+    assert_eq!(up.offset(), 30_000);
+    up.write(&small[30_000..]).unwrap();
+    assert!(
+        !one.contains(&sha).unwrap(),
+        "visible before its hash was checked"
+    );
+    up.finish().unwrap();
+    assert!(one.contains(&sha).unwrap());
+    assert!(one.verify(&sha).unwrap());
+    assert_eq!(read_all(one.as_ref(), &sha), small);
+    assert_eq!(one.partial_len("dev-a", &sha).unwrap(), 0);
+    assert_eq!(one.partial_bytes("dev-b").unwrap(), 4);
+
+    // A second whole, correct copy is accepted and dropped.
+    let mut again = one.open_upload("dev-c", &sha).unwrap();
+    again.write(&small).unwrap();
+    again.finish().unwrap();
+    assert_eq!(one.partial_bytes("dev-c").unwrap(), 0);
+
+    // Wrong bytes: refused, and nothing kept.
+    let wrong = Sha256::digest(b"something else");
+    let mut up = one.open_upload("dev-a", &wrong).unwrap();
+    up.write(b"not it").unwrap();
+    assert!(matches!(up.finish(), Err(BureauError::HashMismatch)));
+    assert!(!one.contains(&wrong).unwrap());
+    assert_eq!(one.partial_len("dev-a", &wrong).unwrap(), 0);
+
+    // A large photo, more than three of the object store's parts, sent in
+    // requests of odd sizes to alternating instances, one of which is killed
+    // (the upload dropped without a pause) after its first part.
+    let part = fieldlead_bureau::blobs::s3::PART_SIZE;
+    let large = pattern(3 * part + part / 2 + 123, 2);
+    let sha = Sha256::digest(&large);
+    let mut up = one.open_upload("dev-a", &sha).unwrap();
+    let killed_at = part + part / 2;
+    for piece in large[..killed_at].chunks(1 << 20) {
+        up.write(piece).unwrap();
+    }
+    drop(up);
+    let held = two.partial_len("dev-a", &sha).unwrap() as usize;
+    assert!(
+        (part..=killed_at).contains(&held),
+        "a kill after a whole part keeps at least that part: held {held}"
+    );
+    // A refused request goes back to where it started, even past a part.
+    let mut up = two.open_upload("dev-a", &sha).unwrap();
+    assert_eq!(up.offset() as usize, held);
+    up.write(&large[held..held + part]).unwrap();
+    up.abandon_to(held as u64).unwrap();
+    assert_eq!(one.partial_len("dev-a", &sha).unwrap() as usize, held);
+    // Resumed on the other instance, paused mid-part, finished on the first.
+    let mut up = one.open_upload("dev-a", &sha).unwrap();
+    assert_eq!(up.offset() as usize, held);
+    let paused_at = held + part + 1000;
+    up.write(&large[held..paused_at]).unwrap();
+    up.pause().unwrap();
+    assert!(
+        !two.contains(&sha).unwrap(),
+        "visible before its hash was checked"
+    );
+    assert_eq!(two.partial_len("dev-a", &sha).unwrap() as usize, paused_at);
+    let mut up = two.open_upload("dev-a", &sha).unwrap();
+    up.write(&large[paused_at..]).unwrap();
+    up.finish().unwrap();
+    assert!(one.contains(&sha).unwrap());
+    assert!(one.verify(&sha).unwrap());
+    assert!(
+        read_all(one.as_ref(), &sha) == large,
+        "large blob read back"
+    );
+    assert_eq!(one.partial_len("dev-a", &sha).unwrap(), 0);
+
+    // A large upload of the wrong bytes: refused whole, nothing visible or kept.
+    let claimed = Sha256::digest(b"a photo never sent");
+    let mut up = one.open_upload("dev-a", &claimed).unwrap();
+    up.write(&pattern(part + 10, 3)).unwrap();
+    assert!(matches!(up.finish(), Err(BureauError::HashMismatch)));
+    assert!(!two.contains(&claimed).unwrap());
+    assert_eq!(two.partial_len("dev-a", &claimed).unwrap(), 0);
+
+    // A revoked device's upload goes entirely.
+    let mut up = one.open_upload("dev-d", &claimed).unwrap();
+    up.write(&pattern(part + 10, 4)).unwrap();
+    up.pause().unwrap();
+    let up = two.open_upload("dev-d", &claimed).unwrap();
+    up.abandon_to(0).unwrap();
+    assert_eq!(one.partial_bytes("dev-d").unwrap(), 0);
+
+    // What the bureau makes itself (thumbnails, documents).
+    let made = one.put(b"a rendered document").unwrap();
+    assert_eq!(made, Sha256::digest(b"a rendered document"));
+    assert_eq!(read_all(two.as_ref(), &made), b"a rendered document");
+    assert_eq!(two.put(b"a rendered document").unwrap(), made);
+
+    // Abandoned partials are swept after their age, by any instance.
+    assert_eq!(
+        two.sweep_partials(std::time::Duration::from_secs(3600))
+            .unwrap(),
+        0
+    );
+    assert_eq!(two.partial_bytes("dev-b").unwrap(), 4);
+    assert_eq!(two.sweep_partials(std::time::Duration::ZERO).unwrap(), 1);
+    assert_eq!(one.partial_bytes("dev-b").unwrap(), 0);
+    assert!(one.partial_len("../x", &made).is_err());
+}
+
+#[test]
+fn the_local_blob_folder_tells_the_blob_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let (blobs, uploads) = (dir.path().join("blobs"), dir.path().join("uploads"));
+    blob_story(&|| Box::new(LocalBlobStore::open(&blobs, &uploads, false).unwrap()));
+}
+
+#[test]
+fn the_s3_store_tells_the_blob_story() {
+    let server = support::s3::S3Server::start();
+    let url = server.new_bucket();
+    let env = server.env();
+    blob_story(&|| Box::new(S3BlobStore::open(&url, &env).unwrap()));
+    // The health probe follows the object store down.
+    let store = S3BlobStore::open(&url, &env).unwrap();
+    store.ping().unwrap();
+    drop(server);
+    assert!(store.ping().is_err());
+}
+
+#[test]
+fn a_wrong_object_store_is_a_clear_error() {
+    let server = support::s3::S3Server::start();
+    let env = server.env();
+    // A bucket that does not exist: the probe says so.
+    let store = S3BlobStore::open("s3://no-such-bucket/x", &env).unwrap();
+    assert!(store.ping().is_err());
+    // Credentials the server refuses are not mistaken for "not found".
+    let url = server.new_bucket();
+    let mut without_http = env.clone();
+    without_http.retain(|(k, _)| k != "AWS_ALLOW_HTTP");
+    let e = S3BlobStore::open(&url, &without_http)
+        .and_then(|s| s.ping())
+        .unwrap_err();
+    assert!(!e.to_string().is_empty());
+    for bad in ["s3://", "http://bucket", "s3://UPPER/x"] {
+        let e = S3BlobStore::open(bad, &env).unwrap_err();
+        assert!(e.to_string().contains("对象存储"), "{bad}: {e}");
+    }
 }

@@ -228,11 +228,7 @@ impl Bureau {
             lock::restrict(data, true)?;
             lock::restrict(&paths.database(), false)?;
         }
-        let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(
-            &paths.blobs(),
-            &paths.uploads(),
-            owner,
-        )?);
+        let blobs = crate::blobs::open(&config, &paths, owner)?;
         let calendar = paths.load_calendar().map_err(|message| {
             BureauError::invalid(fieldlead_domain::ErrorCode::CalendarFormat, message)
         })?;

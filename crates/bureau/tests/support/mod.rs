@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod postgres;
+pub mod s3;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

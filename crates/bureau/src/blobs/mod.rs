@@ -1,5 +1,6 @@
-//! Received blobs: a trait so an S3-compatible store can follow, and the local
-//! implementation over the evidence crate's content-addressed layout
+//! Received blobs: the [`BlobStore`] trait, its S3-compatible implementation for a
+//! city's several instances ([`s3`]), and the local one over the evidence crate's
+//! content-addressed layout
 //! (`blobs/objects/ab/cdef...`). Partial uploads live in
 //! `uploads/{uploader}/{sha256}.part`, one per uploader (a device, or an import),
 //! so one tablet's wrong size or junk bytes never stand in the way of another's
@@ -15,12 +16,33 @@ use fieldlead_domain::Sha256;
 use fieldlead_evidence::EvidenceStore;
 use sha2::Digest;
 
+use crate::config::DataPaths;
 use crate::error::{BureauError, StorageError};
+
+pub mod s3;
+
+/// Opens the blob store the configuration names: `s3://bucket/prefix` for a
+/// city's object store, or (unset) the data folder's own `blobs/` and
+/// `uploads/`. `owner` as for [`LocalBlobStore::open`].
+pub fn open(
+    config: &crate::config::Config,
+    paths: &DataPaths,
+    owner: bool,
+) -> Result<std::sync::Arc<dyn BlobStore>, StorageError> {
+    Ok(match &config.blobs_url {
+        Some(url) => std::sync::Arc::new(s3::S3BlobStore::open(url, &config.object_store_env.0)?),
+        None => std::sync::Arc::new(LocalBlobStore::open(
+            &paths.blobs(),
+            &paths.uploads(),
+            owner,
+        )?),
+    })
+}
 
 /// Where received blobs are kept.
 pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// Whether the whole, verified blob is held.
-    fn contains(&self, sha256: &Sha256) -> bool;
+    fn contains(&self, sha256: &Sha256) -> Result<bool, StorageError>;
     /// Bytes of `uploader`'s unfinished upload held so far (0 if none).
     fn partial_len(&self, uploader: &str, sha256: &Sha256) -> Result<u64, StorageError>;
     /// Bytes of all of `uploader`'s unfinished uploads (for its quota).
@@ -48,7 +70,8 @@ pub trait Upload: Send {
     fn write(&mut self, bytes: &[u8]) -> Result<(), StorageError>;
     /// Makes what was written durable and keeps it for a later resume.
     fn pause(self: Box<Self>) -> Result<(), StorageError>;
-    /// Cuts the partial file back to `len` bytes (what it held before a refused request).
+    /// Cuts the partial upload back to `len` bytes: 0, or what it held when opened
+    /// (before a refused request).
     fn abandon_to(self: Box<Self>, len: u64) -> Result<(), StorageError>;
     /// Checks the digest: on a match the blob becomes visible (if the store already
     /// held those bytes, the partial copy is simply dropped), on a mismatch the
@@ -111,8 +134,8 @@ impl LocalBlobStore {
 }
 
 impl BlobStore for LocalBlobStore {
-    fn contains(&self, sha256: &Sha256) -> bool {
-        self.store.contains(sha256)
+    fn contains(&self, sha256: &Sha256) -> Result<bool, StorageError> {
+        Ok(self.store.contains(sha256))
     }
 
     fn ping(&self) -> Result<(), StorageError> {
@@ -364,7 +387,7 @@ mod tests {
         assert_eq!(up.offset(), 10);
         up.write(&data[10..]).unwrap();
         up.finish().unwrap();
-        assert!(store.contains(&sha));
+        assert!(store.contains(&sha).unwrap());
         assert!(store.verify(&sha).unwrap());
         assert_eq!(store.partial_len("dev-a", &sha).unwrap(), 0);
         assert_eq!(store.partial_bytes("dev-b").unwrap(), 4);
@@ -379,7 +402,7 @@ mod tests {
         let mut up = store.open_upload("dev-a", &wrong).unwrap();
         up.write(b"not it").unwrap();
         assert!(matches!(up.finish(), Err(BureauError::HashMismatch)));
-        assert!(!store.contains(&wrong));
+        assert!(!store.contains(&wrong).unwrap());
         assert_eq!(store.partial_len("dev-a", &wrong).unwrap(), 0);
 
         assert_eq!(
