@@ -105,10 +105,13 @@ pub fn router(app: Arc<Bureau>) -> Router {
         .with_state(app)
 }
 
-/// Deletes abandoned partial uploads at start and every hour after.
+/// At start and every hour after: deletes abandoned partial uploads and spent
+/// shared counters, and queues again the photos whose analysis claim ran out
+/// (an instance died at it).
 fn start_sweeper(app: Arc<Bureau>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        let mut first = true;
         loop {
             tick.tick().await;
             let a = Arc::clone(&app);
@@ -118,6 +121,21 @@ fn start_sweeper(app: Arc<Bureau>) -> tokio::task::JoinHandle<()> {
                 }
                 Ok(Err(e)) => tracing::warn!(error = %e, "sweeping partial uploads failed"),
                 _ => {}
+            }
+            let a = Arc::clone(&app);
+            let spent = tokio::task::spawn_blocking(move || {
+                a.storage().prune_counters(crate::ratelimit::now_ms())
+            });
+            if let Ok(Err(e)) = spent.await {
+                tracing::warn!(error = %e, "pruning spent counters failed");
+            }
+            // At start the analysis worker queued them all itself.
+            if !std::mem::take(&mut first) {
+                let a = Arc::clone(&app);
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || a.requeue_analysis()).await
+                {
+                    tracing::warn!(error = %e, "queueing unanalysed photos failed");
+                }
             }
         }
     })

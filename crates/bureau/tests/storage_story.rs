@@ -13,10 +13,12 @@ use fieldlead_bureau::blobs::s3::S3BlobStore;
 use fieldlead_bureau::blobs::{BlobStore, LocalBlobStore};
 use fieldlead_bureau::model::{CaseReport, ReportKind, ServiceRecord};
 use fieldlead_bureau::model::{EnrolledDevice, Handling};
+use std::sync::Arc;
+
 use fieldlead_bureau::storage::{
-    self, AuditEntry, BlobHolder, CaseFilter, DocumentInsert, EnforcementFilter, Enrolment,
-    IssuedDocument, LeadFilter, LeadInsert, NewCase, NewDevice, NewLead, NewTransfer, NewUser,
-    Role, Scope, Storage, Transfer,
+    self, AuditEntry, BlobHolder, CaseFilter, Counter, CounterRule, DocumentInsert,
+    EnforcementFilter, Enrolment, IssuedDocument, LeadFilter, LeadInsert, NewCase, NewDevice,
+    NewLead, NewTransfer, NewUser, Role, Scope, Storage, Transfer,
 };
 use fieldlead_bureau::{BureauError, StorageError};
 use fieldlead_domain::postprocess::{
@@ -113,6 +115,7 @@ fn receipt(id: LeadId, device: DeviceId, n: u8) -> Receipt {
 }
 
 fn story(s: &dyn Storage) {
+    counters(s);
     // Districts: codes are unique, and a race for one is a conflict, not a crash.
     let a = s
         .create_district("yuzhong", "渝中区市场监督管理局", entry("d"))
@@ -283,6 +286,16 @@ fn story(s: &dyn Storage) {
         .unwrap();
     assert_eq!(done, vec![id_b]);
     assert_eq!(s.blob(photo.0).unwrap().unwrap().intact, Some(true));
+    // Its background analysis is claimed by one instance at a time; a claim
+    // that ran out (the instance died) is taken by another; a done one by none.
+    assert!(s.claim_analysis(photo.0, "one", 1_000, 600).unwrap());
+    assert!(!s.claim_analysis(photo.0, "two", 1_500, 600).unwrap());
+    assert!(s.claim_analysis(photo.0, "two", 1_601, 600).unwrap());
+    let absent = Sha256::digest(b"never received");
+    assert!(!s.claim_analysis(absent, "two", 0, 1).unwrap());
+    s.set_blob_analysis(photo.0, &Default::default(), Utc::now())
+        .unwrap();
+    assert!(!s.claim_analysis(photo.0, "three", 999_999, 600).unwrap());
     assert_eq!(s.blob_uses(photo.0).unwrap().len(), 2);
 
     // Receipt: once, with the handling it brings, compare-and-set.
@@ -729,6 +742,34 @@ fn postgres_decides_races_between_instances_once() {
         .audit_events(Scope::All, Some("story:ack"), 100)
         .unwrap();
     assert_eq!(acks.len(), 1, "one audit entry for the one change");
+
+    // Forty attempts on one shared limit from two instances: all forty counted.
+    let bump: CounterRule = Arc::new(|c: Option<Counter>| {
+        let value = c.map_or(0, |c| c.value) + 1;
+        let next = Counter {
+            value,
+            at_ms: 0,
+            expires_ms: i64::MAX,
+        };
+        (Some(next), None)
+    });
+    (0..8)
+        .map(|i| {
+            let (s, bump) = (Arc::clone(&instances[i % 2]), bump.clone());
+            std::thread::spawn(move || {
+                for _ in 0..5 {
+                    s.update_counter("login-account:1", bump.clone()).unwrap();
+                }
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .for_each(|t| t.join().unwrap());
+    let last: CounterRule = Arc::new(|c: Option<Counter>| (c, c.map(|c| c.value as u64)));
+    assert_eq!(
+        one.update_counter("login-account:1", last).unwrap(),
+        Some(40)
+    );
 }
 
 /// The append-only rules are the database's own, as in SQLite: raw SQL cannot
@@ -785,6 +826,56 @@ fn read_all(store: &dyn BlobStore, sha: &Sha256) -> Vec<u8> {
     let mut out = Vec::new();
     std::io::Read::read_to_end(&mut store.open(sha).unwrap(), &mut out).unwrap();
     out
+}
+
+/// A shared counter: the rule is applied in one change and its verdict returned;
+/// a spent one is pruned.
+fn counters(s: &dyn Storage) {
+    let bump: CounterRule = Arc::new(|c: Option<Counter>| {
+        let value = c.map_or(0, |c| c.value) + 1;
+        let next = Counter {
+            value,
+            at_ms: 5,
+            expires_ms: 100,
+        };
+        (Some(next), (value > 2).then_some(7))
+    });
+    assert_eq!(
+        s.update_counter("login-address:10.0.0.1", bump.clone())
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.update_counter("login-address:10.0.0.1", bump.clone())
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.update_counter("login-address:10.0.0.1", bump.clone())
+            .unwrap(),
+        Some(7)
+    );
+    assert_eq!(
+        s.update_counter("login-address:10.0.0.2", bump.clone())
+            .unwrap(),
+        None
+    );
+    let forget: CounterRule = Arc::new(|_| (None, None));
+    assert_eq!(
+        s.update_counter("login-address:10.0.0.2", forget).unwrap(),
+        None
+    );
+    assert_eq!(
+        s.prune_counters(100).unwrap(),
+        0,
+        "not spent before its time"
+    );
+    assert_eq!(s.prune_counters(101).unwrap(), 1);
+    assert_eq!(
+        s.update_counter("login-address:10.0.0.1", bump).unwrap(),
+        None,
+        "begins again"
+    );
 }
 
 /// The story every blob store tells the same way. `instance` opens the store

@@ -22,7 +22,7 @@ impl Bureau {
         Ok(tokio::spawn(async move {
             while let Some(sha) = rx.recv().await {
                 let b = Arc::clone(&bureau);
-                let result = tokio::task::spawn_blocking(move || b.analyse(sha)).await;
+                let result = tokio::task::spawn_blocking(move || b.analyse_if_claimed(sha)).await;
                 if let Ok(Err(e)) = result {
                     tracing::warn!(%sha, error = %e, "blob analysis failed");
                 }
@@ -36,6 +36,31 @@ impl Bureau {
                 let _ = tx.send(sha256);
             }
         }
+    }
+
+    /// Analyses a blob if this instance wins the claim on it (another instance
+    /// may be at it, or it is done); a claim runs out after ten minutes, so a
+    /// crashed instance's work is taken up by the next sweep.
+    fn analyse_if_claimed(&self, sha256: Sha256) -> Result<()> {
+        const LEASE_MS: i64 = 10 * 60 * 1000;
+        let now = crate::ratelimit::now_ms();
+        if self
+            .storage
+            .claim_analysis(sha256, &self.instance, now, LEASE_MS)?
+        {
+            self.analyse(sha256)?;
+        }
+        Ok(())
+    }
+
+    /// Queues again every blob not yet analysed: those whose claim ran out with
+    /// the instance that held it.
+    pub fn requeue_analysis(&self) -> Result<usize> {
+        let pending = self.storage.unanalysed_blobs()?;
+        for sha in &pending {
+            self.queue_analysis(*sha);
+        }
+        Ok(pending.len())
     }
 
     /// Decodes one held blob and stores what it says. Runs on a blocking thread.

@@ -5,7 +5,8 @@ use super::*;
 impl Bureau {
     pub fn enrol(&self, request: &EnrolmentRequest, from: IpAddr) -> Result<EnrolmentResponse> {
         let limited = |retry_after_secs| BureauError::RateLimited { retry_after_secs };
-        self.enrol_limiter.check(&from).map_err(limited)?;
+        let address = self.enrol_limiter.key(&from.to_string());
+        self.shared_limit(&address, self.enrol_limiter.rule(now_ms(), true))?;
         self.enrol_global.check(&()).map_err(limited)?;
         request.validate()?;
         let token = secrets::new_token();

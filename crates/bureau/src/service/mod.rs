@@ -26,7 +26,7 @@ use crate::blobs::{BlobStore, LocalBlobStore};
 use crate::config::{Config, DataPaths};
 use crate::error::{BureauError, Result};
 use crate::lock::{self, DataLock};
-use crate::ratelimit::{LoginThrottle, RateLimiter};
+use crate::ratelimit::{now_ms, LoginThrottle, RateLimiter, SharedLimiter};
 use crate::secrets;
 mod admin;
 mod analysis;
@@ -123,11 +123,13 @@ pub struct Bureau {
     /// Devices revoked while this process runs: their uploads in flight stop.
     revoked: Mutex<HashSet<DeviceId>>,
     device_limiter: RateLimiter<DeviceId>,
-    enrol_limiter: RateLimiter<IpAddr>,
+    /// Enrolment attempts by client address, counted across instances.
+    enrol_limiter: SharedLimiter,
     /// All enrolment attempts together, whatever address they claim to come from.
     enrol_global: RateLimiter<()>,
     login_throttle: LoginThrottle,
-    login_by_address: RateLimiter<IpAddr>,
+    /// Failed logins by client address, counted across instances.
+    login_by_address: SharedLimiter,
     login_global: RateLimiter<()>,
     /// Argon2 hashes running at once (each takes ~19 MiB and a core for ~50 ms).
     password_slots: Arc<tokio::sync::Semaphore>,
@@ -135,6 +137,9 @@ pub struct Bureau {
     export_slots: Arc<tokio::sync::Semaphore>,
     analysis: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Sha256>>>,
     /// The header's overdue counts by scope (district id, or `None` for the city).
+    /// This process among the instances on one database: its claims on
+    /// background work carry this name.
+    instance: String,
     overdue_cache: Mutex<std::collections::HashMap<Option<i64>, (std::time::Instant, usize)>>,
     /// Held while this instance serves the data folder.
     _lock: Option<DataLock>,
@@ -242,20 +247,22 @@ impl Bureau {
             device_limiter: RateLimiter::new(config.device_rate_per_sec, config.device_burst),
             // Enrolment codes are guessable only by brute force: a handful a minute
             // from one address, and a bound on all addresses together.
-            enrol_limiter: RateLimiter::new(0.2, 10),
+            enrol_limiter: SharedLimiter::new("enrol-address", 0.2, 10),
             enrol_global: RateLimiter::new(1.0, 30),
             login_throttle: LoginThrottle::new(
                 config.login_failures_per_15min,
                 Duration::from_secs(config.login_max_delay_secs),
                 Duration::from_secs(900),
             ),
-            login_by_address: RateLimiter::new(
+            login_by_address: SharedLimiter::new(
+                "login-address",
                 f64::from(config.login_failures_per_address_per_hour) / 3600.0,
                 config.login_failures_per_address_per_hour,
             ),
             login_global: RateLimiter::new(10.0, 30),
             password_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
             export_slots: Arc::new(tokio::sync::Semaphore::new(1)),
+            instance: format!("{}-{}", std::process::id(), &secrets::new_token()[..12]),
             overdue_cache: Mutex::new(Default::default()),
             config,
             uploads: Mutex::new(HashSet::new()),
@@ -294,6 +301,15 @@ impl Bureau {
         Health {
             database: check("database", self.storage.ping()),
             blobs: check("blobs", self.blobs.ping()),
+        }
+    }
+
+    /// Applies a shared limit's rule to its counter: refused with the seconds to
+    /// wait, or let through.
+    fn shared_limit(&self, key: &str, rule: crate::storage::CounterRule) -> Result<()> {
+        match self.storage.update_counter(key, rule)? {
+            Some(retry_after_secs) => Err(BureauError::RateLimited { retry_after_secs }),
+            None => Ok(()),
         }
     }
 

@@ -36,10 +36,12 @@ impl Bureau {
             return Err(BureauError::BadCredentials);
         }
         self.login_global.check(&()).map_err(limited)?;
-        self.login_by_address.peek(&from).map_err(limited)?;
+        let address = self.login_by_address.key(&from.to_string());
+        self.shared_limit(&address, self.login_by_address.rule(now_ms(), false))?;
         let found = self.storage.user_credentials(username)?;
         if let Some((user, _)) = &found {
-            self.login_throttle.begin(user.id).map_err(limited)?;
+            let account = LoginThrottle::key(user.id);
+            self.shared_limit(&account, self.login_throttle.begin(now_ms()))?;
         }
         // Hash even for an unknown name, so timing does not tell which names exist.
         let ok = match &found {
@@ -49,12 +51,12 @@ impl Bureau {
                 false
             }
         };
-        if let Some((user, _)) = &found {
-            self.login_throttle.finish(user.id, ok);
+        if let Some((user, _)) = found.as_ref().filter(|_| ok) {
+            self.shared_limit(&LoginThrottle::key(user.id), LoginThrottle::success())?;
         }
         let Some((user, _)) = found.as_ref().filter(|_| ok).cloned() else {
             // Counts against the address; the bucket refills over the hour.
-            let _ = self.login_by_address.check(&from);
+            let _ = self.shared_limit(&address, self.login_by_address.rule(now_ms(), true));
             // Only an existing account's name goes into the append-only log: a
             // stranger's typing (any length, any text) never does.
             let (subject, district) = match &found {

@@ -66,6 +66,21 @@ pub fn open(
 
 use crate::error::StorageError;
 
+/// A counter every instance shares ([`Storage::update_counter`]): a value, when
+/// it was counted, and when it is spent and may be pruned (milliseconds since
+/// the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    pub value: i64,
+    pub at_ms: i64,
+    pub expires_ms: i64,
+}
+
+/// What [`Storage::update_counter`] does to a counter: its next state (`None`
+/// removes it) and the verdict (`Some(seconds)` to wait before trying again).
+pub type CounterRule =
+    std::sync::Arc<dyn Fn(Option<Counter>) -> (Option<Counter>, Option<u64>) + Send + Sync>;
+
 pub type StorageResult<T> = Result<T, StorageError>;
 
 #[derive(Debug, Clone)]
@@ -444,6 +459,23 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
 
     /// Whether the database answers, for a load balancer's health probe.
     fn ping(&self) -> StorageResult<()>;
+
+    // What several instances on one database share
+    /// Reads the counter `key`, applies `rule` and stores what it returns (in one
+    /// change, so every instance counts the same attempts); the rule's verdict.
+    /// The rule may run more than once: it must depend only on its argument.
+    fn update_counter(&self, key: &str, rule: CounterRule) -> StorageResult<Option<u64>>;
+    /// Removes counters spent before `now_ms`; how many went.
+    fn prune_counters(&self, now_ms: i64) -> StorageResult<usize>;
+    /// Claims a blob's background analysis for `holder` until `now_ms + lease_ms`:
+    /// false if it is analysed already or another holder's claim still runs.
+    fn claim_analysis(
+        &self,
+        sha256: Sha256,
+        holder: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StorageResult<bool>;
 
     // Audit
     fn record_audit(&self, audit: AuditEntry) -> StorageResult<()>;

@@ -29,10 +29,16 @@ use super::sql::Backend;
 use super::{StorageError, StorageResult};
 
 /// Append-only, applied in this order.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "20261129130000_init",
-    include_str!("../../../../migrations/bureau/postgres/20261129130000_init.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "20261129130000_init",
+        include_str!("../../../../migrations/bureau/postgres/20261129130000_init.sql"),
+    ),
+    (
+        "20261129140000_instances",
+        include_str!("../../../../migrations/bureau/postgres/20261129140000_instances.sql"),
+    ),
+];
 
 /// Most connections one bureau process opens.
 const MAX_CONNECTIONS: usize = 16;

@@ -110,6 +110,28 @@ pub(super) fn set_blob_analysis(
     Ok(())
 }
 
+pub(super) fn claim_analysis(
+    c: &mut dyn Db,
+    sha256: Sha256,
+    holder: &str,
+    now_ms: i64,
+    lease_ms: i64,
+) -> DbResult<bool> {
+    let claimed = c.execute(
+        "UPDATE blobs SET analysis_claimed_by = ?2, analysis_claimed_until_ms = ?3
+         WHERE sha256 = ?1 AND analysed_at IS NULL
+           AND (analysis_claimed_until_ms IS NULL OR analysis_claimed_until_ms < ?4
+                OR analysis_claimed_by = ?2)",
+        p![
+            sha256.to_hex(),
+            holder,
+            now_ms.saturating_add(lease_ms),
+            now_ms
+        ],
+    )?;
+    Ok(claimed == 1)
+}
+
 pub(super) fn unanalysed_blobs(c: &mut dyn Db) -> DbResult<Vec<Sha256>> {
     c.query_all(
         "SELECT sha256 FROM blobs WHERE analysed_at IS NULL",

@@ -18,6 +18,7 @@ mod audit;
 mod blobs;
 mod cases;
 pub(crate) mod codec;
+mod counters;
 mod devices;
 mod documents;
 mod enforcement;
@@ -357,6 +358,26 @@ impl<B: Backend> Storage for B {
 
     fn ping(&self) -> StorageResult<()> {
         self.read(|c| c.query_one("SELECT 1", crate::storage::db::p![], |_| Ok(())))
+    }
+
+    fn update_counter(&self, key: &str, rule: CounterRule) -> StorageResult<Option<u64>> {
+        let key = key.to_string();
+        self.write(move |c| Ok(counters::update(c, &key, rule.as_ref())?))
+    }
+
+    fn prune_counters(&self, now_ms: i64) -> StorageResult<usize> {
+        self.write(move |c| Ok(counters::prune(c, now_ms)?))
+    }
+
+    fn claim_analysis(
+        &self,
+        sha256: Sha256,
+        holder: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StorageResult<bool> {
+        let holder = holder.to_string();
+        self.write(move |c| Ok(blobs::claim_analysis(c, sha256, &holder, now_ms, lease_ms)?))
     }
 
     fn record_audit(&self, audit: AuditEntry) -> StorageResult<()> {

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../../migrations/bureau/20261129100000_postprocess.sql"),
     include_str!("../../../../../migrations/bureau/20261129110000_case_services.sql"),
     include_str!("../../../../../migrations/bureau/20261129120000_documents_enforcement.sql"),
+    include_str!("../../../../../migrations/bureau/20261129140000_instances.sql"),
 ];
 /// Most jobs committed together.
 const MAX_BATCH: usize = 512;

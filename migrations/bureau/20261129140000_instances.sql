@@ -1,0 +1,17 @@
+-- Several bureau instances on one database (issue 14).
+--
+-- 1. Counters every instance shares: the limits on guessing enrolment codes and
+--    passwords (per client address, per account). Each row says when it is
+--    spent (back to a full bucket, or its window over) and can go.
+CREATE TABLE counters (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+);
+CREATE INDEX counters_expiry ON counters (expires_ms);
+
+-- 2. Background analysis of a received photo is claimed by one instance for a
+--    while (a lease); a claim that runs out (the instance died) is taken again.
+ALTER TABLE blobs ADD COLUMN analysis_claimed_by TEXT;
+ALTER TABLE blobs ADD COLUMN analysis_claimed_until_ms INTEGER;

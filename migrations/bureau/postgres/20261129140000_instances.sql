@@ -1,0 +1,18 @@
+-- Several bureau instances on one database (issue 14); as SQLite's
+-- 20261129140000_instances.sql.
+--
+-- 1. Counters every instance shares: the limits on guessing enrolment codes and
+--    passwords (per client address, per account). Each row says when it is
+--    spent (back to a full bucket, or its window over) and can go.
+CREATE TABLE counters (
+    key TEXT COLLATE "C" PRIMARY KEY,
+    value BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    expires_ms BIGINT NOT NULL
+);
+CREATE INDEX counters_expiry ON counters (expires_ms);
+
+-- 2. Background analysis of a received photo is claimed by one instance for a
+--    while (a lease); a claim that runs out (the instance died) is taken again.
+ALTER TABLE blobs ADD COLUMN analysis_claimed_by TEXT COLLATE "C";
+ALTER TABLE blobs ADD COLUMN analysis_claimed_until_ms BIGINT;
