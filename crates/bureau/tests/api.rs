@@ -315,8 +315,7 @@ async fn interrupted_upload_resumes_from_the_offset_the_server_reports_even_afte
     assert_eq!((s.offset, s.complete), (half as u64, false));
 
     // The server restarts on the same data folder.
-    let dir = tb.stop().await;
-    let tb = TestBureau::serve(dir, test_config()).await;
+    let tb = tb.restart().await;
     let s: BlobStatus = tb.blob_status(&tab, &sha).await;
     assert_eq!(s.offset, half as u64);
 
@@ -331,8 +330,7 @@ async fn interrupted_upload_resumes_from_the_offset_the_server_reports_even_afte
         .put_blob(&tab, &sha, half as u64, bytes[half..].to_vec())
         .await;
     assert_eq!(resp.status(), 201);
-    let stored = std::fs::read(tb.object_path(&sha)).unwrap();
-    assert_eq!(stored, bytes);
+    assert_eq!(tb.stored(&sha), bytes);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -408,7 +406,14 @@ async fn malformed_ids_and_path_traversal_never_reach_the_disk() {
         .put_blob(&tab, &stranger, 0, b"not part of any lead".to_vec())
         .await;
     assert_eq!(resp.status(), 404);
-    assert!(!tb.object_path(&stranger).parent().unwrap().exists());
+    let store = tb.bureau.blob_store();
+    assert!(!store.contains(&stranger).unwrap());
+    assert_eq!(
+        store
+            .partial_bytes(&tab.enrolment.device_id.to_string())
+            .unwrap(),
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -71,7 +71,9 @@ async fn verification_panel_flags_reused_photos_tampering_and_missing_blobs() {
     // The stored bytes changed on the server's disk. Viewing the lead does not
     // re-read every original (the check on arrival is recorded); re-verifying on
     // demand finds it and says so.
-    let object = tb.object_path(&fieldlead_domain::Sha256::digest(&original));
+    let object = tb
+        .object_path(&fieldlead_domain::Sha256::digest(&original))
+        .expect("the data folder's blob store");
     let mut bytes = std::fs::read(&object).unwrap();
     bytes[200] ^= 0xff;
     std::fs::write(&object, bytes).unwrap();

@@ -436,7 +436,7 @@ async fn evidence_is_served_whole_but_never_cached_and_internals_never_leak() {
     assert_eq!(r.bytes().await.unwrap().as_ref(), original.as_slice());
 
     // The file vanished from the server's disk: the answer names no path.
-    std::fs::remove_file(tb.object_path(&sha)).unwrap();
+    std::fs::remove_file(tb.object_path(&sha).expect("the data folder's blob store")).unwrap();
     let r = tb.get(&original_path, Some(&s.cookie)).await;
     assert_eq!(r.status(), 500);
     let page = r.text().await.unwrap();

@@ -23,6 +23,17 @@ pub use fieldlead_evidence::EvidenceStore;
 pub use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub use tokio::net::{TcpListener, TcpStream};
 
+// The city's pair (PostgreSQL, S3) when the suite runs on it: the bureau
+// crate's own test servers (FIELDLEAD_TEST_BACKENDS=postgres+s3).
+#[path = "../../../crates/bureau/tests/support/backends.rs"]
+pub mod backends;
+#[path = "../../../crates/bureau/tests/support/postgres.rs"]
+pub mod postgres;
+#[path = "../../../crates/bureau/tests/support/s3.rs"]
+pub mod s3;
+
+use backends::CityBackends;
+
 pub const YUZHONG: &str = "渝中区市场监督管理局";
 pub const JIANGBEI: &str = "江北区市场监督管理局";
 
@@ -34,6 +45,8 @@ pub struct Server {
     pub runtime: Option<tokio::runtime::Runtime>,
     pub bureau: Option<Arc<Bureau>>,
     pub url: String,
+    /// PostgreSQL and S3 when the suite runs on them; kept across a kill.
+    backends: Option<Arc<CityBackends>>,
 }
 
 pub fn config() -> Config {
@@ -78,7 +91,12 @@ impl Server {
             .enable_all()
             .build()
             .unwrap();
-        let bureau = Arc::new(Bureau::open(data, config()).unwrap());
+        let backends = CityBackends::for_data(data);
+        let mut config = config();
+        if let Some(b) = &backends {
+            b.apply(&mut config);
+        }
+        let bureau = Arc::new(Bureau::open(data, config).unwrap());
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         std_listener.set_nonblocking(true).unwrap();
         let addr = std_listener.local_addr().unwrap();
@@ -95,6 +113,7 @@ impl Server {
             runtime: Some(runtime),
             bureau: Some(bureau),
             url: format!("http://{addr}"),
+            backends,
         }
     }
 
@@ -150,7 +169,7 @@ impl Server {
         let row = b.storage().lead(id).unwrap().expect("lead at the bureau");
         let signed = dev.manifest(id).unwrap().unwrap();
         assert_eq!(row.manifest_hash, signed.manifest_hash);
-        let store = EvidenceStore::open(&DataPaths::new(&self.data).blobs()).unwrap();
+        let store = b.blob_store();
         for blob in manifest_blobs(&signed.manifest).unwrap() {
             assert!(
                 store.verify(&blob.sha256).unwrap(),
@@ -167,9 +186,7 @@ impl Server {
     }
 
     pub fn holds(&self, sha: &Sha256) -> bool {
-        EvidenceStore::open(&DataPaths::new(&self.data).blobs())
-            .unwrap()
-            .contains(sha)
+        self.bureau().blob_store().contains(sha).unwrap()
     }
 }
 

@@ -317,6 +317,10 @@ impl Bureau {
         self.key.public_key()
     }
 
+    pub fn blob_store(&self) -> &dyn BlobStore {
+        self.blobs.as_ref()
+    }
+
     pub fn storage(&self) -> &dyn Storage {
         self.storage.as_ref()
     }

@@ -152,7 +152,7 @@ impl PgStorage {
             pool: Mutex::new(Pool::default()),
             freed: Condvar::new(),
         };
-        storage.migrate()?;
+        off_async(|| storage.migrate())?;
         Ok(storage)
     }
 
@@ -265,11 +265,45 @@ enum Failed {
     Storage(StorageError),
 }
 
+/// Runs `f`, which uses the blocking client, from any thread. The client drives
+/// a runtime of its own, which tokio refuses to start on a thread already
+/// driving async tasks: there (an async test's body, a handler calling storage
+/// directly) `f` runs with the worker handed back (`block_in_place`), or on a
+/// thread of its own under a single-threaded runtime. On the blocking threads the
+/// bureau's requests use, it simply runs.
+fn off_async<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::CurrentThread) => std::thread::scope(|s| {
+            s.spawn(f)
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        }),
+        Ok(_) => tokio::task::block_in_place(f),
+        Err(_) => f(),
+    }
+}
+
 impl Backend for PgStorage {
     fn write<R: Send + 'static>(
         &self,
         f: impl Fn(&mut dyn Db) -> StorageResult<R> + Send + 'static,
     ) -> StorageResult<R> {
+        off_async(|| self.write_here(f))
+    }
+
+    fn read<R: Send>(&self, f: impl FnOnce(&mut dyn Db) -> DbResult<R> + Send) -> StorageResult<R> {
+        off_async(|| {
+            let mut conn = self.checkout()?;
+            let result = read_once(&mut conn, f);
+            self.checkin(conn);
+            result
+        })
+    }
+}
+
+impl PgStorage {
+    fn write_here<R>(&self, f: impl Fn(&mut dyn Db) -> StorageResult<R>) -> StorageResult<R> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -293,27 +327,22 @@ impl Backend for PgStorage {
             }
         }
     }
+}
 
-    fn read<R>(&self, f: impl FnOnce(&mut dyn Db) -> DbResult<R>) -> StorageResult<R> {
-        let mut conn = self.checkout()?;
-        let result = (|| -> StorageResult<R> {
-            let Conn { client, statements } = &mut conn;
-            let mut tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
-            let out = f(&mut PgDb {
-                tx: &mut tx,
-                statements,
-                lost_race: None,
-            })?;
-            tx.commit()?;
-            Ok(out)
-        })();
-        self.checkin(conn);
-        result
-    }
+fn read_once<R>(conn: &mut Conn, f: impl FnOnce(&mut dyn Db) -> DbResult<R>) -> StorageResult<R> {
+    let Conn { client, statements } = conn;
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()?;
+    let out = f(&mut PgDb {
+        tx: &mut tx,
+        statements,
+        lost_race: None,
+    })?;
+    tx.commit()?;
+    Ok(out)
 }
 
 fn write_once<R>(

@@ -4,9 +4,12 @@
 //! CSRF token) sends, so that each test file states only what it checks.
 #![allow(dead_code)]
 
+pub mod backends;
 pub mod browser;
 pub mod postgres;
 pub mod s3;
+
+use backends::CityBackends;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +31,9 @@ pub struct TestBureau {
     pub bureau: Arc<Bureau>,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
+    pub config: Config,
+    /// PostgreSQL and S3 when the suite runs on them (`FIELDLEAD_TEST_BACKENDS`).
+    backends: Option<Arc<CityBackends>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -84,9 +90,14 @@ impl TestBureau {
         tb
     }
 
-    /// Serves an existing data folder (used to restart on the same data).
-    pub async fn serve(dir: tempfile::TempDir, config: Config) -> TestBureau {
-        let bureau = Arc::new(Bureau::open(dir.path(), config).unwrap());
+    /// Serves an existing data folder (used to restart on the same data), on
+    /// the database and object store the suite runs on.
+    pub async fn serve(dir: tempfile::TempDir, mut config: Config) -> TestBureau {
+        let backends = CityBackends::for_data(dir.path());
+        if let Some(b) = &backends {
+            b.apply(&mut config);
+        }
+        let bureau = Arc::new(Bureau::open(dir.path(), config.clone()).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -107,9 +118,29 @@ impl TestBureau {
                 .build()
                 .unwrap(),
             dir,
+            config,
+            backends,
             shutdown: Some(tx),
             task: Some(task),
         }
+    }
+
+    /// Stops the server and serves the same data again (a restart), with the
+    /// same configuration.
+    pub async fn restart(mut self) -> TestBureau {
+        let (config, backends) = (self.config.clone(), self.backends.take());
+        let dir = self.stop().await;
+        let tb = Self::serve(dir, config).await;
+        drop(backends);
+        tb
+    }
+
+    /// The bytes the bureau's blob store holds under this hash.
+    pub fn stored(&self, sha: &Sha256) -> Vec<u8> {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut self.bureau.blob_store().open(sha).unwrap(), &mut out)
+            .unwrap();
+        out
     }
 
     /// Stops the server and hands back its data folder.
@@ -230,14 +261,20 @@ impl TestBureau {
             .unwrap()
     }
 
-    /// Where the blob store keeps the bytes of this hash on the server's disk.
-    pub fn object_path(&self, sha: &Sha256) -> PathBuf {
+    /// Where the blob store keeps the bytes of this hash on the server's disk
+    /// (the data folder's store: `None` when the suite runs on S3).
+    pub fn object_path(&self, sha: &Sha256) -> Option<PathBuf> {
+        if self.backends.is_some() {
+            return None;
+        }
         let hex = sha.to_hex();
-        self.dir
-            .path()
-            .join("blobs/objects")
-            .join(&hex[..2])
-            .join(&hex[2..])
+        Some(
+            self.dir
+                .path()
+                .join("blobs/objects")
+                .join(&hex[..2])
+                .join(&hex[2..]),
+        )
     }
 
     /// Waits (up to 30 s) until the photo analysis has seen every blob; the page

@@ -36,7 +36,7 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     ) -> StorageResult<R>;
 
     /// Runs `f`'s queries on one consistent view of the database.
-    fn read<R>(&self, f: impl FnOnce(&mut dyn Db) -> DbResult<R>) -> StorageResult<R>;
+    fn read<R: Send>(&self, f: impl FnOnce(&mut dyn Db) -> DbResult<R> + Send) -> StorageResult<R>;
 }
 
 impl<B: Backend> Storage for B {

@@ -221,7 +221,7 @@ impl Backend for SqliteStorage {
         reply_rx.recv().map_err(|_| StorageError::WriterGone)?
     }
 
-    fn read<R>(&self, f: impl FnOnce(&mut dyn Db) -> DbResult<R>) -> StorageResult<R> {
+    fn read<R: Send>(&self, f: impl FnOnce(&mut dyn Db) -> DbResult<R> + Send) -> StorageResult<R> {
         let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
         let conn = match pooled {
             Some(c) => c,
