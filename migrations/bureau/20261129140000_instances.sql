@@ -15,3 +15,11 @@ CREATE INDEX counters_expiry ON counters (expires_ms);
 --    while (a lease); a claim that runs out (the instance died) is taken again.
 ALTER TABLE blobs ADD COLUMN analysis_claimed_by TEXT;
 ALTER TABLE blobs ADD COLUMN analysis_claimed_until_ms INTEGER;
+
+-- 3. What every instance must agree on: the key receipts are signed with (its
+--    public half, hex). The first instance to start records its own; one with
+--    another key is refused, since tablets trust one key per bureau.
+CREATE TABLE bureau_settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

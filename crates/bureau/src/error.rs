@@ -24,6 +24,10 @@ pub enum StorageError {
     /// The object store refused or failed a request: its own words, for the log.
     #[error("对象存储错误（{key}）：{message}")]
     ObjectStore { key: String, message: String },
+    /// This instance's signing key is not the one the database's other
+    /// instances sign with.
+    #[error("本实例的签名密钥（指纹 {ours}）与数据库登记的密钥（指纹 {recorded}）不同：同一数据库的每个实例都须使用同一个 bureau.key，请从首个实例的数据目录复制")]
+    SigningKeyMismatch { ours: String, recorded: String },
     #[error("数据库版本 {found} 比本程序支持的 {supported} 新，请升级 fieldlead-bureau")]
     NewerDatabase { found: i64, supported: i64 },
     #[error("数据库中的数据无法解析：{0}")]

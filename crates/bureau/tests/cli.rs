@@ -319,3 +319,307 @@ fn templates_are_copied_into_the_data_folder_once_and_edits_are_kept() {
         "an edited template is never overwritten"
     );
 }
+
+// ---------------------------------------------------------------------------
+// A city's bureau: two `serve` processes on one PostgreSQL and one bucket.
+
+mod support;
+
+use fieldlead_bureau::{Actor, Bureau, Config, StorageError};
+use fieldlead_domain::{BlobStatus, EnrolmentRequest, EnrolmentResponse, LeadState, SigningKey};
+use support::backends::CityBackends;
+use support::SealedLead;
+
+/// One `fieldlead-bureau serve` process of the city's bureau.
+struct Instance {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Instance {
+    fn start(data: &std::path::Path, city: &CityBackends) -> Instance {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
+            .args([
+                "serve",
+                "--data",
+                data.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .env("FIELDLEAD_DATABASE_URL", &city.database_url)
+            .env("FIELDLEAD_BLOBS_URL", &city.blobs_url)
+            .envs(city.s3_env.iter().map(|(k, v)| (k, v)))
+            .env("FIELDLEAD_BUREAU_COOKIE_SECURE", "false")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .to_string();
+        Instance { child, url }
+    }
+
+    /// `kill -9`: no shutdown, requests cut wherever they are.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+struct CityTablet {
+    key: SigningKey,
+    token: String,
+    enrolment: EnrolmentResponse,
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+async fn put_lead(url: &str, t: &CityTablet, lead: &SealedLead) -> u16 {
+    http()
+        .put(format!("{url}/api/v1/leads/{}", lead.id()))
+        .bearer_auth(&t.token)
+        .header("content-type", "application/json")
+        .body(lead.body())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn blob_status(url: &str, t: &CityTablet, sha: &fieldlead_domain::Sha256) -> BlobStatus {
+    http()
+        .get(format!("{url}/api/v1/blobs/{sha}"))
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Sends a blob from wherever the bureau says it stands; the status code.
+async fn send_rest(url: &str, t: &CityTablet, sha: &fieldlead_domain::Sha256, bytes: &[u8]) -> u16 {
+    let held = blob_status(url, t, sha).await.offset as usize;
+    http()
+        .put(format!("{url}/api/v1/blobs/{sha}"))
+        .bearer_auth(&t.token)
+        .header("upload-offset", held.to_string())
+        .body(bytes[held..].to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The lead's status as `url` signs it, verified with the bureau's key.
+async fn verified_status(
+    url: &str,
+    t: &CityTablet,
+    lead: &SealedLead,
+) -> fieldlead_domain::LeadStatus {
+    let status: fieldlead_domain::SignedLeadStatus = http()
+        .get(format!("{url}/api/v1/leads/{}", lead.id()))
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    status.verify(&t.enrolment.bureau_key, lead.id()).unwrap()
+}
+
+/// A PNG of noise, larger than one of the object store's parts.
+fn large_photo(seed: u8) -> Vec<u8> {
+    let mut x = u64::from(seed) | 1;
+    let img = image::RgbImage::from_fn(2200, 1900, |_, _| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        image::Rgb([x as u8, (x >> 8) as u8, (x >> 16) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_the_work_and_a_kill_mid_upload_loses_and_duplicates_nothing() {
+    let city = CityBackends::start();
+    let (_one_dir, one_data) = initialised();
+    let (_two_dir, two_data) = initialised();
+    let config = || {
+        let mut c = Config {
+            cookie_secure: false,
+            ..Config::default()
+        };
+        city.apply(&mut c);
+        c
+    };
+    // The second instance with a key of its own is refused: tablets trust one.
+    let admin = Bureau::open_beside(&one_data, config()).unwrap();
+    let e = Bureau::open_beside(&two_data, config()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            fieldlead_bureau::BureauError::Storage(StorageError::SigningKeyMismatch { .. })
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("bureau.key"), "{e}");
+    std::fs::copy(one_data.join("bureau.key"), two_data.join("bureau.key")).unwrap();
+    admin
+        .create_district("yuzhong", "渝中区市场监督管理局", &Actor::Cli)
+        .unwrap();
+    let district = admin.district("yuzhong").unwrap();
+
+    let mut one = Instance::start(&one_data, &city);
+    let two = Instance::start(&two_data, &city);
+
+    // Four tablets, enrolled alternately on each instance with codes issued
+    // beside them.
+    let mut tablets = Vec::new();
+    for i in 0..4u8 {
+        let code = admin
+            .issue_enrolment_code(&district, &Actor::Cli)
+            .unwrap()
+            .code;
+        let key = SigningKey::from_seed(&[i + 1; 32]);
+        let req = EnrolmentRequest::new(code, &format!("平板 {i}"), &key);
+        let url = if i % 2 == 0 { &one.url } else { &two.url };
+        let resp = http()
+            .post(format!("{url}/api/v1/enrol"))
+            .json(&req)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let enrolment: EnrolmentResponse = resp.json().await.unwrap();
+        tablets.push(CityTablet {
+            key,
+            token: enrolment.token.clone(),
+            enrolment,
+        });
+    }
+
+    // Tablet 0's lead carries a photo larger than a part: its upload to the
+    // first instance is cut by a kill after the first part is stored.
+    let big = large_photo(7);
+    let part = fieldlead_bureau::blobs::s3::PART_SIZE;
+    assert!(big.len() > part + (2 << 20), "{}", big.len());
+    let leads: Vec<SealedLead> = tablets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut photos = vec![support::photo(i as u8, 90)];
+            if i == 0 {
+                photos.push(big.clone());
+            }
+            support::seal(&t.key, &photos)
+        })
+        .collect();
+    for (i, (t, lead)) in tablets.iter().zip(&leads).enumerate() {
+        // Manifests alternately to both; the copy the other gets is the same lead.
+        let (first, other) = if i % 2 == 0 {
+            (&one.url, &two.url)
+        } else {
+            (&two.url, &one.url)
+        };
+        assert_eq!(put_lead(first, t, lead).await, 201);
+        assert_eq!(put_lead(other, t, lead).await, 200);
+    }
+    let big_sha = fieldlead_domain::Sha256::digest(&big);
+    // The first part and a little more arrive at once, then the tablet stalls
+    // mid-request, and the instance is killed.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    tx.send(Ok(big[..part + (1 << 20)].to_vec())).await.unwrap();
+    let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }));
+    let request = http()
+        .put(format!("{}/api/v1/blobs/{big_sha}", one.url))
+        .bearer_auth(&tablets[0].token)
+        .header("upload-offset", "0")
+        .header("content-length", big.len().to_string())
+        .body(body)
+        .send();
+    let request = tokio::spawn(request);
+    // The other instance sees the stored part as soon as it is checkpointed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while blob_status(&two.url, &tablets[0], &big_sha).await.offset < part as u64 {
+        assert!(std::time::Instant::now() < deadline, "no part stored");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    one.kill();
+    assert!(
+        request.await.unwrap().is_err(),
+        "the killed instance answered"
+    );
+    drop(tx);
+    let held = blob_status(&two.url, &tablets[0], &big_sha).await;
+    assert_eq!(
+        held.offset, part as u64,
+        "the stored part survives the kill"
+    );
+    assert!(!held.complete);
+
+    // The tablet resumes on the instance still up; the first comes back and
+    // takes its share of the rest.
+    assert_eq!(send_rest(&two.url, &tablets[0], &big_sha, &big).await, 201);
+    let one = Instance::start(&one_data, &city);
+    for (i, (t, lead)) in tablets.iter().zip(&leads).enumerate() {
+        for (n, (sha, bytes)) in lead.blobs.iter().enumerate() {
+            let url = if (i + n) % 2 == 0 { &one.url } else { &two.url };
+            let status = send_rest(url, t, sha, bytes).await;
+            assert!(
+                status == 201 || status == 200,
+                "blob {n} of lead {i}: {status}"
+            );
+        }
+    }
+
+    // Every lead received once, with the same verified receipt from either
+    // instance; every blob whole.
+    let held = admin
+        .storage()
+        .leads(
+            fieldlead_bureau::storage::Scope::All,
+            &fieldlead_bureau::storage::LeadFilter::default(),
+        )
+        .unwrap();
+    assert_eq!(held.len(), leads.len(), "nothing lost or duplicated");
+    for (i, (t, lead)) in tablets.iter().zip(&leads).enumerate() {
+        let from_one = verified_status(&one.url, t, lead).await;
+        let from_two = verified_status(&two.url, t, lead).await;
+        assert_eq!(from_one.state, LeadState::Delivered, "lead {i}");
+        let receipt = from_one.receipt.expect("receipt");
+        receipt
+            .verify_for(&t.enrolment.bureau_key, &lead.upload.manifest)
+            .unwrap();
+        assert_eq!(from_two.receipt, Some(receipt), "one receipt per lead");
+        for (sha, _) in &lead.blobs {
+            assert!(admin.blob_store().verify(sha).unwrap(), "blob of lead {i}");
+        }
+    }
+}

@@ -228,6 +228,19 @@ impl Bureau {
         lock::check_private(&paths.key())?;
         let key = secrets::load_or_create_key(&paths.key())?;
         let storage = crate::storage::open(config.database_url.as_deref(), data)?;
+        let ours = key.public_key();
+        let recorded = storage.pin_signing_key(&ours.to_hex())?;
+        if recorded != ours.to_hex() {
+            let recorded = recorded
+                .parse::<PublicKey>()
+                .map(|k| k.fingerprint().to_string())
+                .unwrap_or(recorded);
+            return Err(crate::error::StorageError::SigningKeyMismatch {
+                ours: ours.fingerprint().to_string(),
+                recorded,
+            }
+            .into());
+        }
         let owner = lock.is_some();
         if owner {
             lock::restrict(data, true)?;

@@ -465,6 +465,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// change, so every instance counts the same attempts); the rule's verdict.
     /// The rule may run more than once: it must depend only on its argument.
     fn update_counter(&self, key: &str, rule: CounterRule) -> StorageResult<Option<u64>>;
+    /// Records `public_key` (hex) as the key every instance signs receipts
+    /// with, if none is yet; the one recorded.
+    fn pin_signing_key(&self, public_key: &str) -> StorageResult<String>;
     /// Removes counters spent before `now_ms`; how many went.
     fn prune_counters(&self, now_ms: i64) -> StorageResult<usize>;
     /// Claims a blob's background analysis for `holder` until `now_ms + lease_ms`:

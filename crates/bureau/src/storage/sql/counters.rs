@@ -1,4 +1,5 @@
-//! Counters every instance shares: the limits on guessing (see `ratelimit`).
+//! What every instance shares beyond the records: counters (the limits on
+//! guessing, see `ratelimit`) and settings they must agree on.
 
 use crate::storage::db::{p, Db, DbResult};
 use crate::storage::Counter;
@@ -40,4 +41,17 @@ pub(super) fn update(
 
 pub(super) fn prune(c: &mut dyn Db, now_ms: i64) -> DbResult<usize> {
     c.execute("DELETE FROM counters WHERE expires_ms < ?1", p![now_ms])
+}
+
+/// The setting `name`: `value` if it had none.
+pub(super) fn pin_setting(c: &mut dyn Db, name: &str, value: &str) -> DbResult<String> {
+    c.execute(
+        "INSERT INTO bureau_settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+        p![name, value],
+    )?;
+    c.query_one(
+        "SELECT value FROM bureau_settings WHERE name = ?1",
+        p![name],
+        |r| r.get(0),
+    )
 }

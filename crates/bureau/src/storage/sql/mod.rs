@@ -365,6 +365,11 @@ impl<B: Backend> Storage for B {
         self.write(move |c| Ok(counters::update(c, &key, rule.as_ref())?))
     }
 
+    fn pin_signing_key(&self, public_key: &str) -> StorageResult<String> {
+        let key = public_key.to_string();
+        self.write(move |c| Ok(counters::pin_setting(c, "signing_key", &key)?))
+    }
+
     fn prune_counters(&self, now_ms: i64) -> StorageResult<usize> {
         self.write(move |c| Ok(counters::prune(c, now_ms)?))
     }
