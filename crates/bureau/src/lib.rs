@@ -25,6 +25,7 @@ pub mod exports;
 pub mod import;
 pub mod lock;
 pub mod model;
+pub mod ops;
 pub mod qr;
 pub mod ratelimit;
 pub mod results_import;

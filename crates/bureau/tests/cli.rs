@@ -623,3 +623,132 @@ async fn two_instances_share_the_work_and_a_kill_mid_upload_loses_and_duplicates
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Backup, restore and migration.
+
+/// What a bureau holds, to compare two copies: its leads with their blobs'
+/// presence and its audit log.
+fn holdings(b: &Bureau) -> (Vec<String>, usize) {
+    use fieldlead_bureau::storage::{LeadFilter, Scope};
+    let s = b.storage();
+    let mut leads: Vec<String> = s
+        .leads(Scope::All, &LeadFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|l| {
+            let blobs = s.lead_blobs(l.id).unwrap();
+            for blob in &blobs {
+                assert!(
+                    b.blob_store().verify(&blob.sha256).unwrap(),
+                    "{}",
+                    blob.sha256
+                );
+            }
+            format!("{} {:?} {}", l.id, l.state, blobs.len())
+        })
+        .collect();
+    leads.sort();
+    let audit = s.audit_events(Scope::All, None, 10_000).unwrap().len();
+    (leads, audit)
+}
+
+fn bureau_fails(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_beside_a_live_server_restores_whole_and_a_damaged_one_restores_nothing() {
+    let w = support::world(support::test_config()).await;
+    let data = w.tb.dir.path().to_str().unwrap().to_string();
+    let before = holdings(&w.tb.bureau);
+    let out = tempfile::tempdir().unwrap();
+    let backup = out.path().join("backup");
+    let b = backup.to_str().unwrap();
+    let said = bureau(&["backup", "--data", &data, "--to", b]);
+    assert!(said.contains("均已读回核对"), "{said}");
+    assert!(!out.path().join("backup.incomplete").exists());
+    // Never over an earlier backup.
+    let e = bureau_fails(&["backup", "--data", &data, "--to", b]);
+    assert!(e.contains("不会覆盖"), "{e}");
+
+    let restored = out.path().join("restored");
+    bureau(&["restore", "--from", b, "--data", restored.to_str().unwrap()]);
+    let again = Bureau::open_beside(&restored, support::test_config()).unwrap();
+    assert_eq!(holdings(&again), before);
+    assert_eq!(again.public_key(), w.tb.bureau.public_key(), "the same key");
+
+    // One photo's bytes changed in the backup: the restore refuses and leaves
+    // no folder behind.
+    let photo = &w.lead_a.blobs[0].0.to_hex();
+    let damaged = backup
+        .join("blobs/objects")
+        .join(&photo[..2])
+        .join(&photo[2..]);
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&damaged, bytes).unwrap();
+    let target = out.path().join("from-damaged");
+    let e = bureau_fails(&["restore", "--from", b, "--data", target.to_str().unwrap()]);
+    assert!(e.contains("备份已损坏"), "{e}");
+    assert!(!target.exists() && !out.path().join("from-damaged.incomplete").exists());
+    // Not a backup at all.
+    let e = bureau_fails(&[
+        "restore",
+        "--from",
+        &data,
+        "--data",
+        target.to_str().unwrap(),
+    ]);
+    assert!(e.contains("不是完整的备份"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedded_bureau_moves_into_postgres_and_s3_with_every_row_and_hash_checked() {
+    let w = support::world(support::test_config()).await;
+    let before = holdings(&w.tb.bureau);
+    let key = w.tb.bureau.public_key();
+    let dir = w.tb.stop().await;
+    let data = dir.path().to_str().unwrap().to_string();
+    let city = CityBackends::start();
+    let migrate = |db: &str| {
+        Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
+            .args(["migrate", "--data", &data, "--to-database", db])
+            .args(["--to-blobs", &city.blobs_url])
+            .envs(city.s3_env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap()
+    };
+    let out = migrate(&city.database_url);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("逐行核对一致"), "{said}");
+    assert!(said.contains("leads\t2 行"), "{said}");
+
+    // The city's bureau on the moved data: the same leads, blobs and log,
+    // signed with the same key.
+    let mut config = support::test_config();
+    city.apply(&mut config);
+    let moved = Bureau::open_beside(dir.path(), config).unwrap();
+    assert_eq!(holdings(&moved), before);
+    assert_eq!(moved.public_key(), key);
+    // New rows continue after the moved ones.
+    moved
+        .create_district("shapingba", "沙坪坝区市场监督管理局", &Actor::Cli)
+        .unwrap();
+
+    // A second run finds the target in use and changes nothing.
+    let out = migrate(&city.database_url);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("迁移只写入空数据库"));
+    assert_eq!(holdings(&moved).0, before.0);
+}

@@ -44,6 +44,20 @@ pub fn open(
     url: Option<&str>,
     data: &std::path::Path,
 ) -> StorageResult<std::sync::Arc<dyn Storage>> {
+    match sqlite_path(url, data)? {
+        Some(path) => Ok(std::sync::Arc::new(SqliteStorage::open(&path)?)),
+        None => Ok(std::sync::Arc::new(PgStorage::open(
+            url.unwrap_or_default(),
+        )?)),
+    }
+}
+
+/// The SQLite file a database address names (relative to the data folder;
+/// unset is `bureau.sqlite3`), or `None` for a PostgreSQL address.
+pub fn sqlite_path(
+    url: Option<&str>,
+    data: &std::path::Path,
+) -> StorageResult<Option<std::path::PathBuf>> {
     let url = url.unwrap_or("sqlite:bureau.sqlite3");
     match url.split_once(':') {
         Some(("sqlite", path)) => {
@@ -53,10 +67,9 @@ pub fn open(
                     "数据库地址 {url} 缺少文件路径"
                 )));
             }
-            let path = data.join(path);
-            Ok(std::sync::Arc::new(SqliteStorage::open(&path)?))
+            Ok(Some(data.join(path)))
         }
-        Some(("postgres" | "postgresql", _)) => Ok(std::sync::Arc::new(PgStorage::open(url)?)),
+        Some(("postgres" | "postgresql", _)) => Ok(None),
         _ => Err(StorageError::Backend(format!(
             "无法识别的数据库地址“{}”，应为 sqlite:文件路径 或 postgres://用户:密码@主机:端口/数据库",
             url.chars().take(80).collect::<String>()
