@@ -751,4 +751,51 @@ async fn an_embedded_bureau_moves_into_postgres_and_s3_with_every_row_and_hash_c
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("迁移只写入空数据库"));
     assert_eq!(holdings(&moved).0, before.0);
+    drop(moved);
+
+    // The city's backup procedure (README): pg_dump of the database, restored
+    // with pg_restore into an empty one; the bucket's blobs never change, so the
+    // restored records find theirs.
+    let dump = dir.path().join("city.dump");
+    let run = |program: &str, args: &[&str]| {
+        let out = Command::new(city.pg.program(program))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{program}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(
+        "pg_dump",
+        &[
+            "--format=custom",
+            "--file",
+            dump.to_str().unwrap(),
+            &city.database_url,
+        ],
+    );
+    let restored_url = city.pg.new_database();
+    run(
+        "pg_restore",
+        &[
+            "--no-owner",
+            "--exit-on-error",
+            "--dbname",
+            &restored_url,
+            dump.to_str().unwrap(),
+        ],
+    );
+    let mut config = support::test_config();
+    city.apply(&mut config);
+    config.database_url = Some(restored_url);
+    let restored = Bureau::open_beside(dir.path(), config).unwrap();
+    let (leads, audit) = holdings(&restored);
+    assert_eq!(leads, before.0);
+    assert!(
+        audit > before.1,
+        "the log, with the district added after the move"
+    );
 }

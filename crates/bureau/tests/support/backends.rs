@@ -19,7 +19,7 @@ pub struct CityBackends {
     pub blobs_url: String,
     pub s3_env: Vec<(String, String)>,
     // Dropped last, after every bureau holding the URLs.
-    _pg: PgCluster,
+    pub pg: PgCluster,
     _s3: S3Server,
 }
 
@@ -47,7 +47,7 @@ impl CityBackends {
             database_url: pg.new_database(),
             blobs_url: s3.new_bucket(),
             s3_env: s3.env(),
-            _pg: pg,
+            pg,
             _s3: s3,
         }
     }

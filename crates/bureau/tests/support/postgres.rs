@@ -151,6 +151,11 @@ impl PgCluster {
         format!("postgres://fieldlead@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// One of the server's client programs (pg_dump, pg_restore).
+    pub fn program(&self, name: &str) -> PathBuf {
+        self.bin.join(name)
+    }
+
     pub fn folder(&self) -> &Path {
         self.dir.path()
     }
