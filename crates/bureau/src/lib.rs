@@ -8,9 +8,10 @@
 //! for tablets) and [`console`] (server-rendered pages); [`service::Bureau`], the
 //! use-cases, which check roles and districts and write the audit log, in the
 //! words of [`model`] (districts, users, devices, leads and their handling);
-//! [`storage::Storage`] (SQLite today, with group commit) and
-//! [`blobs::BlobStore`] (content-addressed folder with resumable uploads), both
-//! traits so PostgreSQL and an S3-compatible store can follow. The rules
+//! [`storage::Storage`] (the embedded SQLite with group commit, or a city's
+//! PostgreSQL) and [`blobs::BlobStore`] (the data folder's content-addressed
+//! store, or an S3-compatible bucket), both with resumable, hash-checked uploads
+//! that several instances can share; [`ops`] backs up, restores and migrates. The rules
 //! themselves (manifest, chain, receipt) live in `fieldlead-domain`; photo
 //! analysis (EXIF, perceptual hash, thumbnails) in `fieldlead-evidence`.
 
