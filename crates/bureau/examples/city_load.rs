@@ -1,0 +1,526 @@
+//! The bureau as a city runs it, side by side in one run (`examples/city_load.rs`):
+//! the embedded store (SQLite and a blob folder), and PostgreSQL with an
+//! S3-compatible store (moto, as in the tests) behind one and two instances.
+//!
+//! Every instance is a real `fieldlead-bureau serve` process (the release
+//! binary beside this example), so its memory is its own; the simulated tablets
+//! run in this process. For each configuration:
+//!
+//! 1. Manifests accepted per second, p50/p99, from N tablets (default 200), each
+//!    pushing its sealed leads one after another over keep-alive HTTP/1.1, the
+//!    tablets spread over the instances. Beside it, the verification ceiling
+//!    measured in the same run: cores ÷ one core's parse+verify time.
+//! 2. Blob ingest: blobs sent through `PUT /api/v1/blobs/{sha256}` against the
+//!    same bytes written without the bureau: write+fsync to the same disk for the
+//!    blob folder, `curl --aws-sigv4` PUTs to the same object store for S3.
+//! 3. Peak memory (VmHWM) of each instance.
+//!
+//! Run: `cargo build --release -p fieldlead-bureau --bins --examples &&
+//! target/release/examples/city_load [DEVICES] [LEADS_PER_DEVICE] [BLOB_MB] [BLOBS]`
+//! (needs PostgreSQL's initdb and moto, as `scripts/test` installs them).
+
+#[path = "../tests/support/postgres.rs"]
+#[allow(dead_code)]
+mod postgres;
+#[path = "../tests/support/s3.rs"]
+#[allow(dead_code)]
+mod s3;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context};
+use chrono::Utc;
+use fieldlead_bureau::storage::{AuditEntry, Enrolment, NewDevice};
+use fieldlead_bureau::{secrets, Actor, Bureau, Config};
+use fieldlead_domain::{sample, DeviceId, LeadId, LeadUpload, Sha256, SigningKey};
+
+fn seal(key: &SigningKey, blobs: &[Vec<u8>]) -> LeadUpload {
+    sample::sealed_lead_with(
+        LeadId::new(),
+        key,
+        blobs,
+        sample::terminated_draft(),
+        |_| {},
+    )
+    .upload
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Where the data lives in one configuration.
+struct Setup {
+    name: &'static str,
+    database_url: Option<String>,
+    blobs_url: Option<String>,
+    s3_env: Vec<(String, String)>,
+    instances: usize,
+}
+
+impl Setup {
+    fn config(&self) -> Config {
+        let mut c = Config {
+            device_rate_per_sec: 1e6,
+            device_leads_per_day: u32::MAX,
+            max_concurrent_requests: 4096,
+            device_burst: 1_000_000,
+            cookie_secure: false,
+            database_url: self.database_url.clone(),
+            blobs_url: self.blobs_url.clone(),
+            ..Config::default()
+        };
+        c.object_store_env = fieldlead_bureau::config::ObjectStoreEnv(self.s3_env.clone());
+        c
+    }
+}
+
+/// One `fieldlead-bureau serve` process.
+struct Instance {
+    child: Child,
+    url: String,
+}
+
+impl Instance {
+    fn start(binary: &Path, data: &Path, setup: &Setup) -> anyhow::Result<Instance> {
+        let mut cmd = Command::new(binary);
+        cmd.args(["serve", "--data"])
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("FIELDLEAD_BUREAU_DEVICE_RATE_PER_SEC", "1000000.0")
+            .env("FIELDLEAD_BUREAU_DEVICE_BURST", "1000000")
+            .env(
+                "FIELDLEAD_BUREAU_DEVICE_LEADS_PER_DAY",
+                u32::MAX.to_string(),
+            )
+            .env("FIELDLEAD_BUREAU_MAX_CONCURRENT_REQUESTS", "4096")
+            .env("FIELDLEAD_BUREAU_COOKIE_SECURE", "false")
+            .envs(setup.s3_env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(url) = &setup.database_url {
+            cmd.env("FIELDLEAD_DATABASE_URL", url);
+        }
+        if let Some(url) = &setup.blobs_url {
+            cmd.env("FIELDLEAD_BLOBS_URL", url);
+        }
+        let mut child = cmd.spawn().context("fieldlead-bureau serve")?;
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut first)?;
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .with_context(|| format!("no address in {first:?}"))?
+            .to_string();
+        Ok(Instance { child, url })
+    }
+
+    /// Peak resident memory so far, MiB.
+    fn peak_mib(&self) -> f64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            })
+            .map_or(0.0, |kib| kib / 1024.0)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Enrols a tablet through the storage (the enrolment limits are not what is
+/// measured here); its bearer token.
+fn enrol(
+    admin: &Bureau,
+    district: &fieldlead_bureau::model::District,
+    key: &SigningKey,
+    i: usize,
+) -> anyhow::Result<String> {
+    let district_id = district.id;
+    let code = admin.issue_enrolment_code(district, &Actor::Cli)?.code;
+    let token = secrets::new_token();
+    let device = NewDevice {
+        id: DeviceId::new(),
+        public_key: key.public_key(),
+        token_hash: secrets::token_hash(&token),
+        label: format!("bench {i}"),
+    };
+    let subject = format!("device:{}", device.id);
+    admin
+        .storage()
+        .enrol_device(
+            &secrets::token_hash(code.as_str()),
+            Enrolment {
+                device,
+                district_id,
+                returning: false,
+            },
+            AuditEntry {
+                at: Utc::now(),
+                actor: subject.clone(),
+                district_id: Some(district_id),
+                action: "device_enrolled".into(),
+                subject,
+                before: None,
+                after: None,
+            },
+        )?
+        .context("enrolment code spent")?;
+    Ok(token)
+}
+
+/// The same bytes stored without the bureau: seconds taken, and how.
+type Yardstick<'a> = dyn Fn(&[Vec<u8>]) -> anyhow::Result<(f64, &'static str)> + Sync + 'a;
+
+struct Row {
+    name: &'static str,
+    instances: usize,
+    accepted: f64,
+    p50: Duration,
+    p99: Duration,
+    ingest_mbs: f64,
+    yardstick_mbs: f64,
+    yardstick: &'static str,
+    peak_mib: Vec<f64>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    binary: &Path,
+    work: &Path,
+    setup: &Setup,
+    devices: usize,
+    per_device: usize,
+    blobs: &[Vec<u8>],
+    yardstick: &Yardstick<'_>,
+) -> anyhow::Result<Row> {
+    let folders: Vec<PathBuf> = (0..setup.instances)
+        .map(|i| work.join(format!("{}-{i}", setup.name.replace([' ', '+'], "-"))))
+        .collect();
+    for (i, f) in folders.iter().enumerate() {
+        Bureau::init(f)?;
+        if i > 0 {
+            // One key for every instance of a bureau.
+            std::fs::copy(folders[0].join("bureau.key"), f.join("bureau.key"))?;
+        }
+    }
+    // Setup beside the instances: a district and the tablets.
+    let admin = tokio::task::block_in_place(|| Bureau::open_beside(&folders[0], setup.config()))?;
+    let district = admin.create_district("bench", "压测区市场监督管理局", &Actor::Cli)?;
+    let mut tablets = Vec::new();
+    for i in 0..devices + 1 {
+        let mut seed = [0u8; 32];
+        seed[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+        let key = SigningKey::from_seed(&seed);
+        let token = tokio::task::block_in_place(|| enrol(&admin, &district, &key, i))?;
+        tablets.push((key, token));
+    }
+    let (blob_key, blob_token) = tablets.pop().context("blob tablet")?;
+    drop(admin);
+    let instances: Vec<Instance> = folders
+        .iter()
+        .map(|f| Instance::start(binary, f, setup))
+        .collect::<anyhow::Result<_>>()?;
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(devices)
+        .build()?;
+    let mut work_items = Vec::new();
+    for (i, (key, token)) in tablets.into_iter().enumerate() {
+        let leads: Vec<(LeadId, Vec<u8>)> = (0..per_device)
+            .map(|j| {
+                let fake: Vec<Vec<u8>> = (0..8u64)
+                    .map(|k| format!("{i}-{j}-{k}").into_bytes())
+                    .collect();
+                let u = seal(&key, &fake);
+                Ok((u.manifest.manifest.lead_id, serde_json::to_vec(&u)?))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        work_items.push((instances[i % instances.len()].url.clone(), token, leads));
+    }
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (url, token, leads) in work_items {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(leads.len());
+            for (id, body) in leads {
+                let t0 = Instant::now();
+                let resp = client
+                    .put(format!("{url}/api/v1/leads/{id}"))
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await?;
+                ensure!(
+                    resp.status() == 201,
+                    "status {}: {}",
+                    resp.status(),
+                    resp.text().await?
+                );
+                resp.bytes().await?;
+                latencies.push(t0.elapsed());
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await??);
+    }
+    let elapsed = start.elapsed();
+    latencies.sort();
+
+    // Blob ingest through the first instance.
+    let url = &instances[0].url;
+    for chunk in blobs.chunks(8) {
+        let u = seal(&blob_key, chunk);
+        let resp = client
+            .put(format!(
+                "{url}/api/v1/leads/{}",
+                u.manifest.manifest.lead_id
+            ))
+            .bearer_auth(&blob_token)
+            .body(serde_json::to_vec(&u)?)
+            .send()
+            .await?;
+        ensure!(resp.status() == 201, "lead for blobs: {}", resp.status());
+    }
+    let total = blobs.iter().map(Vec::len).sum::<usize>() as f64 / 1e6;
+    let start = Instant::now();
+    for b in blobs {
+        let sha = Sha256::digest(b);
+        let resp = client
+            .put(format!("{url}/api/v1/blobs/{sha}"))
+            .bearer_auth(&blob_token)
+            .body(b.clone())
+            .send()
+            .await?;
+        ensure!(
+            resp.status() == 201,
+            "blob: {} {}",
+            resp.status(),
+            resp.text().await?
+        );
+    }
+    let ingest = start.elapsed();
+    let (yard_secs, yard_name) = tokio::task::block_in_place(|| yardstick(blobs))?;
+    Ok(Row {
+        name: setup.name,
+        instances: setup.instances,
+        accepted: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
+        ingest_mbs: total / ingest.as_secs_f64(),
+        yardstick_mbs: total / yard_secs,
+        yardstick: yard_name,
+        peak_mib: instances.iter().map(Instance::peak_mib).collect(),
+    })
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse())
+        .collect::<Result<_, _>>()?;
+    let devices = args.first().copied().unwrap_or(200);
+    let per_device = args.get(1).copied().unwrap_or(25);
+    let blob_mb = args.get(2).copied().unwrap_or(3);
+    let blob_count = args.get(3).copied().unwrap_or(32);
+    let binary = std::env::current_exe()?
+        .parent()
+        .and_then(Path::parent)
+        .context("target folder")?
+        .join("fieldlead-bureau");
+    ensure!(
+        binary.exists(),
+        "{} is missing: cargo build --release -p fieldlead-bureau --bins --examples",
+        binary.display()
+    );
+    let work = tempfile::Builder::new()
+        .prefix("bureau-city-bench")
+        .tempdir_in(std::env::current_dir()?)?;
+
+    // The verification ceiling, measured now: one core's parse+verify.
+    let key = SigningKey::from_seed(&[9; 32]);
+    let bodies: Vec<Vec<u8>> = (0..300)
+        .map(|j| {
+            let fake: Vec<Vec<u8>> = (0..8u64)
+                .map(|k| format!("c-{j}-{k}").into_bytes())
+                .collect();
+            serde_json::to_vec(&seal(&key, &fake))
+        })
+        .collect::<Result<_, _>>()?;
+    let start = Instant::now();
+    for body in &bodies {
+        let u: LeadUpload = serde_json::from_slice(body)?;
+        fieldlead_domain::verify_lead(&u.manifest, &u.log)?;
+    }
+    let verify_each = start.elapsed() / bodies.len() as u32;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let ceiling = cores as f64 / verify_each.as_secs_f64();
+
+    let blobs: Vec<Vec<u8>> = (0..blob_count)
+        .map(|i| pseudo_random(blob_mb * 1024 * 1024, i as u64 + 7))
+        .collect();
+
+    println!("starting PostgreSQL and the S3-compatible server ...");
+    let pg = tokio::task::block_in_place(postgres::PgCluster::start);
+    let s3 = s3::S3Server::start();
+    let s3_env = s3.env();
+    let mut setups = vec![Setup {
+        name: "SQLite + folder",
+        database_url: None,
+        blobs_url: None,
+        s3_env: Vec::new(),
+        instances: 1,
+    }];
+    for instances in [1, 2] {
+        setups.push(Setup {
+            name: "PostgreSQL + S3",
+            database_url: Some(tokio::task::block_in_place(|| pg.new_database())),
+            blobs_url: Some(s3.new_bucket()),
+            s3_env: s3_env.clone(),
+            instances,
+        });
+    }
+
+    // Yardsticks: the same bytes without the bureau, to the same place.
+    let disk = work.path().join("copy");
+    std::fs::create_dir_all(&disk)?;
+    let write_fsync = |blobs: &[Vec<u8>]| -> anyhow::Result<(f64, &'static str)> {
+        let start = Instant::now();
+        for (i, b) in blobs.iter().enumerate() {
+            let mut f = std::fs::File::create(disk.join(format!("{i}.bin")))?;
+            f.write_all(b)?;
+            f.sync_all()?;
+        }
+        Ok((start.elapsed().as_secs_f64(), "write+fsync"))
+    };
+    let plain = s3.new_bucket();
+    let bucket = plain
+        .trim_start_matches("s3://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let endpoint = s3.endpoint();
+    let user = {
+        let get = |k: &str| s3_env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        format!(
+            "{}:{}",
+            get("AWS_ACCESS_KEY_ID").unwrap_or_default(),
+            get("AWS_SECRET_ACCESS_KEY").unwrap_or_default()
+        )
+    };
+    let curl_dir = work.path().join("curl");
+    std::fs::create_dir_all(&curl_dir)?;
+    let curl_sigv4 = |blobs: &[Vec<u8>]| -> anyhow::Result<(f64, &'static str)> {
+        let files: Vec<PathBuf> = blobs
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let p = curl_dir.join(format!("{i}.bin"));
+                std::fs::write(&p, b).map(|()| p)
+            })
+            .collect::<Result<_, _>>()?;
+        let start = Instant::now();
+        for (i, f) in files.iter().enumerate() {
+            let out = Command::new("curl")
+                .args([
+                    "-sS",
+                    "-f",
+                    "--aws-sigv4",
+                    "aws:amz:us-east-1:s3",
+                    "--user",
+                    &user,
+                    "-T",
+                ])
+                .arg(f)
+                .arg(format!("{endpoint}/{bucket}/plain/{i}.bin"))
+                .output()?;
+            ensure!(
+                out.status.success(),
+                "curl: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok((start.elapsed().as_secs_f64(), "curl --aws-sigv4 PUT"))
+    };
+
+    let mut rows = Vec::new();
+    for setup in &setups {
+        println!("{} x{} ...", setup.name, setup.instances);
+        let yardstick: &Yardstick<'_> = if setup.blobs_url.is_some() {
+            &curl_sigv4
+        } else {
+            &write_fsync
+        };
+        rows.push(
+            run(
+                &binary,
+                work.path(),
+                setup,
+                devices,
+                per_device,
+                &blobs,
+                yardstick,
+            )
+            .await?,
+        );
+    }
+
+    println!();
+    println!(
+        "{devices} tablets x {per_device} manifests; parse+verify {:.2} ms on one core, {cores} cores: ceiling {ceiling:.0}/s; {blob_count} blobs of {blob_mb} MiB",
+        verify_each.as_secs_f64() * 1e3
+    );
+    println!();
+    println!("| store | instances | accepted/s | of ceiling | p50 | p99 | blob ingest | yardstick | ingest/yardstick | peak RSS per instance |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {:.0} | {:.0}% | {:.0} ms | {:.0} ms | {:.0} MB/s | {:.0} MB/s ({}) | {:.0}% | {} |",
+            r.name,
+            r.instances,
+            r.accepted,
+            100.0 * r.accepted / ceiling,
+            r.p50.as_secs_f64() * 1e3,
+            r.p99.as_secs_f64() * 1e3,
+            r.ingest_mbs,
+            r.yardstick_mbs,
+            r.yardstick,
+            100.0 * r.ingest_mbs / r.yardstick_mbs,
+            r.peak_mib
+                .iter()
+                .map(|m| format!("{m:.0} MiB"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
