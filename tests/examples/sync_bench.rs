@@ -5,7 +5,18 @@
 //! run. Also reports the process's peak RSS growth during the client's run.
 //!
 //! `cargo run --release -p fieldlead-tests --example sync_bench -- [LEADS] [PHOTOS]`
-//! (defaults 100 and 8).
+//! (defaults 100 and 8). With `FIELDLEAD_TEST_BACKENDS=postgres+s3` the bureau
+//! runs on a throwaway PostgreSQL and S3-compatible server (as the tests do).
+
+#[path = "../../crates/bureau/tests/support/backends.rs"]
+#[allow(dead_code)]
+mod backends;
+#[path = "../../crates/bureau/tests/support/postgres.rs"]
+#[allow(dead_code)]
+mod postgres;
+#[path = "../../crates/bureau/tests/support/s3.rs"]
+#[allow(dead_code)]
+mod s3;
 
 use std::io::Cursor;
 use std::path::Path;
@@ -89,13 +100,22 @@ async fn main() {
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("bureau");
     Bureau::init(&data).unwrap();
-    let config = Config {
+    let mut config = Config {
         device_rate_per_sec: 10_000.0,
         // Throughput is measured here, not the per-device quotas.
         device_leads_per_day: u32::MAX,
         max_concurrent_requests: 4096,
         device_burst: 10_000,
         ..Config::default()
+    };
+    let city = backends::CityBackends::for_data(&data);
+    if let Some(c) = &city {
+        c.apply(&mut config);
+    }
+    let store = if city.is_some() {
+        "PostgreSQL + S3"
+    } else {
+        "SQLite + folder"
     };
     let bureau = Arc::new(Bureau::open(&data, config).unwrap());
     bureau
@@ -195,7 +215,7 @@ async fn main() {
     let curl_secs = start.elapsed().as_secs_f64();
     let mb = |bytes: u64, secs: f64| bytes as f64 / 1e6 / secs;
     println!(
-        "| {leads} x {photos} | {:.0} MB | {:.1} s | {:.0} MB/s | {:.1} s | {:.0} MB/s | {:.0}% | {} MB |",
+        "| {store} | {leads} x {photos} | {:.0} MB | {:.1} s | {:.0} MB/s | {:.1} s | {:.0} MB/s | {:.0}% | {} MB |",
         client_bytes as f64 / 1e6,
         client_secs,
         mb(client_bytes, client_secs),
