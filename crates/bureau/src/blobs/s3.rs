@@ -290,18 +290,24 @@ impl Inner {
     }
 
     /// Removes an upload's every checkpoint and aborts the multipart uploads they
-    /// name, but `keep` (the one just completed).
+    /// name, but `keep` (the one just completed); the checkpoints in `ours` name
+    /// `keep` or none, and are not read.
     fn remove_upload(
         &self,
         uploader: &str,
         sha256: &Sha256,
         keep: Option<&str>,
+        ours: &[&Path],
     ) -> Result<(), StorageError> {
         let folder = self.upload_folder(uploader, sha256);
         let blob = self.blob_key(sha256);
         let mut aborted: Vec<String> = keep.into_iter().map(str::to_string).collect();
         for group in self.checkpoints(folder)?.into_values() {
             for (offset, meta) in group {
+                if ours.contains(&&meta.location) {
+                    self.delete(&meta.location)?;
+                    continue;
+                }
                 if let Some((
                     Checkpoint {
                         upload_id: Some(id),
@@ -456,7 +462,7 @@ impl BlobStore for S3BlobStore {
         for ((uploader, sha256), group) in self.inner.checkpoints(self.inner.uploads_key())? {
             let newest = group.iter().map(|(_, m)| m.last_modified).max();
             if newest.is_some_and(|t| now.signed_duration_since(t) > max_age) {
-                self.inner.remove_upload(&uploader, &sha256, None)?;
+                self.inner.remove_upload(&uploader, &sha256, None, &[])?;
                 removed += 1;
             }
         }
@@ -599,6 +605,17 @@ impl S3Upload {
         self.inner.blob_key(&self.sha256)
     }
 
+    /// The checkpoints this upload opened from or wrote: they name its own
+    /// multipart upload, already dealt with by the caller.
+    fn ours(&self) -> Vec<&Path> {
+        let opened = self
+            .opened
+            .as_ref()
+            .filter(|o| o.upload_id == self.upload_id)
+            .map(|o| &o.key);
+        opened.into_iter().chain(self.written.as_ref()).collect()
+    }
+
     /// Sends `bytes` as the next part, creating the multipart upload on the first.
     fn send_part(&mut self, bytes: Vec<u8>) -> Result<(), StorageError> {
         let blob = self.blob_key();
@@ -697,7 +714,7 @@ impl Upload for S3Upload {
             if let Some(id) = &self.upload_id {
                 inner.abort(&self.blob_key(), id)?;
             }
-            return inner.remove_upload(&self.uploader, &self.sha256, None);
+            return inner.remove_upload(&self.uploader, &self.sha256, None, &self.ours());
         }
         let Some(opened) = self.opened.as_ref().filter(|o| o.offset == len) else {
             return Err(StorageError::Corrupt(format!(
@@ -731,7 +748,7 @@ impl Upload for S3Upload {
             if let Some(id) = &self.upload_id {
                 inner.abort(&blob, id)?;
             }
-            inner.remove_upload(&self.uploader, &self.sha256, None)?;
+            inner.remove_upload(&self.uploader, &self.sha256, None, &self.ours())?;
             return Err(BureauError::HashMismatch);
         }
         if inner.exists(&blob)? {
@@ -757,7 +774,12 @@ impl Upload for S3Upload {
         } else {
             inner.put_bytes(&blob, Bytes::from(tail))?;
         }
-        inner.remove_upload(&self.uploader, &self.sha256, self.upload_id.as_deref())?;
+        inner.remove_upload(
+            &self.uploader,
+            &self.sha256,
+            self.upload_id.as_deref(),
+            &self.ours(),
+        )?;
         Ok(())
     }
 }
