@@ -774,12 +774,15 @@ impl Upload for S3Upload {
         } else {
             inner.put_bytes(&blob, Bytes::from(tail))?;
         }
-        inner.remove_upload(
-            &self.uploader,
-            &self.sha256,
-            self.upload_id.as_deref(),
-            &self.ours(),
-        )?;
+        // An upload that came whole in one request left no checkpoint to clear.
+        if self.opened.is_some() || self.written.is_some() {
+            inner.remove_upload(
+                &self.uploader,
+                &self.sha256,
+                self.upload_id.as_deref(),
+                &self.ours(),
+            )?;
+        }
         Ok(())
     }
 }
