@@ -19,6 +19,8 @@
 //! target/release/examples/city_load [DEVICES] [LEADS_PER_DEVICE] [BLOB_MB] [BLOBS]`
 //! (needs PostgreSQL's initdb and moto, as `scripts/test` installs them).
 
+#[path = "bench_support/mod.rs"]
+mod bench_support;
 #[path = "../tests/support/postgres.rs"]
 #[allow(dead_code)]
 mod postgres;
@@ -32,37 +34,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
-use chrono::Utc;
-use fieldlead_bureau::storage::{AuditEntry, Enrolment, NewDevice};
-use fieldlead_bureau::{secrets, Actor, Bureau, Config};
-use fieldlead_domain::{sample, DeviceId, LeadId, LeadUpload, Sha256, SigningKey};
-
-fn seal(key: &SigningKey, blobs: &[Vec<u8>]) -> LeadUpload {
-    sample::sealed_lead_with(
-        LeadId::new(),
-        key,
-        blobs,
-        sample::terminated_draft(),
-        |_| {},
-    )
-    .upload
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+use bench_support::{enrol, percentile, pseudo_random, seal};
+use fieldlead_bureau::{Actor, Bureau, Config};
+use fieldlead_domain::{LeadId, LeadUpload, Sha256, SigningKey};
 
 /// Where the data lives in one configuration.
 struct Setup {
@@ -148,47 +122,6 @@ impl Drop for Instance {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Enrols a tablet through the storage (the enrolment limits are not what is
-/// measured here); its bearer token.
-fn enrol(
-    admin: &Bureau,
-    district: &fieldlead_bureau::model::District,
-    key: &SigningKey,
-    i: usize,
-) -> anyhow::Result<String> {
-    let district_id = district.id;
-    let code = admin.issue_enrolment_code(district, &Actor::Cli)?.code;
-    let token = secrets::new_token();
-    let device = NewDevice {
-        id: DeviceId::new(),
-        public_key: key.public_key(),
-        token_hash: secrets::token_hash(&token),
-        label: format!("bench {i}"),
-    };
-    let subject = format!("device:{}", device.id);
-    admin
-        .storage()
-        .enrol_device(
-            &secrets::token_hash(code.as_str()),
-            Enrolment {
-                device,
-                district_id,
-                returning: false,
-            },
-            AuditEntry {
-                at: Utc::now(),
-                actor: subject.clone(),
-                district_id: Some(district_id),
-                action: "device_enrolled".into(),
-                subject,
-                before: None,
-                after: None,
-            },
-        )?
-        .context("enrolment code spent")?;
-    Ok(token)
 }
 
 /// The same bytes stored without the bureau: seconds taken, and how.

@@ -10,44 +10,16 @@
 //!
 //! Run: `cargo run --release -p fieldlead-bureau --example load -- [DEVICES] [LEADS_PER_DEVICE] [BLOB_MB] [BLOBS]`
 
-use std::net::IpAddr;
+#[path = "bench_support/mod.rs"]
+mod bench_support;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::ensure;
+use bench_support::{enrol, percentile, pseudo_random, seal};
 use fieldlead_bureau::{Actor, Bureau, Config};
-use fieldlead_domain::{sample, EnrolmentRequest, LeadId, LeadUpload, Sha256, SigningKey};
-
-/// A sealed lead like a tablet's: the sample record, 2 signature images, one
-/// audit entry per blob. `blobs` stand in for photos: only their hashes and sizes
-/// matter to the manifest.
-fn seal(key: &SigningKey, blobs: &[Vec<u8>]) -> LeadUpload {
-    sample::sealed_lead_with(
-        LeadId::new(),
-        key,
-        blobs,
-        sample::terminated_draft(),
-        |_| {},
-    )
-    .upload
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+use fieldlead_domain::{LeadId, LeadUpload, Sha256, SigningKey};
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
@@ -88,13 +60,7 @@ async fn main() -> anyhow::Result<()> {
         let mut seed = [0u8; 32];
         seed[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
         let key = SigningKey::from_seed(&seed);
-        let code = bureau.issue_enrolment_code(&district, &Actor::Cli)?.code;
-        // Enrolment is rate-limited per address; these are bookkeeping values only.
-        let ip = IpAddr::from([127, 1, (i / 256) as u8, (i % 256) as u8]);
-        let e = bureau.enrol(
-            &EnrolmentRequest::new(code, &format!("bench {i}"), &key),
-            ip,
-        )?;
+        let token = enrol(&bureau, &district, &key, i)?;
         let leads: Vec<(LeadId, Vec<u8>)> = (0..per_device)
             .map(|j| {
                 let blobs: Vec<Vec<u8>> = (0..8u64)
@@ -104,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
                 Ok((u.manifest.manifest.lead_id, serde_json::to_vec(&u)?))
             })
             .collect::<anyhow::Result<_>>()?;
-        tablets.push((e.token, leads));
+        tablets.push((token, leads));
     }
     let body_len = tablets[0].1[0].1.len();
 
@@ -178,11 +144,7 @@ async fn main() -> anyhow::Result<()> {
         .map(|i| pseudo_random(blob_bytes, i as u64 + 7))
         .collect();
     let key = SigningKey::from_seed(&[0xB1; 32]);
-    let code = bureau.issue_enrolment_code(&district, &Actor::Cli)?.code;
-    let e = bureau.enrol(
-        &EnrolmentRequest::new(code, "bench blobs", &key),
-        IpAddr::from([127, 2, 0, 1]),
-    )?;
+    let blob_token = enrol(&bureau, &district, &key, devices)?;
     let mut uploads = Vec::new();
     for chunk in blobs.chunks(8) {
         let u = seal(&key, chunk);
@@ -191,7 +153,7 @@ async fn main() -> anyhow::Result<()> {
                 "{url}/api/v1/leads/{}",
                 u.manifest.manifest.lead_id
             ))
-            .bearer_auth(&e.token)
+            .bearer_auth(&blob_token)
             .body(serde_json::to_vec(&u)?)
             .send()
             .await?;
@@ -204,7 +166,7 @@ async fn main() -> anyhow::Result<()> {
     for (b, sha) in blobs.iter().zip(&hashes) {
         let resp = client
             .put(format!("{url}/api/v1/blobs/{sha}"))
-            .bearer_auth(&e.token)
+            .bearer_auth(&blob_token)
             .body(b.clone())
             .send()
             .await?;

@@ -1,0 +1,83 @@
+//! What the bureau's load examples share: sealed leads, tablets enrolled for a
+//! bench, percentiles and incompressible bytes.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use fieldlead_bureau::storage::{AuditEntry, Enrolment, NewDevice};
+use fieldlead_bureau::{secrets, Actor, Bureau};
+use fieldlead_domain::{sample, DeviceId, LeadId, LeadUpload, SigningKey};
+
+/// A sealed lead like a tablet's: the sample record, 2 signature images, one
+/// audit entry per blob. `blobs` stand in for photos: only their hashes and sizes
+/// matter to the manifest.
+pub fn seal(key: &SigningKey, blobs: &[Vec<u8>]) -> LeadUpload {
+    sample::sealed_lead_with(
+        LeadId::new(),
+        key,
+        blobs,
+        sample::terminated_draft(),
+        |_| {},
+    )
+    .upload
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Enrols a tablet through the storage, as the API would after checking its
+/// code: the enrolment limits (a few a minute) are not what a bench measures.
+/// Its bearer token.
+pub fn enrol(
+    admin: &Bureau,
+    district: &fieldlead_bureau::model::District,
+    key: &SigningKey,
+    i: usize,
+) -> anyhow::Result<String> {
+    let district_id = district.id;
+    let code = admin.issue_enrolment_code(district, &Actor::Cli)?.code;
+    let token = secrets::new_token();
+    let device = NewDevice {
+        id: DeviceId::new(),
+        public_key: key.public_key(),
+        token_hash: secrets::token_hash(&token),
+        label: format!("bench {i}"),
+    };
+    let subject = format!("device:{}", device.id);
+    admin
+        .storage()
+        .enrol_device(
+            &secrets::token_hash(code.as_str()),
+            Enrolment {
+                device,
+                district_id,
+                returning: false,
+            },
+            AuditEntry {
+                at: Utc::now(),
+                actor: subject.clone(),
+                district_id: Some(district_id),
+                action: "device_enrolled".into(),
+                subject,
+                before: None,
+                after: None,
+            },
+        )?
+        .context("enrolment code spent")?;
+    Ok(token)
+}
