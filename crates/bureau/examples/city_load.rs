@@ -34,7 +34,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
-use bench_support::{enrol, percentile, pseudo_random, seal};
+use bench_support::{enrol, percentile, pseudo_random, push_manifests, seal};
 use fieldlead_bureau::{Actor, Bureau, Config};
 use fieldlead_domain::{LeadId, LeadUpload, Sha256, SigningKey};
 
@@ -193,39 +193,7 @@ async fn run(
             .collect::<anyhow::Result<_>>()?;
         work_items.push((instances[i % instances.len()].url.clone(), token, leads));
     }
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for (url, token, leads) in work_items {
-        let client = client.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(leads.len());
-            for (id, body) in leads {
-                let t0 = Instant::now();
-                let resp = client
-                    .put(format!("{url}/api/v1/leads/{id}"))
-                    .bearer_auth(&token)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await?;
-                ensure!(
-                    resp.status() == 201,
-                    "status {}: {}",
-                    resp.status(),
-                    resp.text().await?
-                );
-                resp.bytes().await?;
-                latencies.push(t0.elapsed());
-            }
-            Ok::<_, anyhow::Error>(latencies)
-        }));
-    }
-    let mut latencies = Vec::new();
-    for t in tasks {
-        latencies.extend(t.await??);
-    }
-    let elapsed = start.elapsed();
-    latencies.sort();
+    let (latencies, elapsed) = push_manifests(&client, work_items).await?;
 
     // Blob ingest through the first instance.
     let url = &instances[0].url;

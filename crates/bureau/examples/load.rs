@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::ensure;
-use bench_support::{enrol, percentile, pseudo_random, seal};
+use bench_support::{enrol, percentile, pseudo_random, push_manifests, seal};
 use fieldlead_bureau::{Actor, Bureau, Config};
 use fieldlead_domain::{LeadId, LeadUpload, Sha256, SigningKey};
 
@@ -90,39 +90,11 @@ async fn main() -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(devices)
         .build()?;
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for (token, leads) in tablets {
-        let (client, url) = (client.clone(), url.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(leads.len());
-            for (id, body) in leads {
-                let t0 = Instant::now();
-                let resp = client
-                    .put(format!("{url}/api/v1/leads/{id}"))
-                    .bearer_auth(&token)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await?;
-                ensure!(
-                    resp.status() == 201,
-                    "status {}: {}",
-                    resp.status(),
-                    resp.text().await?
-                );
-                resp.bytes().await?;
-                latencies.push(t0.elapsed());
-            }
-            Ok::<_, anyhow::Error>(latencies)
-        }));
-    }
-    let mut latencies = Vec::new();
-    for t in tasks {
-        latencies.extend(t.await??);
-    }
-    let elapsed = start.elapsed();
-    latencies.sort();
+    let work = tablets
+        .into_iter()
+        .map(|(token, leads)| (url.clone(), token, leads))
+        .collect();
+    let (latencies, elapsed) = push_manifests(&client, work).await?;
     let n = latencies.len();
     println!();
     println!("| manifests | devices | body | parse+verify, 1 core | wall | accepted/s | p50 | p99 | max |");

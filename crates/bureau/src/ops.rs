@@ -175,16 +175,6 @@ fn files_under(base: &Path, dir: &Path) -> Result<Vec<String>, StorageError> {
     Ok(out)
 }
 
-fn sync_folder(dir: &Path) -> Result<(), StorageError> {
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(StorageError::io(dir.display()))?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
-}
-
 fn integrity_check(db: &Path) -> Result<(), BureauError> {
     let conn =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -270,7 +260,7 @@ pub fn backup(data: &Path, config: &Config, to: &Path) -> Result<BackupSummary, 
         Ok(summary) => {
             fs::rename(&work, to).map_err(StorageError::io(to.display()))?;
             if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
-                sync_folder(parent)?;
+                crate::blobs::sync_dir(parent)?;
             }
             Ok(summary)
         }
@@ -284,6 +274,17 @@ pub fn backup(data: &Path, config: &Config, to: &Path) -> Result<BackupSummary, 
 /// Reads a backup's list and checks every file it names, and the database.
 pub fn verify_backup(backup: &Path) -> Result<BackupSummary, BureauError> {
     let manifest = read_manifest(backup)?;
+    let summary = check_each(&manifest, |f| hash_file(&backup.join(&f.path)))?;
+    integrity_check(&backup.join("bureau.sqlite3"))?;
+    Ok(summary)
+}
+
+/// Reads (or copies) every file of a backup with `read`, which answers its
+/// size and hash, and holds each to the backup's list.
+fn check_each(
+    manifest: &BackupManifest,
+    mut read: impl FnMut(&BackupFile) -> Result<(u64, Sha256), StorageError>,
+) -> Result<BackupSummary, BureauError> {
     let mut summary = BackupSummary {
         files: manifest.files.len(),
         blobs: 0,
@@ -291,7 +292,7 @@ pub fn verify_backup(backup: &Path) -> Result<BackupSummary, BureauError> {
         damaged: Vec::new(),
     };
     for f in &manifest.files {
-        let (bytes, sha256) = hash_file(&backup.join(&f.path))?;
+        let (bytes, sha256) = read(f)?;
         if (bytes, sha256) != (f.bytes, f.sha256) {
             return Err(invalid(format!(
                 "备份中的 {} 与备份清单不符（应为 {} 字节、SHA-256 {}）：备份已损坏",
@@ -308,7 +309,6 @@ pub fn verify_backup(backup: &Path) -> Result<BackupSummary, BureauError> {
             }
         }
     }
-    integrity_check(&backup.join("bureau.sqlite3"))?;
     Ok(summary)
 }
 
@@ -349,28 +349,9 @@ pub fn restore(from: &Path, data: &Path) -> Result<BackupSummary, BureauError> {
     let manifest = read_manifest(from)?;
     let work = fresh_target(data)?;
     let result = (|| -> Result<BackupSummary, BureauError> {
-        let mut summary = BackupSummary {
-            files: manifest.files.len(),
-            blobs: 0,
-            bytes: 0,
-            damaged: Vec::new(),
-        };
-        for f in &manifest.files {
-            let (bytes, sha256) = copy_hashed(&from.join(&f.path), &work.join(&f.path))?;
-            if (bytes, sha256) != (f.bytes, f.sha256) {
-                return Err(invalid(format!(
-                    "备份中的 {} 与备份清单不符：备份已损坏，未恢复任何内容",
-                    f.path
-                )));
-            }
-            summary.bytes += bytes;
-            if let Some(named) = blob_of(&f.path) {
-                summary.blobs += 1;
-                if named != sha256 {
-                    summary.damaged.push(named);
-                }
-            }
-        }
+        let summary = check_each(&manifest, |f| {
+            copy_hashed(&from.join(&f.path), &work.join(&f.path))
+        })?;
         let db = work.join("bureau.sqlite3");
         integrity_check(&db)?;
         // Brings an older backup's schema up to this program's.

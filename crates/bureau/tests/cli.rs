@@ -17,6 +17,30 @@ fn bureau(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `fieldlead-bureau serve` on `data` at a free port, with what `env` adds to
+/// its command; the process and the first line it printed (its address).
+fn serve(
+    data: &std::path::Path,
+    env: impl FnOnce(&mut Command) -> &mut Command,
+) -> (std::process::Child, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"));
+    cmd.args([
+        "serve",
+        "--data",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    let mut child = env(&mut cmd).spawn().unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    (child, first)
+}
+
 /// A data folder made by `fieldlead-bureau init`, in a temp folder of its own.
 fn initialised() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -199,16 +223,7 @@ fn the_data_folder_is_private_and_a_readable_key_is_refused() {
 fn commands_beside_a_live_server_leave_its_work_alone_and_a_second_server_is_refused() {
     let (_dir, data) = initialised();
     let d = data.to_str().unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
-        .args(["serve", "--data", d, "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let (mut server, first) = serve(&data, |c| c);
     assert!(first.contains("正在"), "{first}");
     // A photo the live server is writing right now (named with its process id).
     let in_progress = data
@@ -338,26 +353,12 @@ struct Instance {
 
 impl Instance {
     fn start(data: &std::path::Path, city: &CityBackends) -> Instance {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fieldlead-bureau"))
-            .args([
-                "serve",
-                "--data",
-                data.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .env("FIELDLEAD_DATABASE_URL", &city.database_url)
-            .env("FIELDLEAD_BLOBS_URL", &city.blobs_url)
-            .envs(city.s3_env.iter().map(|(k, v)| (k, v)))
-            .env("FIELDLEAD_BUREAU_COOKIE_SECURE", "false")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
+        let (child, first) = serve(data, |c| {
+            c.env("FIELDLEAD_DATABASE_URL", &city.database_url)
+                .env("FIELDLEAD_BLOBS_URL", &city.blobs_url)
+                .envs(city.s3_env.iter().map(|(k, v)| (k, v)))
+                .env("FIELDLEAD_BUREAU_COOKIE_SECURE", "false")
+        });
         let url = first
             .split_whitespace()
             .find(|w| w.starts_with("http://"))

@@ -2,9 +2,9 @@
 //! bench, percentiles and incompressible bytes.
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use anyhow::Context;
+use anyhow::{ensure, Context};
 use chrono::Utc;
 use fieldlead_bureau::storage::{AuditEntry, Enrolment, NewDevice};
 use fieldlead_bureau::{secrets, Actor, Bureau};
@@ -80,4 +80,50 @@ pub fn enrol(
         )?
         .context("enrolment code spent")?;
     Ok(token)
+}
+
+/// One simulated tablet's work: the instance it talks to, its token, and its
+/// sealed leads (id, request body).
+pub type TabletWork = (String, String, Vec<(LeadId, Vec<u8>)>);
+
+/// Every tablet pushes its leads one after another, all tablets at once; each
+/// `PUT` must answer 201. Every request's latency, sorted, and the wall time.
+pub async fn push_manifests(
+    client: &reqwest::Client,
+    tablets: Vec<TabletWork>,
+) -> anyhow::Result<(Vec<Duration>, Duration)> {
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (url, token, leads) in tablets {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(leads.len());
+            for (id, body) in leads {
+                let t0 = Instant::now();
+                let resp = client
+                    .put(format!("{url}/api/v1/leads/{id}"))
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await?;
+                ensure!(
+                    resp.status() == 201,
+                    "status {}: {}",
+                    resp.status(),
+                    resp.text().await?
+                );
+                resp.bytes().await?;
+                latencies.push(t0.elapsed());
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await??);
+    }
+    let elapsed = start.elapsed();
+    latencies.sort();
+    Ok((latencies, elapsed))
 }

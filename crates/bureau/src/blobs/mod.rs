@@ -353,7 +353,7 @@ fn remove_if_empty(partial: &Path) {
 }
 
 /// Persists a rename across power loss.
-fn sync_dir(dir: &Path) -> Result<(), StorageError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StorageError> {
     #[cfg(unix)]
     File::open(dir)
         .and_then(|d| d.sync_all())
