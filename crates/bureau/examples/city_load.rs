@@ -34,9 +34,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
-use bench_support::{enrol, percentile, pseudo_random, push_manifests, seal};
+use bench_support::{enrol, percentile, pseudo_random, push_manifests, seal, send_blobs};
 use fieldlead_bureau::{Actor, Bureau, Config};
-use fieldlead_domain::{LeadId, LeadUpload, Sha256, SigningKey};
+use fieldlead_domain::{LeadId, LeadUpload, SigningKey};
 
 /// Where the data lives in one configuration.
 struct Setup {
@@ -196,38 +196,8 @@ async fn run(
     let (latencies, elapsed) = push_manifests(&client, work_items).await?;
 
     // Blob ingest through the first instance.
-    let url = &instances[0].url;
-    for chunk in blobs.chunks(8) {
-        let u = seal(&blob_key, chunk);
-        let resp = client
-            .put(format!(
-                "{url}/api/v1/leads/{}",
-                u.manifest.manifest.lead_id
-            ))
-            .bearer_auth(&blob_token)
-            .body(serde_json::to_vec(&u)?)
-            .send()
-            .await?;
-        ensure!(resp.status() == 201, "lead for blobs: {}", resp.status());
-    }
     let total = blobs.iter().map(Vec::len).sum::<usize>() as f64 / 1e6;
-    let start = Instant::now();
-    for b in blobs {
-        let sha = Sha256::digest(b);
-        let resp = client
-            .put(format!("{url}/api/v1/blobs/{sha}"))
-            .bearer_auth(&blob_token)
-            .body(b.clone())
-            .send()
-            .await?;
-        ensure!(
-            resp.status() == 201,
-            "blob: {} {}",
-            resp.status(),
-            resp.text().await?
-        );
-    }
-    let ingest = start.elapsed();
+    let ingest = send_blobs(&client, &instances[0].url, &blob_token, &blob_key, blobs).await?;
     let (yard_secs, yard_name) = tokio::task::block_in_place(|| yardstick(blobs))?;
     Ok(Row {
         name: setup.name,

@@ -16,10 +16,9 @@ mod bench_support;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::ensure;
-use bench_support::{enrol, percentile, pseudo_random, push_manifests, seal};
+use bench_support::{enrol, percentile, pseudo_random, push_manifests, seal, send_blobs};
 use fieldlead_bureau::{Actor, Bureau, Config};
-use fieldlead_domain::{LeadId, LeadUpload, Sha256, SigningKey};
+use fieldlead_domain::{LeadId, LeadUpload, SigningKey};
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
@@ -117,39 +116,8 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     let key = SigningKey::from_seed(&[0xB1; 32]);
     let blob_token = enrol(&bureau, &district, &key, devices)?;
-    let mut uploads = Vec::new();
-    for chunk in blobs.chunks(8) {
-        let u = seal(&key, chunk);
-        let resp = client
-            .put(format!(
-                "{url}/api/v1/leads/{}",
-                u.manifest.manifest.lead_id
-            ))
-            .bearer_auth(&blob_token)
-            .body(serde_json::to_vec(&u)?)
-            .send()
-            .await?;
-        ensure!(resp.status() == 201, "lead for blobs: {}", resp.status());
-        uploads.push(u);
-    }
-    let hashes: Vec<Sha256> = blobs.iter().map(|b| Sha256::digest(b)).collect();
     let total = (blob_bytes * blob_count) as f64 / 1e6;
-    let start = Instant::now();
-    for (b, sha) in blobs.iter().zip(&hashes) {
-        let resp = client
-            .put(format!("{url}/api/v1/blobs/{sha}"))
-            .bearer_auth(&blob_token)
-            .body(b.clone())
-            .send()
-            .await?;
-        ensure!(
-            resp.status() == 201,
-            "blob: {} {}",
-            resp.status(),
-            resp.text().await?
-        );
-    }
-    let ingest = start.elapsed();
+    let ingest = send_blobs(&client, &url, &blob_token, &key, &blobs).await?;
 
     // The yardstick: the same bytes written and fsynced to new files on the same disk.
     let copy_dir = dir.path().join("copy");

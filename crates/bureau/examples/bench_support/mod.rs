@@ -127,3 +127,45 @@ pub async fn push_manifests(
     latencies.sort();
     Ok((latencies, elapsed))
 }
+
+/// Blob ingest: leads naming `blobs` (8 to a lead) are put first, then every
+/// blob is sent whole through `PUT /api/v1/blobs/{sha256}`, one after another.
+/// The time the blobs took.
+pub async fn send_blobs(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    key: &SigningKey,
+    blobs: &[Vec<u8>],
+) -> anyhow::Result<Duration> {
+    for chunk in blobs.chunks(8) {
+        let u = seal(key, chunk);
+        let resp = client
+            .put(format!(
+                "{url}/api/v1/leads/{}",
+                u.manifest.manifest.lead_id
+            ))
+            .bearer_auth(token)
+            .body(serde_json::to_vec(&u)?)
+            .send()
+            .await?;
+        ensure!(resp.status() == 201, "lead for blobs: {}", resp.status());
+    }
+    let start = Instant::now();
+    for b in blobs {
+        let sha = fieldlead_domain::Sha256::digest(b);
+        let resp = client
+            .put(format!("{url}/api/v1/blobs/{sha}"))
+            .bearer_auth(token)
+            .body(b.clone())
+            .send()
+            .await?;
+        ensure!(
+            resp.status() == 201,
+            "blob: {} {}",
+            resp.status(),
+            resp.text().await?
+        );
+    }
+    Ok(start.elapsed())
+}
