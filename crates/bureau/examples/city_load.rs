@@ -104,6 +104,11 @@ impl Instance {
         Ok(Instance { child, url })
     }
 
+    /// CPU seconds this process has used (user and system).
+    fn cpu_secs(&self) -> f64 {
+        cpu_secs(&format!("/proc/{}/stat", self.child.id()))
+    }
+
     /// Peak resident memory so far, MiB.
     fn peak_mib(&self) -> f64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -127,6 +132,36 @@ impl Drop for Instance {
 /// The same bytes stored without the bureau: seconds taken, and how.
 type Yardstick<'a> = dyn Fn(&[Vec<u8>]) -> anyhow::Result<(f64, &'static str)> + Sync + 'a;
 
+/// User and system CPU seconds from a `/proc/…/stat` file (clock ticks of 10 ms).
+fn cpu_secs(stat: &str) -> f64 {
+    std::fs::read_to_string(stat)
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name, which is in parentheses.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+/// Busy and total CPU seconds of the whole machine, from `/proc/stat`.
+fn machine_cpu() -> (f64, f64) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let v: Vec<f64> = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let total: f64 = v.iter().sum();
+    let idle = v.get(3).copied().unwrap_or(0.0) + v.get(4).copied().unwrap_or(0.0);
+    ((total - idle) / 100.0, total / 100.0)
+}
+
 struct Row {
     name: &'static str,
     instances: usize,
@@ -137,6 +172,11 @@ struct Row {
     yardstick_mbs: f64,
     yardstick: &'static str,
     peak_mib: Vec<f64>,
+    /// CPU per accepted manifest, ms: the instances, this process (the tablets),
+    /// and everything else on the machine (the database, the object store).
+    server_ms: f64,
+    client_ms: f64,
+    other_ms: f64,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -193,7 +233,19 @@ async fn run(
             .collect::<anyhow::Result<_>>()?;
         work_items.push((instances[i % instances.len()].url.clone(), token, leads));
     }
+    let cpu_before: Vec<f64> = instances.iter().map(Instance::cpu_secs).collect();
+    let client_before = cpu_secs("/proc/self/stat");
+    let (busy_before, _) = machine_cpu();
     let (latencies, elapsed) = push_manifests(&client, work_items).await?;
+    let (busy_after, _) = machine_cpu();
+    let n = latencies.len() as f64;
+    let server: f64 = instances
+        .iter()
+        .zip(&cpu_before)
+        .map(|(i, before)| i.cpu_secs() - before)
+        .sum();
+    let client_cpu = cpu_secs("/proc/self/stat") - client_before;
+    let other = (busy_after - busy_before - server - client_cpu).max(0.0);
 
     // Blob ingest through the first instance.
     let total = blobs.iter().map(Vec::len).sum::<usize>() as f64 / 1e6;
@@ -209,6 +261,9 @@ async fn run(
         yardstick_mbs: total / yard_secs,
         yardstick: yard_name,
         peak_mib: instances.iter().map(Instance::peak_mib).collect(),
+        server_ms: server * 1e3 / n,
+        client_ms: client_cpu * 1e3 / n,
+        other_ms: other * 1e3 / n,
     })
 }
 
@@ -371,17 +426,20 @@ async fn main() -> anyhow::Result<()> {
         verify_each.as_secs_f64() * 1e3
     );
     println!();
-    println!("| store | instances | accepted/s | of ceiling | p50 | p99 | blob ingest | yardstick | ingest/yardstick | peak RSS per instance |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("| store | instances | accepted/s | of ceiling | p50 | p99 | CPU per manifest: bureau / tablets / rest | blob ingest | yardstick | ingest/yardstick | peak RSS per instance |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {} | {:.0} | {:.0}% | {:.0} ms | {:.0} ms | {:.0} MB/s | {:.0} MB/s ({}) | {:.0}% | {} |",
+            "| {} | {} | {:.0} | {:.0}% | {:.0} ms | {:.0} ms | {:.2} / {:.2} / {:.2} ms | {:.0} MB/s | {:.0} MB/s ({}) | {:.0}% | {} |",
             r.name,
             r.instances,
             r.accepted,
             100.0 * r.accepted / ceiling,
             r.p50.as_secs_f64() * 1e3,
             r.p99.as_secs_f64() * 1e3,
+            r.server_ms,
+            r.client_ms,
+            r.other_ms,
             r.ingest_mbs,
             r.yardstick_mbs,
             r.yardstick,

@@ -53,6 +53,9 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Every query of the storage stays prepared (the default keeps 16, fewer
+    // than one request's worth, so SQL was parsed again on every call).
+    conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }
 
