@@ -98,16 +98,12 @@ impl Bureau {
             let (app, name) = (Arc::clone(self), name.clone());
             let quota = self.config().device_partial_quota_bytes;
             blocking(move || {
-                let mut upload = app.blobs.open_upload(&name, &sha)?;
+                let (mut upload, others) = app.blobs.open_upload_with_others(&name, &sha)?;
                 if upload.offset() > expected {
                     // Junk from this device beyond the declared size: start over.
                     upload.abandon_to(0)?;
                     upload = app.blobs.open_upload(&name, &sha)?;
                 }
-                let others = app
-                    .blobs
-                    .partial_bytes(&name)?
-                    .saturating_sub(upload.offset());
                 if others.saturating_add(expected) > quota {
                     upload.pause()?;
                     return Err(BureauError::Quota(format!(

@@ -911,6 +911,14 @@ fn blob_story(instance: &dyn Fn() -> Box<dyn BlobStore>) {
     assert_eq!(read_all(one.as_ref(), &sha), small);
     assert_eq!(one.partial_len("dev-a", &sha).unwrap(), 0);
     assert_eq!(one.partial_bytes("dev-b").unwrap(), 4);
+    // Opening another upload tells the uploader's other unfinished bytes too.
+    let other = Sha256::digest(b"another photo");
+    let (up, others) = two.open_upload_with_others("dev-b", &other).unwrap();
+    assert_eq!((up.offset(), others), (0, 4));
+    up.abandon_to(0).unwrap();
+    let (up, others) = two.open_upload_with_others("dev-b", &sha).unwrap();
+    assert_eq!((up.offset(), others), (4, 0));
+    up.pause().unwrap();
 
     // A second whole, correct copy is accepted and dropped.
     let mut again = one.open_upload("dev-c", &sha).unwrap();

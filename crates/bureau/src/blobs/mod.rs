@@ -50,6 +50,19 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// Opens `uploader`'s upload for appending at its current end.
     fn open_upload(&self, uploader: &str, sha256: &Sha256)
         -> Result<Box<dyn Upload>, StorageError>;
+    /// Opens the upload as [`open_upload`](Self::open_upload) does, with the
+    /// bytes of `uploader`'s other unfinished uploads (for its quota).
+    fn open_upload_with_others(
+        &self,
+        uploader: &str,
+        sha256: &Sha256,
+    ) -> Result<(Box<dyn Upload>, u64), StorageError> {
+        let upload = self.open_upload(uploader, sha256)?;
+        let others = self
+            .partial_bytes(uploader)?
+            .saturating_sub(upload.offset());
+        Ok((upload, others))
+    }
     /// Deletes unfinished uploads untouched for longer than `max_age`; returns how
     /// many went.
     fn sweep_partials(&self, max_age: std::time::Duration) -> Result<usize, StorageError>;

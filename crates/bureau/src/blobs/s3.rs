@@ -376,6 +376,55 @@ impl S3BlobStore {
     }
 }
 
+impl S3BlobStore {
+    /// An upload resumed from the newest readable of its `checkpoints` (oldest
+    /// first), or a new one.
+    fn resume(
+        &self,
+        uploader: &str,
+        sha256: &Sha256,
+        checkpoints: Vec<(u64, object_store::ObjectMeta)>,
+    ) -> Result<S3Upload, StorageError> {
+        let inner = &self.inner;
+        let mut upload = S3Upload {
+            inner: Arc::clone(inner),
+            uploader: uploader.to_string(),
+            sha256: *sha256,
+            opened: None,
+            written: None,
+            upload_id: None,
+            parts: Vec::new(),
+            hasher: sha2_resumable::Sha256::new(),
+            tail: Vec::new(),
+        };
+        let newest_first = checkpoints.into_iter().rev();
+        for (offset, meta) in newest_first {
+            let Some((header, tail)) = inner.read_checkpoint(&meta.location, offset)? else {
+                continue;
+            };
+            let Some(hasher) = hex::decode(&header.digest_state)
+                .ok()
+                .and_then(|b| SerializedState::<sha2_resumable::Sha256>::try_from(&b[..]).ok())
+                .and_then(|s| sha2_resumable::Sha256::deserialize(&s).ok())
+            else {
+                tracing::warn!(key = %meta.location, "upload checkpoint with a bad digest state ignored");
+                continue;
+            };
+            upload.opened = Some(Opened {
+                offset,
+                key: meta.location,
+                upload_id: header.upload_id.clone(),
+            });
+            upload.upload_id = header.upload_id;
+            upload.parts = header.parts;
+            upload.hasher = hasher;
+            upload.tail = tail;
+            break;
+        }
+        Ok(upload)
+    }
+}
+
 impl BlobStore for S3BlobStore {
     fn contains(&self, sha256: &Sha256) -> Result<bool, StorageError> {
         self.inner.exists(&self.inner.blob_key(sha256))
@@ -410,49 +459,33 @@ impl BlobStore for S3BlobStore {
         sha256: &Sha256,
     ) -> Result<Box<dyn Upload>, StorageError> {
         check_uploader(uploader)?;
-        let inner = &self.inner;
-        let folder = inner.upload_folder(uploader, sha256);
-        let mut upload = S3Upload {
-            inner: Arc::clone(inner),
-            uploader: uploader.to_string(),
-            sha256: *sha256,
-            opened: None,
-            written: None,
-            upload_id: None,
-            parts: Vec::new(),
-            hasher: sha2_resumable::Sha256::new(),
-            tail: Vec::new(),
-        };
-        let newest_first = inner
-            .checkpoints(folder)?
-            .into_values()
-            .flatten()
-            .rev()
-            .collect::<Vec<_>>();
-        for (offset, meta) in newest_first {
-            let Some((header, tail)) = inner.read_checkpoint(&meta.location, offset)? else {
-                continue;
-            };
-            let Some(hasher) = hex::decode(&header.digest_state)
-                .ok()
-                .and_then(|b| SerializedState::<sha2_resumable::Sha256>::try_from(&b[..]).ok())
-                .and_then(|s| sha2_resumable::Sha256::deserialize(&s).ok())
-            else {
-                tracing::warn!(key = %meta.location, "upload checkpoint with a bad digest state ignored");
-                continue;
-            };
-            upload.opened = Some(Opened {
-                offset,
-                key: meta.location,
-                upload_id: header.upload_id.clone(),
-            });
-            upload.upload_id = header.upload_id;
-            upload.parts = header.parts;
-            upload.hasher = hasher;
-            upload.tail = tail;
-            break;
+        let folder = self.inner.upload_folder(uploader, sha256);
+        let checkpoints = self.inner.checkpoints(folder)?.into_values().flatten();
+        Ok(Box::new(self.resume(
+            uploader,
+            sha256,
+            checkpoints.collect(),
+        )?))
+    }
+
+    fn open_upload_with_others(
+        &self,
+        uploader: &str,
+        sha256: &Sha256,
+    ) -> Result<(Box<dyn Upload>, u64), StorageError> {
+        check_uploader(uploader)?;
+        // One listing of the uploader's folder serves both.
+        let folder = self.inner.uploads_key().join(uploader);
+        let mut ours = Vec::new();
+        let mut others = 0u64;
+        for ((_, sha), group) in self.inner.checkpoints(folder)? {
+            if sha == *sha256 {
+                ours = group;
+            } else if let Some((offset, _)) = group.last() {
+                others = others.saturating_add(*offset);
+            }
         }
-        Ok(Box::new(upload))
+        Ok((Box::new(self.resume(uploader, sha256, ours)?), others))
     }
 
     fn sweep_partials(&self, max_age: Duration) -> Result<usize, StorageError> {
