@@ -669,9 +669,29 @@ impl S3Upload {
         let part = self
             .inner
             .run(async move { s3.put_part(&k, &id, index, payload).await })?
-            .map_err(object_error(&blob))?;
+            .map_err(|e| self.gone(e))?;
         self.parts.push(part.content_id);
         Ok(())
+    }
+
+    /// A failed request on the multipart upload. If the upload is gone (a
+    /// bucket lifecycle rule aborted it, or another instance finished it), its
+    /// checkpoints would send every retry back to it: they go too, and the
+    /// tablet's next try starts from zero.
+    fn gone(&self, e: object_store::Error) -> StorageError {
+        if !is_not_found(&e) {
+            return object_error(&self.blob_key())(e);
+        }
+        if let Err(cleanup) = self
+            .inner
+            .remove_upload(&self.uploader, &self.sha256, None, &[])
+        {
+            tracing::warn!(error = %cleanup, "clearing the checkpoints of a vanished upload failed");
+        }
+        StorageError::ObjectStore {
+            key: self.blob_key().to_string(),
+            message: "对象存储中的分段上传已不存在（可能已被存储桶的生命周期规则清除），该文件将从头重新上传".into(),
+        }
     }
 
     /// Writes where the upload stands, then deletes the checkpoint it replaces
@@ -803,7 +823,7 @@ impl Upload for S3Upload {
             let (s3, k) = (inner.s3.clone(), blob.clone());
             inner
                 .run(async move { s3.complete_multipart(&k, &id, parts).await })?
-                .map_err(object_error(&blob))?;
+                .map_err(|e| self.gone(e))?;
         } else {
             inner.put_bytes(&blob, Bytes::from(tail))?;
         }
