@@ -335,7 +335,16 @@ fn main() -> anyhow::Result<()> {
             to_database,
             to_blobs,
         } => {
-            let source = Config::load(&DataPaths::new(&data), std::env::vars())?;
+            // The data folder's own store, whatever the city's variables in this
+            // shell say; they name the target.
+            let city_only = [
+                fieldlead_bureau::config::DATABASE_URL_ENV,
+                fieldlead_bureau::config::BLOBS_URL_ENV,
+                "FIELDLEAD_BUREAU_DATABASE_URL",
+                "FIELDLEAD_BUREAU_BLOBS_URL",
+            ];
+            let env = std::env::vars().filter(|(k, _)| !city_only.contains(&k.as_str()));
+            let source = Config::load(&DataPaths::new(&data), env)?;
             let mut target = source.clone();
             target.database_url = Some(to_database);
             target.blobs_url = Some(to_blobs);

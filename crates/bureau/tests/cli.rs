@@ -722,6 +722,9 @@ async fn an_embedded_bureau_moves_into_postgres_and_s3_with_every_row_and_hash_c
             .args(["migrate", "--data", &data, "--to-database", db])
             .args(["--to-blobs", &city.blobs_url])
             .envs(city.s3_env.iter().map(|(k, v)| (k, v)))
+            // As set in a shell already prepared for the city's instances.
+            .env("FIELDLEAD_DATABASE_URL", &city.database_url)
+            .env("FIELDLEAD_BLOBS_URL", &city.blobs_url)
             .output()
             .unwrap()
     };
