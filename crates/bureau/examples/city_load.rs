@@ -34,7 +34,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
-use bench_support::{enrol, percentile, pseudo_random, push_manifests, seal, send_blobs};
+use bench_support::{enrol, percentile, pseudo_random, push_manifests, seal, send_blobs, Load};
 use fieldlead_bureau::{Actor, Bureau, Config};
 use fieldlead_domain::{LeadId, LeadUpload, SigningKey};
 
@@ -269,14 +269,12 @@ async fn run(
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .map(|a| a.parse())
-        .collect::<Result<_, _>>()?;
-    let devices = args.first().copied().unwrap_or(200);
-    let per_device = args.get(1).copied().unwrap_or(25);
-    let blob_mb = args.get(2).copied().unwrap_or(3);
-    let blob_count = args.get(3).copied().unwrap_or(32);
+    let Load {
+        devices,
+        per_device,
+        blob_mb,
+        blob_count,
+    } = Load::from_args()?;
     let binary = std::env::current_exe()?
         .parent()
         .and_then(Path::parent)

@@ -10,6 +10,32 @@ use fieldlead_bureau::storage::{AuditEntry, Enrolment, NewDevice};
 use fieldlead_bureau::{secrets, Actor, Bureau};
 use fieldlead_domain::{sample, DeviceId, LeadId, LeadUpload, SigningKey};
 
+/// The load, from the command line: `[DEVICES] [LEADS_PER_DEVICE] [BLOB_MB]
+/// [BLOBS]`, by default 200 tablets of 25 leads and 32 blobs of 3 MiB.
+pub struct Load {
+    pub devices: usize,
+    pub per_device: usize,
+    pub blob_mb: usize,
+    pub blob_count: usize,
+}
+
+impl Load {
+    pub fn from_args() -> anyhow::Result<Load> {
+        let args: Vec<usize> = std::env::args()
+            .skip(1)
+            .map(|a| a.parse())
+            .collect::<Result<_, _>>()
+            .context("arguments: [DEVICES] [LEADS_PER_DEVICE] [BLOB_MB] [BLOBS]")?;
+        let arg = |i: usize, default| args.get(i).copied().unwrap_or(default);
+        Ok(Load {
+            devices: arg(0, 200),
+            per_device: arg(1, 25),
+            blob_mb: arg(2, 3),
+            blob_count: arg(3, 32),
+        })
+    }
+}
+
 /// A sealed lead like a tablet's: the sample record, 2 signature images, one
 /// audit entry per blob. `blobs` stand in for photos: only their hashes and sizes
 /// matter to the manifest.
