@@ -623,6 +623,59 @@ async fn two_instances_share_the_work_and_a_kill_mid_upload_loses_and_duplicates
             assert!(admin.blob_store().verify(sha).unwrap(), "blob of lead {i}");
         }
     }
+
+    // A console user's session holds whichever instance answers: the login page
+    // from one, the login to the other, the pages from both.
+    admin
+        .add_user(
+            "officer",
+            "officer",
+            fieldlead_bureau::Role::Officer,
+            Some("yuzhong"),
+            support::PASSWORD,
+            &Actor::Cli,
+        )
+        .unwrap();
+    let console = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = console
+        .get(format!("{}/login", one.url))
+        .send()
+        .await
+        .unwrap();
+    let login_cookie = support::cookie_of(&page, "fl_login_csrf").unwrap();
+    let csrf = support::hidden(&page.text().await.unwrap(), "csrf");
+    let login = console
+        .post(format!("{}/login", two.url))
+        .header("cookie", format!("fl_login_csrf={login_cookie}"))
+        .form(&[
+            ("username", "officer"),
+            ("password", support::PASSWORD),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303, "{}", login.text().await.unwrap());
+    let session = support::cookie_of(&login, "fl_session").unwrap();
+    for url in [&one.url, &two.url] {
+        let inbox = console
+            .get(format!("{url}/"))
+            .header("cookie", format!("fl_session={session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(inbox.status(), 200, "{url}");
+        let html = inbox.text().await.unwrap();
+        for lead in &leads {
+            assert!(
+                html.contains(&format!("/leads/{}", lead.id())),
+                "{url}: {html}"
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
