@@ -34,9 +34,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
-use bench_support::{enrol, percentile, pseudo_random, push_manifests, seal, send_blobs, Load};
+use bench_support::{
+    enrol, parse_verify_time, percentile, pseudo_random, push_manifests, sealed_bodies, send_blobs,
+    tablet_key, Load,
+};
 use fieldlead_bureau::{Actor, Bureau, Config};
-use fieldlead_domain::{LeadId, LeadUpload, SigningKey};
+use fieldlead_domain::SigningKey;
 
 /// Where the data lives in one configuration.
 struct Setup {
@@ -204,9 +207,7 @@ async fn run(
     let district = admin.create_district("bench", "压测区市场监督管理局", &Actor::Cli)?;
     let mut tablets = Vec::new();
     for i in 0..devices + 1 {
-        let mut seed = [0u8; 32];
-        seed[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
-        let key = SigningKey::from_seed(&seed);
+        let key = tablet_key(i);
         let token = tokio::task::block_in_place(|| enrol(&admin, &district, &key, i))?;
         tablets.push((key, token));
     }
@@ -222,15 +223,7 @@ async fn run(
         .build()?;
     let mut work_items = Vec::new();
     for (i, (key, token)) in tablets.into_iter().enumerate() {
-        let leads: Vec<(LeadId, Vec<u8>)> = (0..per_device)
-            .map(|j| {
-                let fake: Vec<Vec<u8>> = (0..8u64)
-                    .map(|k| format!("{i}-{j}-{k}").into_bytes())
-                    .collect();
-                let u = seal(&key, &fake);
-                Ok((u.manifest.manifest.lead_id, serde_json::to_vec(&u)?))
-            })
-            .collect::<anyhow::Result<_>>()?;
+        let leads = sealed_bodies(&key, &i.to_string(), per_device)?;
         work_items.push((instances[i % instances.len()].url.clone(), token, leads));
     }
     let cpu_before: Vec<f64> = instances.iter().map(Instance::cpu_secs).collect();
@@ -290,21 +283,8 @@ async fn main() -> anyhow::Result<()> {
         .tempdir_in(std::env::current_dir()?)?;
 
     // The verification ceiling, measured now: one core's parse+verify.
-    let key = SigningKey::from_seed(&[9; 32]);
-    let bodies: Vec<Vec<u8>> = (0..300)
-        .map(|j| {
-            let fake: Vec<Vec<u8>> = (0..8u64)
-                .map(|k| format!("c-{j}-{k}").into_bytes())
-                .collect();
-            serde_json::to_vec(&seal(&key, &fake))
-        })
-        .collect::<Result<_, _>>()?;
-    let start = Instant::now();
-    for body in &bodies {
-        let u: LeadUpload = serde_json::from_slice(body)?;
-        fieldlead_domain::verify_lead(&u.manifest, &u.log)?;
-    }
-    let verify_each = start.elapsed() / bodies.len() as u32;
+    let bodies = sealed_bodies(&SigningKey::from_seed(&[9; 32]), "c", 300)?;
+    let verify_each = parse_verify_time(bodies.iter().map(|(_, body)| body))?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let ceiling = cores as f64 / verify_each.as_secs_f64();
 

@@ -16,9 +16,12 @@ mod bench_support;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bench_support::{enrol, percentile, pseudo_random, push_manifests, seal, send_blobs, Load};
+use bench_support::{
+    enrol, parse_verify_time, percentile, pseudo_random, push_manifests, sealed_bodies, send_blobs,
+    tablet_key, Load,
+};
 use fieldlead_bureau::{Actor, Bureau, Config};
-use fieldlead_domain::{LeadId, LeadUpload, SigningKey};
+use fieldlead_domain::SigningKey;
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
@@ -54,19 +57,9 @@ async fn main() -> anyhow::Result<()> {
     println!("preparing {devices} devices x {per_device} sealed leads ...");
     let mut tablets = Vec::new();
     for i in 0..devices {
-        let mut seed = [0u8; 32];
-        seed[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
-        let key = SigningKey::from_seed(&seed);
+        let key = tablet_key(i);
         let token = enrol(&bureau, &district, &key, i)?;
-        let leads: Vec<(LeadId, Vec<u8>)> = (0..per_device)
-            .map(|j| {
-                let blobs: Vec<Vec<u8>> = (0..8u64)
-                    .map(|k| format!("{i}-{j}-{k}").into_bytes())
-                    .collect();
-                let u = seal(&key, &blobs);
-                Ok((u.manifest.manifest.lead_id, serde_json::to_vec(&u)?))
-            })
-            .collect::<anyhow::Result<_>>()?;
+        let leads = sealed_bodies(&key, &i.to_string(), per_device)?;
         tablets.push((token, leads));
     }
     let body_len = tablets[0].1[0].1.len();
@@ -77,12 +70,7 @@ async fn main() -> anyhow::Result<()> {
         .flat_map(|t| t.1.iter().map(|l| &l.1))
         .take(1000)
         .collect();
-    let start = Instant::now();
-    for body in &sample {
-        let u: LeadUpload = serde_json::from_slice(body)?;
-        fieldlead_domain::verify_lead(&u.manifest, &u.log)?;
-    }
-    let verify_each = start.elapsed() / sample.len() as u32;
+    let verify_each = parse_verify_time(sample.into_iter())?;
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(devices)

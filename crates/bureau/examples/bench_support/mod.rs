@@ -66,6 +66,45 @@ pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// Tablet `i`'s signing key (the same in every run).
+pub fn tablet_key(i: usize) -> SigningKey {
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+    SigningKey::from_seed(&seed)
+}
+
+/// `count` sealed leads of tablet `tag`, each with 8 stand-in photos, as the
+/// request bodies a tablet sends: (lead id, body).
+pub fn sealed_bodies(
+    key: &SigningKey,
+    tag: &str,
+    count: usize,
+) -> anyhow::Result<Vec<(LeadId, Vec<u8>)>> {
+    (0..count)
+        .map(|j| {
+            let fake: Vec<Vec<u8>> = (0..8u64)
+                .map(|k| format!("{tag}-{j}-{k}").into_bytes())
+                .collect();
+            let u = seal(key, &fake);
+            Ok((u.manifest.manifest.lead_id, serde_json::to_vec(&u)?))
+        })
+        .collect()
+}
+
+/// One core's time to parse and verify one of `bodies` (no HTTP, no disk): the
+/// floor of the bureau's work per manifest, and with the cores its ceiling.
+pub fn parse_verify_time<'a>(
+    bodies: impl ExactSizeIterator<Item = &'a Vec<u8>>,
+) -> anyhow::Result<Duration> {
+    let n = bodies.len().max(1) as u32;
+    let start = Instant::now();
+    for body in bodies {
+        let u: LeadUpload = serde_json::from_slice(body)?;
+        fieldlead_domain::verify_lead(&u.manifest, &u.log)?;
+    }
+    Ok(start.elapsed() / n)
+}
+
 /// Enrols a tablet through the storage, as the API would after checking its
 /// code: the enrolment limits (a few a minute) are not what a bench measures.
 /// Its bearer token.
