@@ -5,7 +5,6 @@
 //! path as `PUT /api/v1/blobs/{sha256}`, so the receipt is issued exactly as for
 //! a network delivery.
 
-use std::io::Read;
 use std::path::Path;
 
 use fieldlead_domain::{LeadId, LeadUpload, Receipt};
@@ -79,12 +78,6 @@ impl Bureau {
         let name = format!("import-{}", std::process::id());
         for b in &response.missing_blobs {
             let _slot = self.claim_upload(&name, b.sha256)?;
-            let mut upload = self.blobs.open_upload(&name, &b.sha256)?;
-            if upload.offset() > 0 {
-                // Left by an earlier import that died: start that file over.
-                upload.abandon_to(0)?;
-                upload = self.blobs.open_upload(&name, &b.sha256)?;
-            }
             let mut reader = bundle
                 .blob(&b.sha256)
                 .map_err(bundle_error)?
@@ -94,17 +87,10 @@ impl Bureau {
                         "线索包缺少文件",
                     )
                 })?;
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = reader
-                    .read(&mut buf)
-                    .map_err(|e| BureauError::Malformed(format!("线索包读取失败：{e}")))?;
-                if n == 0 {
-                    break;
-                }
-                upload.write(&buf[..n])?;
-            }
-            upload.finish()?;
+            // A partial file left by an earlier import that died is started over.
+            crate::blobs::upload_whole(self.blobs.as_ref(), &name, &b.sha256, &mut reader, |e| {
+                BureauError::Malformed(format!("线索包读取失败：{e}"))
+            })?;
             self.blob_stored(b.sha256, b.bytes, holder)?;
             written += 1;
         }

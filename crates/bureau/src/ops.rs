@@ -136,19 +136,9 @@ fn copy_hashed(from: &Path, to: &Path) -> Result<(u64, Sha256), StorageError> {
 }
 
 fn hash_file(path: &Path) -> Result<(u64, Sha256), StorageError> {
-    let mut f = File::open(path).map_err(StorageError::io(path.display()))?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut bytes = 0u64;
-    loop {
-        let n = f.read(&mut buf).map_err(StorageError::io(path.display()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        bytes += n as u64;
-    }
-    Ok((bytes, Sha256::from_bytes(hasher.finalize().into())))
+    File::open(path)
+        .and_then(|mut f| crate::blobs::hash_reader(&mut f))
+        .map_err(StorageError::io(path.display()))
 }
 
 /// Every file under `dir`, relative to `base`, `/`-separated, sorted.
@@ -418,23 +408,11 @@ pub fn migrate(
     for rel in files_under(data, &paths.blobs().join("objects"))? {
         let Some(sha) = blob_of(&rel) else { continue };
         if !remote.contains(&sha)? {
-            let mut upload = remote.open_upload(&uploader, &sha)?;
-            if upload.offset() > 0 {
-                upload.abandon_to(0)?;
-                upload = remote.open_upload(&uploader, &sha)?;
-            }
-            let mut reader = local.open(&sha)?;
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = reader
-                    .read(&mut buf)
-                    .map_err(StorageError::io(data.join(&rel).display()))?;
-                if n == 0 {
-                    break;
-                }
-                upload.write(&buf[..n])?;
-            }
-            upload.finish().map_err(|e| match e {
+            let file = data.join(&rel);
+            crate::blobs::upload_whole(&remote, &uploader, &sha, &mut local.open(&sha)?, |e| {
+                StorageError::io(file.display())(e).into()
+            })
+            .map_err(|e| match e {
                 BureauError::HashMismatch => invalid(format!(
                     "数据目录中的文件 {} 与其哈希不符，未迁移：请先核查该证据",
                     sha.short()

@@ -77,6 +77,50 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     fn ping(&self) -> Result<(), StorageError>;
 }
 
+/// Size and SHA-256 of everything `reader` yields.
+pub(crate) fn hash_reader(reader: &mut dyn Read) -> std::io::Result<(u64, Sha256)> {
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        bytes += n as u64;
+    }
+    Ok((bytes, Sha256::from_bytes(hasher.finalize().into())))
+}
+
+/// Sends all of `reader` as `uploader`'s upload of `sha256` from its first byte
+/// (what an earlier attempt that died left is dropped) and finishes it: the
+/// digest decides whether the blob is kept. For bytes the bureau reads itself (a
+/// bundle, a data folder being migrated); `read_error` says what a failed read
+/// means there.
+pub(crate) fn upload_whole(
+    store: &dyn BlobStore,
+    uploader: &str,
+    sha256: &Sha256,
+    reader: &mut dyn Read,
+    read_error: impl Fn(std::io::Error) -> BureauError,
+) -> Result<(), BureauError> {
+    let mut upload = store.open_upload(uploader, sha256)?;
+    if upload.offset() > 0 {
+        upload.abandon_to(0)?;
+        upload = store.open_upload(uploader, sha256)?;
+    }
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = reader.read(&mut buf).map_err(&read_error)?;
+        if n == 0 {
+            break;
+        }
+        upload.write(&buf[..n])?;
+    }
+    upload.finish()
+}
+
 /// One upload in progress. Hashes as it writes, so finishing needs no re-read.
 pub trait Upload: Send {
     fn offset(&self) -> u64;

@@ -518,23 +518,12 @@ impl BlobStore for S3BlobStore {
     }
 
     fn verify(&self, sha256: &Sha256) -> Result<bool, StorageError> {
-        let mut reader = self.open(sha256)?;
-        let mut hasher = sha2_resumable::Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = reader
-                .read(&mut buf)
-                .map_err(|e| StorageError::ObjectStore {
-                    key: self.inner.blob_key(sha256).to_string(),
-                    message: e.to_string(),
-                })?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        let digest: [u8; 32] = hasher.finalize().into();
-        Ok(Sha256::from_bytes(digest) == *sha256)
+        let (_, digest) =
+            super::hash_reader(&mut self.open(sha256)?).map_err(|e| StorageError::ObjectStore {
+                key: self.inner.blob_key(sha256).to_string(),
+                message: e.to_string(),
+            })?;
+        Ok(digest == *sha256)
     }
 
     fn put(&self, bytes: &[u8]) -> Result<Sha256, StorageError> {
