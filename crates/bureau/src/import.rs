@@ -91,7 +91,7 @@ impl Bureau {
             crate::blobs::upload_whole(self.blobs.as_ref(), &name, &b.sha256, &mut reader, |e| {
                 BureauError::Malformed(format!("线索包读取失败：{e}"))
             })?;
-            self.blob_stored(b.sha256, b.bytes, holder)?;
+            self.blob_stored(b.sha256, b.bytes, holder, None)?;
             written += 1;
         }
         let status = self.lead_status(&device, id)?;

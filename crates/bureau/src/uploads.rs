@@ -86,7 +86,7 @@ impl Bureau {
         if held_already {
             // A retry after a lost answer: this district proved it holds the bytes.
             let app = Arc::clone(self);
-            let completed = blocking(move || app.blob_stored(sha, expected, holder)).await?;
+            let completed = blocking(move || app.blob_stored(sha, expected, holder, None)).await?;
             return Ok(Received {
                 completed_now: false,
                 status: complete(completed),
@@ -231,8 +231,8 @@ impl Bureau {
                 upload.abandon_to(0)?;
                 return Err(BureauError::DeviceRevoked);
             }
-            upload.finish()?;
-            app.blob_stored(sha, expected, holder)
+            let whole = upload.finish()?;
+            app.blob_stored(sha, expected, holder, whole)
         })
         .await?;
         Ok(Received {

@@ -8,6 +8,7 @@
 //! resumes where it stopped, until [`BlobStore::sweep_partials`] removes those
 //! abandoned for too long.
 
+use bytes::Bytes;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -118,7 +119,7 @@ pub(crate) fn upload_whole(
         }
         upload.write(&buf[..n])?;
     }
-    upload.finish()
+    upload.finish().map(drop)
 }
 
 /// One upload in progress. Hashes as it writes, so finishing needs no re-read.
@@ -132,8 +133,10 @@ pub trait Upload: Send {
     fn abandon_to(self: Box<Self>, len: u64) -> Result<(), StorageError>;
     /// Checks the digest: on a match the blob becomes visible (if the store already
     /// held those bytes, the partial copy is simply dropped), on a mismatch the
-    /// partial file is deleted and nothing is kept.
-    fn finish(self: Box<Self>) -> Result<(), BureauError>;
+    /// partial file is deleted and nothing is kept. Returns the whole blob when
+    /// the store had it in memory anyway (a small one sent in one piece to an
+    /// object store), so its analysis need not fetch it back.
+    fn finish(self: Box<Self>) -> Result<Option<Bytes>, BureauError>;
 }
 
 #[derive(Debug, Clone)]
@@ -366,7 +369,7 @@ impl Upload for LocalUpload {
             .map_err(io)
     }
 
-    fn finish(self: Box<Self>) -> Result<(), BureauError> {
+    fn finish(self: Box<Self>) -> Result<Option<Bytes>, BureauError> {
         let LocalUpload {
             sha256,
             file,
@@ -388,7 +391,7 @@ impl Upload for LocalUpload {
             drop(file);
             fs::remove_file(&path).map_err(StorageError::io(path.display()))?;
             remove_if_empty(&path);
-            return Ok(());
+            return Ok(None);
         }
         file.sync_all().map_err(StorageError::io(path.display()))?;
         drop(file);
@@ -397,7 +400,8 @@ impl Upload for LocalUpload {
         fs::rename(&path, &target).map_err(StorageError::io(target.display()))?;
         sync_dir(fan_out)?;
         remove_if_empty(&path);
-        Ok(())
+        // On disk, and in the page cache: the analysis reads it back cheaply.
+        Ok(None)
     }
 }
 

@@ -29,7 +29,7 @@ use futures_util::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig};
 use serde::{Deserialize, Serialize};
 use sha2_resumable::digest::common::hazmat::{SerializableState, SerializedState};
 use sha2_resumable::Digest;
@@ -230,6 +230,18 @@ impl Inner {
         self.run(async move { s3.put(&k, PutPayload::from(bytes)).await })?
             .map(drop)
             .map_err(object_error(key))
+    }
+
+    /// Writes a blob under its content's name unless it is there already
+    /// (`If-None-Match: *`; a store that ignores the condition writes the same
+    /// bytes again, which is as good).
+    fn create(&self, key: &Path, bytes: Bytes) -> Result<(), StorageError> {
+        let (s3, k) = (self.s3.clone(), key.clone());
+        let opts = PutOptions::from(PutMode::Create);
+        match self.run(async move { s3.put_opts(&k, PutPayload::from(bytes), opts).await })? {
+            Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+            Err(e) => Err(object_error(key)(e)),
+        }
     }
 
     fn delete(&self, key: &Path) -> Result<(), StorageError> {
@@ -529,9 +541,7 @@ impl BlobStore for S3BlobStore {
     fn put(&self, bytes: &[u8]) -> Result<Sha256, StorageError> {
         let sha256 = Sha256::digest(bytes);
         let key = self.inner.blob_key(&sha256);
-        if !self.inner.exists(&key)? {
-            self.inner.put_bytes(&key, Bytes::copy_from_slice(bytes))?;
-        }
+        self.inner.create(&key, Bytes::copy_from_slice(bytes))?;
         Ok(sha256)
     }
 
@@ -779,7 +789,7 @@ impl Upload for S3Upload {
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<(), BureauError> {
+    fn finish(mut self: Box<Self>) -> Result<Option<Bytes>, BureauError> {
         let tail = std::mem::take(&mut self.tail);
         let mut hasher = self.hasher.clone();
         hasher.update(&tail);
@@ -793,12 +803,10 @@ impl Upload for S3Upload {
             inner.remove_upload(&self.uploader, &self.sha256, None, &self.ours())?;
             return Err(BureauError::HashMismatch);
         }
-        if inner.exists(&blob)? {
-            // Held already (another district's upload): this copy is not needed.
-            if let Some(id) = &self.upload_id {
-                inner.abort(&blob, id)?;
-            }
-        } else if let Some(id) = self.upload_id.clone() {
+        // No HEAD first: the bytes hashed to the key's name, so writing a blob
+        // that is held already (another district's upload) changes nothing.
+        let mut whole = None;
+        if let Some(id) = self.upload_id.clone() {
             if !tail.is_empty() {
                 self.send_part(tail)?;
             }
@@ -814,7 +822,9 @@ impl Upload for S3Upload {
                 .run(async move { s3.complete_multipart(&k, &id, parts).await })?
                 .map_err(|e| self.gone(e))?;
         } else {
-            inner.put_bytes(&blob, Bytes::from(tail))?;
+            let bytes = Bytes::from(tail);
+            inner.create(&blob, bytes.clone())?;
+            whole = Some(bytes);
         }
         // An upload that came whole in one request left no checkpoint to clear.
         if self.opened.is_some() || self.written.is_some() {
@@ -825,7 +835,7 @@ impl Upload for S3Upload {
                 &self.ours(),
             )?;
         }
-        Ok(())
+        Ok(whole)
     }
 }
 

@@ -1,5 +1,7 @@
 //! What tablets do: enrolment, authentication, sealed leads, receipts, blob status and the lead status they poll.
 
+use bytes::Bytes;
+
 use super::*;
 
 impl Bureau {
@@ -360,12 +362,13 @@ impl Bureau {
         sha256: Sha256,
         bytes: u64,
         holder: BlobHolder,
+        whole: Option<Bytes>,
     ) -> Result<Vec<LeadId>> {
         let completed = self.storage.blob_stored(sha256, bytes, holder, now())?;
         for id in &completed {
             self.issue_receipt(*id)?;
         }
-        self.queue_analysis(sha256);
+        self.queue_analysis(sha256, whole);
         Ok(completed)
     }
 

@@ -135,11 +135,13 @@ pub struct Bureau {
     password_slots: Arc<tokio::sync::Semaphore>,
     /// List exports built at once (each lays out the whole list in memory).
     export_slots: Arc<tokio::sync::Semaphore>,
-    analysis: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Sha256>>>,
-    /// The header's overdue counts by scope (district id, or `None` for the city).
+    analysis: Mutex<Option<tokio::sync::mpsc::UnboundedSender<analysis::Queued>>>,
+    /// Bytes of received blobs waiting in the analysis queue (see [`analysis::Handed`]).
+    analysis_bytes: Arc<std::sync::atomic::AtomicU64>,
     /// This process among the instances on one database: its claims on
     /// background work carry this name.
     instance: String,
+    /// The header's overdue counts by scope (district id, or `None` for the city).
     overdue_cache: Mutex<std::collections::HashMap<Option<i64>, (std::time::Instant, usize)>>,
     /// Held while this instance serves the data folder.
     _lock: Option<DataLock>,
@@ -281,6 +283,7 @@ impl Bureau {
             uploads: Mutex::new(HashSet::new()),
             revoked: Mutex::new(HashSet::new()),
             analysis: Mutex::new(None),
+            analysis_bytes: Arc::default(),
             _lock: lock,
         })
     }
