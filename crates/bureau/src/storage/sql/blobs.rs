@@ -58,9 +58,14 @@ pub(super) fn blob_stored(
             holder.device_id.map(|d| d.to_string())
         ],
     )?;
+    // From the blob's few leads, never from all the district's: SQLite, left to
+    // itself, walked every lead of the district (by leads_by_district) for each
+    // blob, so ingest slowed as the district's leads grew. CROSS JOIN fixes the
+    // order in SQLite; PostgreSQL plans it as the inner join it is.
     let ids = c.query_all(
-        "SELECT l.id FROM leads l JOIN lead_blobs lb ON lb.lead_id = l.id
-             WHERE lb.sha256 = ?1 AND l.district_id = ?2 AND l.receipt_json IS NULL
+        "SELECT l.id FROM lead_blobs lb CROSS JOIN leads l
+             WHERE l.id = lb.lead_id AND lb.sha256 = ?1 AND l.district_id = ?2
+               AND l.receipt_json IS NULL
                AND NOT EXISTS (SELECT 1 FROM lead_blobs x LEFT JOIN district_blobs b
                                  ON b.sha256 = x.sha256 AND b.district_id = l.district_id
                                WHERE x.lead_id = l.id AND b.sha256 IS NULL)",
