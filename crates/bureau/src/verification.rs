@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 use fieldlead_domain::{verify_lead, BlobKind, LeadId, Sha256};
-use fieldlead_evidence::hamming;
+use fieldlead_evidence::{hamming, MetaSource};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -67,11 +67,17 @@ pub struct BlobCheck {
     pub analysis_error: Option<String>,
     pub has_thumbnail: bool,
     pub exif_time: Option<String>,
+    /// Where the capture time was read ("EXIF 原始拍摄时间", "XMP 创建时间", ...).
+    pub time_source: Option<&'static str>,
     pub exif_offset_assumed: bool,
     pub skew_minutes: Option<i64>,
     pub skew_flag: bool,
     pub gps_distance_m: Option<i64>,
     pub gps_flag: bool,
+    /// Where the photo's position was read, when not EXIF ("XMP").
+    pub gps_source: Option<&'static str>,
+    /// What the reader could not read or read with a guess.
+    pub meta_warnings: Vec<String>,
     /// Where the photo's EXIF says something other than the signed manifest.
     pub claim_mismatch: Vec<String>,
     pub same_hash: Vec<OtherLead>,
@@ -153,11 +159,14 @@ impl Bureau {
                 analysis_error: None,
                 has_thumbnail: false,
                 exif_time: None,
+                time_source: None,
                 exif_offset_assumed: false,
                 skew_minutes: None,
                 skew_flag: false,
                 gps_distance_m: None,
                 gps_flag: false,
+                gps_source: None,
+                meta_warnings: Vec::new(),
                 claim_mismatch: Vec::new(),
                 same_hash: others(b.sha256)?,
                 near_duplicates: Vec::new(),
@@ -185,6 +194,7 @@ impl Bureau {
                             t.with_timezone(&chrono::Utc),
                         ));
                         check.exif_offset_assumed = assumed;
+                        check.time_source = a.exif.datetime_source.map(MetaSource::label_zh);
                         check.skew_minutes = Some((t - window_start).num_minutes());
                         let slack = chrono::Duration::minutes(cfg.exif_skew_minutes);
                         check.skew_flag = t < window_start - slack || t > window_end + slack;
@@ -194,16 +204,26 @@ impl Bureau {
                     let d = site.distance_m(&shot);
                     check.gps_distance_m = Some(d.round() as i64);
                     check.gps_flag = d > cfg.gps_distance_m;
+                    check.gps_source = a
+                        .exif
+                        .gps_source
+                        .filter(|s| s.is_fallback())
+                        .map(MetaSource::label_zh);
                 }
+                check.meta_warnings = a.exif.warnings.clone();
+                // A claim the sealed record makes and the file does not bear out.
+                // A value the record lacks but the bureau reads is no mismatch:
+                // a newer reader than the tablet's sees more of the same file
+                // (the SHA-256 already binds the file to the record).
                 if let Some(e) = entry {
-                    if e.exif_datetime != a.exif.datetime_original {
+                    if e.exif_datetime.is_some() && e.exif_datetime != a.exif.datetime_original {
                         check.claim_mismatch.push(format!(
                             "锁定记录所载拍摄时间 {}，文件 EXIF 为 {}",
                             e.exif_datetime.as_deref().unwrap_or("（无）"),
                             a.exif.datetime_original.as_deref().unwrap_or("（无）")
                         ));
                     }
-                    if e.exif_gps != a.exif.gps {
+                    if e.exif_gps.is_some() && e.exif_gps != a.exif.gps {
                         check
                             .claim_mismatch
                             .push("锁定记录所载的 GPS 与文件 EXIF 不同".into());

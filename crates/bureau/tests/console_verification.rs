@@ -66,7 +66,7 @@ async fn verification_panel_flags_reused_photos_tampering_and_missing_blobs() {
     );
     assert!(!page.contains(&format!("/leads/{}\"", reencoded.id())));
     assert!(page.contains("哈希一致"));
-    assert!(page.contains("无 EXIF 拍摄时间"));
+    assert!(page.contains("无拍摄时间（EXIF 与 XMP 均未记录）"));
 
     // The stored bytes changed on the server's disk. Viewing the lead does not
     // re-read every original (the check on arrival is recorded); re-verifying on
@@ -123,7 +123,18 @@ async fn verification_panel_compares_exif_time_and_gps_with_the_record() {
             "-GPSLongitudeRef=E",
         ],
     );
-    let lead = seal(&a.key, &[on_site, elsewhere]);
+    // Time and place only in XMP, as some apps write them.
+    let xmp_only = with_exif(
+        &photo(3, 90),
+        &[
+            "-XMP-exif:DateTimeOriginal=2026:11:20 10:24:00+08:00",
+            "-XMP-exif:GPSLatitude=29.5631",
+            "-XMP-exif:GPSLatitudeRef=N",
+            "-XMP-exif:GPSLongitude=106.5512",
+            "-XMP-exif:GPSLongitudeRef=E",
+        ],
+    );
+    let lead = seal(&a.key, &[on_site, elsewhere, xmp_only]);
     tb.deliver(&a, &lead).await;
     let s = tb.login("reviewer_a").await;
     let page = page_when_analysed(&tb, &s, lead.id()).await;
@@ -142,13 +153,46 @@ async fn verification_panel_compares_exif_time_and_gps_with_the_record() {
         .skip(1)
         .map(|p| p.split(' ').next().unwrap().parse().unwrap())
         .collect();
-    assert_eq!(metres.len(), 2);
+    assert_eq!(metres.len(), 3);
     assert!(metres.iter().any(|m| *m < 50), "{metres:?}");
     assert!(
         metres.iter().any(|m| (250_000..290_000).contains(m)),
         "{metres:?}"
     );
+    // Each value says where it was read when that is not EXIF's usual place.
+    assert!(page.contains("拍摄时间（来自EXIF 原始拍摄时间）：2026年11月20日 10:21"));
+    assert!(
+        page.contains("拍摄时间（来自XMP 原始拍摄时间）：2026年11月20日 10:24"),
+        "{page}"
+    );
+    assert!(page.contains("拍摄位置（来自XMP）：距申报地点"));
+    assert!(page.contains("与抽样开始相差 9 分钟"));
     // The manifest's EXIF claims match the bytes: no mismatch note.
     assert!(!page.contains("锁定记录所载拍摄时间"));
     assert!(page.contains("HUAWEI"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_exif_entry_costs_that_entry_and_the_reviewer_is_told() {
+    let tb = TestBureau::start().await;
+    let a = tb.enrol("yuzhong", 1).await;
+    // A real file (Pillow's test data): its IFD0 points to the Exif IFD with a
+    // value of the wrong type. exiftool warns and reads the rest; so must we.
+    let root = std::env::var_os("CARGO_MANIFEST_DIR").expect("run through cargo");
+    let damaged = std::fs::read(
+        std::path::Path::new(&root).join("../evidence/tests/corpus/pillow-exif_typeerror.jpg"),
+    )
+    .unwrap();
+    let lead = seal(&a.key, &[damaged]);
+    tb.deliver(&a, &lead).await;
+    let s = tb.login("reviewer_a").await;
+    let page = page_when_analysed(&tb, &s, lead.id()).await;
+    assert!(
+        page.contains("拍摄时间（来自XMP 原始拍摄时间）：2010年7月11日 19:53"),
+        "{page}"
+    );
+    assert!(
+        page.contains("元数据提示：EXIF 中有无法读取的条目，已跳过"),
+        "{page}"
+    );
 }

@@ -208,12 +208,18 @@ fn json_lines_have_a_stable_shape() {
             keys(&line["exif"]),
             [
                 "datetime_original",
+                "datetime_source",
                 "gps",
+                "gps_altitude_cm",
+                "gps_source",
+                "gps_time",
                 "make",
                 "model",
                 "offset_time_original",
                 "orientation",
-                "software"
+                "orientation_source",
+                "software",
+                "warnings"
             ]
         );
         let sha = line["sha256"].as_str().unwrap();
@@ -268,6 +274,13 @@ fn genuine_camera_photos_report_their_original_exif() {
             "orientation": 1,
             // 39°54'56" N, 116°23'27" E
             "gps": {"lat_e7": 399_155_556, "lon_e7": 1_163_908_333},
+            "gps_time": "2003:11:23 18:07:37",
+            "gps_altitude_cm": null,
+            // Where each came from, and nothing to warn about.
+            "datetime_source": "exif_date_time_original",
+            "orientation_source": "exif",
+            "gps_source": "exif",
+            "warnings": [],
         })
     );
 

@@ -46,7 +46,10 @@ pub struct EvidenceEntry {
     pub caption: String,
     pub width: Option<u32>,
     pub height: Option<u32>,
-    /// EXIF DateTimeOriginal as written in the file.
+    /// The capture time as the tablet read it, in EXIF's form: EXIF
+    /// DateTimeOriginal, else CreateDate, else XMP (the evidence crate's
+    /// `ExifSummary`). Records sealed before XMP and CreateDate were read have
+    /// only DateTimeOriginal here.
     pub exif_datetime: Option<String>,
     pub exif_offset: Option<String>,
     pub exif_gps: Option<GeoPoint>,

@@ -32,7 +32,7 @@ pub use intake::{
     inspect_bytes, inspect_path, inspect_path_with_limits, Inspection, Intake, IntakeLimits,
     Thumbnail, ThumbnailImage,
 };
-pub use metadata::ExifSummary;
+pub use metadata::{ExifSummary, MetaSource};
 pub use phash::{hamming, perceptual_hash};
 pub use sniff::{content_type, Format};
 pub use store::EvidenceStore;
