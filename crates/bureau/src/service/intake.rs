@@ -208,11 +208,27 @@ impl Bureau {
         }
         // Blobs this district already holds (shared with an earlier lead of its own)
         // may all be here already.
-        if self.storage.lead_blobs(path_id)?.iter().all(|b| b.present) {
+        let held = self.storage.lead_blobs(path_id)?;
+        if held.iter().all(|b| b.present) {
             self.issue_receipt(path_id)?;
         }
-        let row = self.load_lead(path_id)?;
-        self.lead_answer(&row, &upload, insert == LeadInsert::Created)
+        if insert != LeadInsert::Created || held.iter().all(|b| b.present) {
+            let row = self.load_lead(path_id)?;
+            return self.lead_answer(&row, &upload, insert == LeadInsert::Created);
+        }
+        // The usual answer, a new lead still missing blobs, from what was just
+        // stored rather than read back (that read parsed the whole manifest again).
+        let missing = |sha: &Sha256| held.iter().any(|b| b.sha256 == *sha && !b.present);
+        Ok((
+            true,
+            PutLeadResponse {
+                lead_id: m.lead_id,
+                manifest_hash: upload.manifest.manifest_hash,
+                received_at: now,
+                missing_blobs: blobs.into_iter().filter(|b| missing(&b.sha256)).collect(),
+                receipt: None,
+            },
+        ))
     }
 
     /// The answer to `PUT /api/v1/leads/{id}` for a stored lead, given the upload
