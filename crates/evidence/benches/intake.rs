@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use fieldlead_domain::Sha256;
-use fieldlead_evidence::EvidenceStore;
+use fieldlead_evidence::{EvidenceStore, ExifSummary};
 
 fn camera_photo(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("IMG_20240315_101500.jpg");
@@ -87,6 +87,8 @@ fn intake(c: &mut Criterion) {
     stages.warm_up_time(Duration::from_secs(1));
     stages.measurement_time(Duration::from_secs(4));
     stages.bench_function("sha256", |b| b.iter(|| Sha256::digest(&bytes)));
+    // EXIF and XMP: the segment walk, the IFDs, the packet (issue 15).
+    stages.bench_function("metadata", |b| b.iter(|| ExifSummary::read(&bytes)));
     stages.bench_function("decode", |b| {
         b.iter(|| image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).unwrap())
     });

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use fieldlead_domain::{GeoPoint, Sha256};
 use fieldlead_evidence::{
-    hamming, inspect_bytes, inspect_path, EvidenceStore, Format, Intake, THUMBNAIL_LONG_EDGE,
+    hamming, inspect_bytes, inspect_path, EvidenceStore, Format, Intake, MetaSource,
+    THUMBNAIL_LONG_EDGE,
 };
 use image::{GenericImageView, Rgb, RgbImage};
 use support::*;
@@ -120,11 +121,18 @@ fn stored_corner(orientation: u16) -> (bool, bool) {
 }
 
 #[test]
-fn thumbnail_is_upright_for_every_orientation() {
+fn thumbnail_is_upright_for_every_orientation_in_exif_or_only_in_xmp() {
     let dir = tempfile::tempdir().unwrap();
     let store = EvidenceStore::open(&dir.path().join("store")).unwrap();
     let (w, h) = (800u32, 400u32);
-    for orientation in 1..=8u16 {
+    let writers = [
+        ("-Orientation", MetaSource::Exif),
+        ("-XMP-tiff:Orientation", MetaSource::Xmp),
+    ];
+    for ((tag, source), orientation) in writers
+        .into_iter()
+        .flat_map(|w| (1..=8u16).map(move |o| (w, o)))
+    {
         let (right, bottom) = stored_corner(orientation);
         let stored = RgbImage::from_fn(w, h, |x, y| {
             let in_x = if right { x >= w - 200 } else { x < 200 };
@@ -135,12 +143,13 @@ fn thumbnail_is_upright_for_every_orientation() {
                 Rgb([20, 40, 200])
             }
         });
-        let path = dir.path().join(format!("o{orientation}.jpg"));
+        let path = dir.path().join(format!("o{orientation}-{source:?}.jpg"));
         fs::write(&path, jpeg_bytes(&stored, 92)).unwrap();
-        exiftool(&path, &[&format!("-Orientation={orientation}")]);
+        exiftool(&path, &[&format!("{tag}={orientation}")]);
 
         let intake = store.intake_path(&path).unwrap();
         assert_eq!(intake.exif.orientation, Some(orientation));
+        assert_eq!(intake.exif.orientation_source, Some(source));
         // The original's own dimensions are reported as stored.
         assert_eq!((intake.width, intake.height), (Some(w), Some(h)));
         let thumb = thumbnail_of(&store, &intake).to_rgb8();
