@@ -130,7 +130,7 @@ export default {
       exif: "EXIF",
       xmp_date_time_original: "XMP 原始拍摄时间",
       xmp_create_date: "XMP 创建时间",
-      xmp_date_created: "XMP（Photoshop）创建日期",
+      xmp_date_created: "XMP 图像创建日期",
       xmp: "XMP",
     },
     noPreview: "无预览（HEIC）",

@@ -551,6 +551,7 @@ pub const CONSOLE_ASCII: &[&str] = &[
     "fieldlead",
     "GPS",
     "EXIF",
+    "XMP",
     "SHA-256",
     "Ed25519",
     "PDF",

@@ -43,7 +43,10 @@ pub(super) fn read(bytes: &[u8], warnings: &mut Vec<String>) -> Found {
         Err(exif::Error::PartialResult(partial)) => {
             let (exif, errors) = partial.into_inner();
             for e in errors {
-                warnings.push(format!("EXIF 中有无法读取的条目，已跳过（{e}）"));
+                warnings.push(format!(
+                    "EXIF 中有无法读取的条目，已跳过（{}）",
+                    in_words(&e)
+                ));
             }
             exif
         }
@@ -53,7 +56,7 @@ pub(super) fn read(bytes: &[u8], warnings: &mut Vec<String>) -> Found {
             return Found::default()
         }
         Err(e) => {
-            warnings.push(format!("EXIF 无法读取（{e}）"));
+            warnings.push(format!("EXIF 无法读取（{}）", in_words(&e)));
             return Found::default();
         }
     };
@@ -109,6 +112,29 @@ pub(super) fn read(bytes: &[u8], warnings: &mut Vec<String>) -> Found {
     }
     gps(&fields, &mut found, warnings);
     found
+}
+
+/// What kamadak-exif found wrong, in Chinese for the reviewer.
+fn in_words(e: &exif::Error) -> &'static str {
+    match e {
+        exif::Error::InvalidFormat(what) => match *what {
+            "Truncated TIFF header"
+            | "Truncated IFD count"
+            | "Truncated IFD"
+            | "Truncated next IFD offset"
+            | "Truncated field value" => "数据被截断",
+            "Invalid TIFF byte order" | "Invalid forty two" => "TIFF 文件头无效",
+            "Too many IFDs" | "Limit the IFD count to 8" => "目录过多",
+            "Already visited IFD detected" => "目录循环引用",
+            "Invalid pointer" => "目录指针类型或位置错误",
+            "Unexpected next IFD" => "子目录后有多余的目录",
+            "Invalid entry count" => "条目数量无效",
+            _ => "格式错误",
+        },
+        exif::Error::Io(_) => "读取出错",
+        exif::Error::NotFound(_) => "未找到",
+        _ => "内容无效",
+    }
 }
 
 /// The first value of an integer field of any integer type (some writers use

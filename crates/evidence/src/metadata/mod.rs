@@ -85,7 +85,7 @@ impl MetaSource {
             MetaSource::Exif => "EXIF",
             MetaSource::XmpDateTimeOriginal => "XMP 原始拍摄时间",
             MetaSource::XmpCreateDate => "XMP 创建时间",
-            MetaSource::XmpDateCreated => "XMP（Photoshop）创建日期",
+            MetaSource::XmpDateCreated => "XMP 图像创建日期",
             MetaSource::Xmp => "XMP",
         }
     }
