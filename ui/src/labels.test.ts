@@ -111,7 +111,7 @@ describe("the records list as the sampler sees it", () => {
 describe("the Chinese messages use the notice's words", () => {
   // Known codes and names a sampler reads as they are; anything else in ASCII letters
   // is an English word left on a Chinese screen.
-  const ALLOWED_ASCII = ["fieldlead", "GPS", "SHA-256", "PDF", "CCC", "HEIC", "https"];
+  const ALLOWED_ASCII = ["fieldlead", "GPS", "SHA-256", "PDF", "CCC", "HEIC", "https", "EXIF", "XMP"];
   const FORBIDDEN: [RegExp, string][] = [
     [/(?<!县)区局/, "区县局, not 区局"],
     [/封存/, "锁定: 封存 is done to goods"],
