@@ -58,20 +58,32 @@ pub(super) fn blob_stored(
             holder.device_id.map(|d| d.to_string())
         ],
     )?;
-    // From the blob's few leads, never from all the district's: SQLite, left to
-    // itself, walked every lead of the district (by leads_by_district) for each
-    // blob, so ingest slowed as the district's leads grew. CROSS JOIN fixes the
-    // order in SQLite; PostgreSQL plans it as the inner join it is.
-    let ids = c.query_all(
-        "SELECT l.id FROM lead_blobs lb CROSS JOIN leads l
-             WHERE l.id = lb.lead_id AND lb.sha256 = ?1 AND l.district_id = ?2
-               AND l.receipt_json IS NULL
-               AND NOT EXISTS (SELECT 1 FROM lead_blobs x LEFT JOIN district_blobs b
-                                 ON b.sha256 = x.sha256 AND b.district_id = l.district_id
-                               WHERE x.lead_id = l.id AND b.sha256 IS NULL)",
-        p![hex, holder.district_id],
-        |r| parse(&r.get::<String>(0)?),
+    // From the blob's few leads, never from all the district's: as one join,
+    // SQLite (always) and PostgreSQL (with statistics from when the district
+    // had few leads, even with the blob's leads in a materialised CTE) walked
+    // every lead of the district for every blob received, so ingest slowed as
+    // the district grew. So: the blob's leads by their index, then each lead by
+    // its key.
+    let held = c.query_all(
+        "SELECT lead_id FROM lead_blobs WHERE sha256 = ?1",
+        p![hex],
+        |r| r.get::<String>(0),
     )?;
+    let mut ids = Vec::new();
+    for lead_id in held {
+        let complete = c.query_one(
+            "SELECT EXISTS (SELECT 1 FROM leads l
+                 WHERE l.id = ?1 AND l.district_id = ?2 AND l.receipt_json IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM lead_blobs x LEFT JOIN district_blobs b
+                                     ON b.sha256 = x.sha256 AND b.district_id = l.district_id
+                                   WHERE x.lead_id = l.id AND b.sha256 IS NULL))",
+            p![lead_id.clone(), holder.district_id],
+            |r| r.get::<bool>(0),
+        )?;
+        if complete {
+            ids.push(parse(&lead_id)?);
+        }
+    }
     Ok(ids)
 }
 

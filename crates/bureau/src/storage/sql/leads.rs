@@ -135,13 +135,24 @@ pub(super) fn expected_blob(
     sha256: Sha256,
     district_id: i64,
 ) -> DbResult<Option<u64>> {
-    c.query_opt(
-        "SELECT x.bytes FROM lead_blobs x JOIN leads l ON l.id = x.lead_id
-         WHERE x.sha256 = ?1 AND l.district_id = ?2 LIMIT 1",
-        p![sha256.to_hex(), district_id],
-        |r| r.get::<i64>(0),
-    )
-    .map(|b| b.map(|b| b as u64))
+    // The blob's leads first, then each one's district by its key (see
+    // blobs::blob_stored for why not one join).
+    let held = c.query_all(
+        "SELECT lead_id, bytes FROM lead_blobs WHERE sha256 = ?1",
+        p![sha256.to_hex()],
+        |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?)),
+    )?;
+    for (lead_id, bytes) in held {
+        let ours = c.query_one(
+            "SELECT EXISTS (SELECT 1 FROM leads WHERE id = ?1 AND district_id = ?2)",
+            p![lead_id, district_id],
+            |r| r.get::<bool>(0),
+        )?;
+        if ours {
+            return Ok(Some(bytes as u64));
+        }
+    }
+    Ok(None)
 }
 
 pub(super) fn device_leads_since(
