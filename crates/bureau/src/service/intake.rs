@@ -1,6 +1,9 @@
 //! What tablets do: enrolment, authentication, sealed leads, receipts, blob status and the lead status they poll.
 
 use bytes::Bytes;
+use fieldlead_domain::BlobRef;
+
+use crate::storage::LeadBlob;
 
 use super::*;
 
@@ -218,14 +221,13 @@ impl Bureau {
         }
         // The usual answer, a new lead still missing blobs, from what was just
         // stored rather than read back (that read parsed the whole manifest again).
-        let missing = |sha: &Sha256| held.iter().any(|b| b.sha256 == *sha && !b.present);
         Ok((
             true,
             PutLeadResponse {
                 lead_id: m.lead_id,
                 manifest_hash: upload.manifest.manifest_hash,
                 received_at: now,
-                missing_blobs: blobs.into_iter().filter(|b| missing(&b.sha256)).collect(),
+                missing_blobs: still_missing(blobs, &held),
                 receipt: None,
             },
         ))
@@ -240,23 +242,14 @@ impl Bureau {
         created: bool,
     ) -> Result<(bool, PutLeadResponse)> {
         let blobs = manifest_blobs(&upload.manifest.manifest)?;
-        let missing: Vec<Sha256> = self
-            .storage
-            .lead_blobs(row.id)?
-            .into_iter()
-            .filter(|b| !b.present)
-            .map(|b| b.sha256)
-            .collect();
+        let held = self.storage.lead_blobs(row.id)?;
         Ok((
             created,
             PutLeadResponse {
                 lead_id: row.id,
                 manifest_hash: row.manifest_hash,
                 received_at: row.received_at,
-                missing_blobs: blobs
-                    .into_iter()
-                    .filter(|b| missing.contains(&b.sha256))
-                    .collect(),
+                missing_blobs: still_missing(blobs, &held),
                 receipt: row.receipt.clone(),
             },
         ))
@@ -402,17 +395,14 @@ impl Bureau {
         }
         let upload = &row.upload;
         let blobs = manifest_blobs(&upload.manifest.manifest)?;
-        let present = self.storage.lead_blobs(id)?;
+        let held = self.storage.lead_blobs(id)?;
         Ok(LeadStatus {
             lead_id: id,
             manifest_hash: row.manifest_hash,
             state: row.handling.state,
             state_label: row.handling.state.label_zh().to_string(),
             received_at: row.received_at,
-            missing_blobs: blobs
-                .into_iter()
-                .filter(|b| present.iter().any(|p| p.sha256 == b.sha256 && !p.present))
-                .collect(),
+            missing_blobs: still_missing(blobs, &held),
             receipt: row.receipt.clone(),
             acknowledged_at: row.handling.acknowledged_at,
             decision: row.handling.decision,
@@ -434,4 +424,13 @@ impl Bureau {
         fieldlead_domain::SignedLeadStatus::sign(status, &self.key)
             .map_err(|e| BureauError::Internal(e.to_string()))
     }
+}
+
+/// The manifest's blobs the bureau does not hold yet for the lead, in the
+/// manifest's order: what the tablet still has to send.
+fn still_missing(blobs: Vec<BlobRef>, held: &[LeadBlob]) -> Vec<BlobRef> {
+    blobs
+        .into_iter()
+        .filter(|b| held.iter().any(|h| h.sha256 == b.sha256 && !h.present))
+        .collect()
 }

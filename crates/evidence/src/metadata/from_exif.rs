@@ -8,7 +8,9 @@ use std::io::Cursor;
 use exif::{Context, Exif, Field, In, Value};
 
 use super::container::{self, Container};
-use super::{dms_to_e7, parse_datetime, parse_offset, point, Found, MetaSource, Stamp};
+use super::{
+    altitude_cm, dms_to_e7, parse_datetime, parse_offset, point, Found, MetaSource, Stamp,
+};
 
 const DATE_TIME_ORIGINAL: u16 = 0x9003;
 const CREATE_DATE: u16 = 0x9004;
@@ -307,15 +309,11 @@ fn gps(fields: &Fields<'_>, found: &mut Found, warnings: &mut Vec<String>) {
         .and_then(|v| v.first().copied())
         .as_ref()
     {
-        if d != 0 {
-            let below = fields
-                .get(&[Context::Gps], GPS_ALTITUDE_REF)
-                .and_then(|f| integer(&f.value))
-                == Some(1);
-            let cm = (u128::from(n) * 100 + u128::from(d) / 2) / u128::from(d);
-            let sign = if below != negative { -1 } else { 1 };
-            found.altitude_cm = i32::try_from(cm).ok().map(|cm| sign * cm);
-        }
+        let below = fields
+            .get(&[Context::Gps], GPS_ALTITUDE_REF)
+            .and_then(|f| integer(&f.value))
+            == Some(1);
+        found.altitude_cm = altitude_cm(n, d, below != negative);
     }
     let date = fields.text(&[Context::Gps], GPS_DATE_STAMP, true);
     let time = fields.fractions(GPS_TIME_STAMP);

@@ -2,7 +2,7 @@
 //! DTDs, and read for the capture time, orientation and GPS position that EXIF
 //! may lack.
 
-use super::{decimal_fraction, dms_to_e7, parse_datetime, point, Found, MetaSource};
+use super::{altitude_cm, decimal_fraction, dms_to_e7, parse_datetime, point, Found, MetaSource};
 
 const NS_EXIF: &str = "http://ns.adobe.com/exif/1.0/";
 const NS_XMP: &str = "http://ns.adobe.com/xap/1.0/";
@@ -71,10 +71,7 @@ pub(super) fn read(packet: &[u8], warnings: &mut Vec<String>) -> Found {
             let below = xmp
                 .get(NS_EXIF, "GPSAltitudeRef")
                 .is_some_and(|r| r.trim() == "1");
-            let cm = (u128::from(n) * 100 + u128::from(d) / 2) / u128::from(d);
-            found.altitude_cm = i32::try_from(cm)
-                .ok()
-                .map(|cm| if below { -cm } else { cm });
+            found.altitude_cm = altitude_cm(n, d, below);
         }
         found.gps_time = xmp
             .get(NS_EXIF, "GPSTimeStamp")

@@ -296,6 +296,18 @@ fn dms_to_e7(dms: &[(u64, u64)]) -> Option<i64> {
     i64::try_from(e7).ok()
 }
 
+/// An altitude of `num / denom` metres (`below` sea level, or not) in whole
+/// centimetres, rounded half up; `None` for a zero denominator or out of range.
+fn altitude_cm(num: u64, denom: u64, below: bool) -> Option<i32> {
+    if denom == 0 {
+        return None;
+    }
+    let cm = (u128::from(num) * 100 + u128::from(denom) / 2) / u128::from(denom);
+    i32::try_from(cm)
+        .ok()
+        .map(|cm| if below { -cm } else { cm })
+}
+
 /// A decimal number as an exact fraction: `"33.78"` is (3378, 100).
 fn decimal_fraction(text: &str) -> Option<(u64, u64)> {
     let t = text.trim();
