@@ -29,11 +29,16 @@ const MIGRATIONS: &[&str] = &[
 ];
 /// Most jobs committed together.
 const MAX_BATCH: usize = 512;
-/// Read connections kept open between reads. Opening one costs a parse of the
-/// whole schema and the pragmas; with 8 kept, 200 busy tablets opened and closed
-/// connections all the time (a quarter of the server's CPU in a profile). Pages
-/// are cached per connection only as they are read.
-const MAX_IDLE_READERS: usize = 64;
+/// Read connections open at most; a read that finds them all busy waits for one.
+/// Opening a connection costs a parse of the whole schema and the pragmas, and
+/// its statement cache and pages start empty: when every read could open its
+/// own, 200 busy tablets kept opening and closing them (a quarter of the
+/// server's CPU in a profile with 8 kept idle, still a tenth with 64), and
+/// contended on SQLite's allocator. Reads are short; more of them at once than
+/// this only take turns on the same cores.
+const MAX_READERS: usize = 16;
+/// How long a read waits for a connection before it fails.
+const READER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// One write: `run` may be called more than once (a batch rolled back as a whole is
 /// run again job by job), `reply` exactly once, after the outcome of its commit.
@@ -46,7 +51,15 @@ struct Job {
 pub struct SqliteStorage {
     path: PathBuf,
     jobs: Mutex<mpsc::Sender<Job>>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Readers>,
+    reader_freed: std::sync::Condvar,
+}
+
+/// The read connections: idle ones, and how many are open in all.
+#[derive(Debug, Default)]
+struct Readers {
+    idle: Vec<Connection>,
+    open: usize,
 }
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -171,7 +184,8 @@ impl SqliteStorage {
         Ok(SqliteStorage {
             path: path.to_path_buf(),
             jobs: Mutex::new(tx),
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::new(Readers::default()),
+            reader_freed: std::sync::Condvar::new(),
         })
     }
 }
@@ -229,15 +243,7 @@ impl Backend for SqliteStorage {
     }
 
     fn read<R: Send>(&self, f: impl FnOnce(&mut dyn Db) -> DbResult<R> + Send) -> StorageResult<R> {
-        let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
-        let conn = match pooled {
-            Some(c) => c,
-            None => {
-                let c = open_connection(&self.path)?;
-                c.pragma_update(None, "query_only", true)?;
-                c
-            }
-        };
+        let conn = self.reader()?;
         // One snapshot for every query of the read.
         let out = conn
             .execute_batch("BEGIN")
@@ -245,11 +251,48 @@ impl Backend for SqliteStorage {
             .and_then(|()| f(&mut &conn));
         let _ = conn.execute_batch("ROLLBACK");
         if let Ok(mut pool) = self.readers.lock() {
-            if pool.len() < MAX_IDLE_READERS {
-                pool.push(conn);
-            }
+            pool.idle.push(conn);
         }
+        self.reader_freed.notify_one();
         Ok(out?)
+    }
+}
+
+impl SqliteStorage {
+    /// An idle read connection, a new one while fewer than [`MAX_READERS`] are
+    /// open, or the next one handed back.
+    fn reader(&self) -> StorageResult<Connection> {
+        fn gone<T>(_: T) -> StorageError {
+            StorageError::Backend("数据库读连接池已损坏".into())
+        }
+        let deadline = std::time::Instant::now() + READER_WAIT;
+        let mut pool = self.readers.lock().map_err(gone)?;
+        loop {
+            if let Some(c) = pool.idle.pop() {
+                return Ok(c);
+            }
+            if pool.open < MAX_READERS {
+                pool.open += 1;
+                drop(pool);
+                let opened = open_connection(&self.path)
+                    .and_then(|c| c.pragma_update(None, "query_only", true).map(|()| c));
+                if opened.is_err() {
+                    if let Ok(mut pool) = self.readers.lock() {
+                        pool.open -= 1;
+                    }
+                    self.reader_freed.notify_one();
+                }
+                return Ok(opened?);
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(StorageError::Backend(format!(
+                    "{} 秒内没有空闲的数据库读连接",
+                    READER_WAIT.as_secs()
+                )));
+            }
+            pool = self.reader_freed.wait_timeout(pool, left).map_err(gone)?.0;
+        }
     }
 }
 
