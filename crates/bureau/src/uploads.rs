@@ -24,6 +24,9 @@ const WRITE_CHUNK: usize = 1 << 20;
 /// and the client would then see "connection reset" instead of the clear refusal.
 pub const DRAIN_MAX: u64 = 1024 * 1024;
 
+/// The most of a blob's body read ahead while its upload is being opened.
+const EARLY_MAX: usize = 8 << 20;
+
 /// Reads and discards up to `budget` bytes of a body, giving up after 5 s idle.
 pub async fn drain<S, E>(stream: &mut S, mut budget: u64)
 where
@@ -55,7 +58,7 @@ impl Bureau {
         sha: Sha256,
         start: u64,
         content_length: Option<u64>,
-        mut body: S,
+        body: S,
     ) -> Result<Received>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin + Send,
@@ -94,10 +97,10 @@ impl Bureau {
         }
         let name = uploader(device.id);
         let _slot = self.claim_upload(&name, sha)?;
-        let upload = {
+        let mut opening = {
             let (app, name) = (Arc::clone(self), name.clone());
             let quota = self.config().device_partial_quota_bytes;
-            blocking(move || {
+            tokio::task::spawn_blocking(move || -> Result<Box<dyn crate::blobs::Upload>> {
                 let (mut upload, others) = app.blobs.open_upload_with_others(&name, &sha)?;
                 if upload.offset() > expected {
                     // Junk from this device beyond the declared size: start over.
@@ -113,8 +116,37 @@ impl Bureau {
                 }
                 Ok(upload)
             })
-            .await?
         };
+        // The body is read while the store looks for this device's partial
+        // uploads (a listing, one round trip to an object store): the two
+        // overlap instead of adding up. What arrives meanwhile waits here, at
+        // most EARLY_MAX bytes, and is handled below as if it came later.
+        let mut body = body.fuse();
+        let mut early: Vec<std::result::Result<Bytes, E>> = Vec::new();
+        let mut early_len = 0usize;
+        let opened = loop {
+            if early_len >= EARLY_MAX || body.is_done() {
+                break opening.await;
+            }
+            tokio::select! {
+                biased;
+                opened = &mut opening => break opened,
+                next = body.next() => match next {
+                    Some(Ok(chunk)) => {
+                        early_len += chunk.len();
+                        early.push(Ok(chunk));
+                    }
+                    Some(Err(e)) => {
+                        early.push(Err(e));
+                        break opening.await;
+                    }
+                    None => {}
+                },
+            }
+        };
+        let upload =
+            opened.map_err(|e| BureauError::Internal(format!("upload store failed: {e}")))??;
+        let mut body = futures_util::stream::iter(early).chain(body);
         let held = upload.offset();
         if start != held {
             blocking(move || Ok(upload.pause()?)).await?;
