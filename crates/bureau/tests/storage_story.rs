@@ -225,29 +225,41 @@ fn story(s: &dyn Storage) {
     // Leads: stored once; the same again is Same, another under the id a Conflict.
     let photo = (Sha256::digest(b"photo"), 5);
     let id_a = LeadId::new();
+    let (inserted, held) = s
+        .insert_lead(lead(id_a, a.id, dev_a.id, &[photo]), entry("lead"))
+        .unwrap();
+    assert_eq!(inserted, LeadInsert::Created);
+    // The lead's blobs come back with the insert, none held yet.
     assert_eq!(
-        s.insert_lead(lead(id_a, a.id, dev_a.id, &[photo]), entry("lead"))
-            .unwrap(),
-        LeadInsert::Created
+        held.iter()
+            .map(|b| (b.sha256, b.present))
+            .collect::<Vec<_>>(),
+        [(photo.0, false)]
     );
     assert!(matches!(
         s.insert_lead(lead(id_a, a.id, dev_a.id, &[photo]), entry("lead"))
-            .unwrap(),
+            .unwrap()
+            .0,
         LeadInsert::Same { .. }
     ));
     let mut other = lead(id_a, a.id, dev_a.id, &[photo]);
     other.manifest_hash = Sha256::digest(b"other");
     assert_eq!(
-        s.insert_lead(other, entry("lead")).unwrap(),
+        s.insert_lead(other, entry("lead")).unwrap().0,
         LeadInsert::Conflict
     );
+    // Neither the repeat nor the refused one wrote a second row of blobs.
+    assert_eq!(s.lead_blobs(id_a).unwrap().len(), 1);
     assert_eq!(s.expected_blob(photo.0, a.id).unwrap(), Some(5));
     assert_eq!(s.expected_blob(photo.0, b.id).unwrap(), None);
-    assert_eq!(
-        s.device_leads_since(dev_a.id, Utc::now() - Duration::hours(1))
-            .unwrap(),
-        1
-    );
+    let (stored, sent) = s
+        .lead_and_device_count(id_a, dev_a.id, Utc::now() - Duration::hours(1))
+        .unwrap();
+    assert_eq!((stored.map(|l| l.id), sent), (Some(id_a), 1));
+    let (stored, sent) = s
+        .lead_and_device_count(LeadId::new(), dev_a.id, Utc::now() + Duration::hours(1))
+        .unwrap();
+    assert_eq!((stored.map(|l| l.id), sent), (None, 0));
 
     // District B names the same photo in a lead of its own.
     let id_b = LeadId::new();

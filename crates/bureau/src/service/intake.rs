@@ -147,16 +147,17 @@ impl Bureau {
         }
         // A retry is answered from what is stored, before any signature work: a
         // tablet resending the same lead costs a lookup, not a verification.
-        if let Some(row) = self.storage.lead(path_id)? {
+        let since = now() - chrono::Duration::hours(24);
+        let (stored, sent_today) = self
+            .storage
+            .lead_and_device_count(path_id, device.id, since)?;
+        if let Some(row) = stored {
             if row.upload != upload {
                 return Err(BureauError::LeadConflict);
             }
             return self.lead_answer(&row, &upload, false);
         }
-        let since = now() - chrono::Duration::hours(24);
-        if self.storage.device_leads_since(device.id, since)?
-            >= u64::from(self.config.device_leads_per_day)
-        {
+        if sent_today >= u64::from(self.config.device_leads_per_day) {
             return Err(BureauError::Quota(format!(
                 "本设备 24 小时内已报送 {} 条线索，达到上限；如确有需要请联系区县局调整",
                 self.config.device_leads_per_day
@@ -179,7 +180,7 @@ impl Bureau {
             ));
         }
         let now = now();
-        let insert = self.storage.insert_lead(
+        let (insert, held) = self.storage.insert_lead(
             NewLead {
                 id: m.lead_id,
                 district_id: device.district.id,
@@ -211,7 +212,6 @@ impl Bureau {
         }
         // Blobs this district already holds (shared with an earlier lead of its own)
         // may all be here already.
-        let held = self.storage.lead_blobs(path_id)?;
         if held.iter().all(|b| b.present) {
             self.issue_receipt(path_id)?;
         }

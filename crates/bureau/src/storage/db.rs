@@ -90,6 +90,11 @@ impl ToValue for bool {
         Value::Int(i64::from(*self))
     }
 }
+impl ToValue for Value {
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
 impl<T: ToValue + ?Sized> ToValue for &T {
     fn to_value(&self) -> Value {
         (**self).to_value()

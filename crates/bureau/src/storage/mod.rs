@@ -343,8 +343,23 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn revoke_device(&self, id: DeviceId, audit: AuditEntry) -> StorageResult<bool>;
 
     // Leads and blobs
-    fn insert_lead(&self, lead: NewLead, audit: AuditEntry) -> StorageResult<LeadInsert>;
+    /// Stores a new lead with its audit entry; also returns the lead's blobs as
+    /// its district holds them after the change (read in the same transaction,
+    /// so a new lead's answer needs no second trip to the database).
+    fn insert_lead(
+        &self,
+        lead: NewLead,
+        audit: AuditEntry,
+    ) -> StorageResult<(LeadInsert, Vec<LeadBlob>)>;
     fn lead(&self, id: LeadId) -> StorageResult<Option<Lead>>;
+    /// What a lead's intake checks before verifying it, in one read: the lead
+    /// if it is stored, and how many leads the device sent since `since`.
+    fn lead_and_device_count(
+        &self,
+        id: LeadId,
+        device: DeviceId,
+        since: DateTime<Utc>,
+    ) -> StorageResult<(Option<Lead>, u64)>;
     fn leads(&self, scope: Scope, filter: &LeadFilter) -> StorageResult<Vec<LeadSummary>>;
     fn lead_blobs(&self, id: LeadId) -> StorageResult<Vec<LeadBlob>>;
     /// The size a lead of this district declared for the blob, if any lead did.
@@ -369,8 +384,6 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         intact: bool,
         audit: AuditEntry,
     ) -> StorageResult<()>;
-    /// How many leads a device delivered since a time (per-device quota).
-    fn device_leads_since(&self, device: DeviceId, since: DateTime<Utc>) -> StorageResult<u64>;
     /// Stores the receipt with the handling it brings, compare-and-set like
     /// [`Storage::update_handling`]: only if the lead has no receipt yet and still
     /// has `before`.

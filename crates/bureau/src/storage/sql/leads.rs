@@ -2,7 +2,7 @@
 //! the district's handling, each change compare-and-set where two officers could
 //! race.
 
-use crate::storage::db::{p, Db, DbResult};
+use crate::storage::db::{p, Db, DbResult, ToValue, Value};
 use chrono::{DateTime, Utc};
 use fieldlead_domain::{DeviceId, LeadId, Receipt, Sha256};
 
@@ -15,31 +15,22 @@ use crate::storage::{
     Scope, StorageResult,
 };
 
+/// Rows of `lead_blobs` written by one statement (three placeholders each).
+const BLOB_ROWS_PER_INSERT: usize = 100;
+
 pub(super) fn insert_lead(
     c: &mut dyn Db,
     lead: &NewLead,
     audit: &AuditEntry,
 ) -> StorageResult<LeadInsert> {
     let id = lead.id.to_string();
-    let existing: Option<(String, String)> = c.query_opt(
-        "SELECT manifest_hash, received_at FROM leads WHERE id = ?1",
-        p![&id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    if let Some((hash, received_at)) = existing {
-        return Ok(if hash == lead.manifest_hash.to_hex() {
-            LeadInsert::Same {
-                received_at: parse_time(&received_at)?,
-            }
-        } else {
-            LeadInsert::Conflict
-        });
-    }
     let received = fmt_time(lead.received_at);
-    c.execute(
+    // Written unless the id is taken; only then is the stored row read.
+    let inserted = c.execute(
         "INSERT INTO leads (id, district_id, device_id, manifest_hash, upload_json,
             business_name, product_name, sealed_at, received_at, state, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'sealed', ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'sealed', ?9)
+         ON CONFLICT (id) DO NOTHING",
         p![
             id,
             lead.district_id,
@@ -52,10 +43,39 @@ pub(super) fn insert_lead(
             received
         ],
     )?;
-    for b in &lead.blobs {
+    if inserted == 0 {
+        let (hash, received_at): (String, String) = c.query_one(
+            "SELECT manifest_hash, received_at FROM leads WHERE id = ?1",
+            p![&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        return Ok(if hash == lead.manifest_hash.to_hex() {
+            LeadInsert::Same {
+                received_at: parse_time(&received_at)?,
+            }
+        } else {
+            LeadInsert::Conflict
+        });
+    }
+    // The lead's blobs in as few statements as the placeholders allow: on
+    // PostgreSQL each statement is a round trip.
+    for rows in lead.blobs.chunks(BLOB_ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..rows.len())
+            .map(|i| format!("(?1, ?{}, ?{}, ?{})", 3 * i + 2, 3 * i + 3, 3 * i + 4))
+            .collect();
+        let mut params: Vec<Value> = vec![Value::Text(id.clone())];
+        for b in rows {
+            params.push(Value::Text(b.sha256.to_hex()));
+            params.push(Value::Int(b.bytes as i64));
+            params.push(Value::Text(b.kind.as_str().to_string()));
+        }
+        let bound: Vec<&dyn ToValue> = params.iter().map(|v| v as &dyn ToValue).collect();
         c.execute(
-            "INSERT INTO lead_blobs (lead_id, sha256, bytes, kind) VALUES (?1, ?2, ?3, ?4)",
-            p![id, b.sha256.to_hex(), b.bytes as i64, b.kind.as_str()],
+            &format!(
+                "INSERT INTO lead_blobs (lead_id, sha256, bytes, kind) VALUES {}",
+                values.join(", ")
+            ),
+            &bound,
         )?;
     }
     insert_audit(c, audit)?;

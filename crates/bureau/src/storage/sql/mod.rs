@@ -166,12 +166,33 @@ impl<B: Backend> Storage for B {
         self.write(move |c| devices::revoke_device(c, id, &audit))
     }
 
-    fn insert_lead(&self, lead: NewLead, audit: AuditEntry) -> StorageResult<LeadInsert> {
-        self.write(move |c| leads::insert_lead(c, &lead, &audit))
+    fn insert_lead(
+        &self,
+        lead: NewLead,
+        audit: AuditEntry,
+    ) -> StorageResult<(LeadInsert, Vec<LeadBlob>)> {
+        self.write(move |c| {
+            let inserted = leads::insert_lead(c, &lead, &audit)?;
+            Ok((inserted, leads::lead_blobs(c, lead.id)?))
+        })
     }
 
     fn lead(&self, id: LeadId) -> StorageResult<Option<Lead>> {
         self.read(|c| leads::lead(c, id))
+    }
+
+    fn lead_and_device_count(
+        &self,
+        id: LeadId,
+        device: DeviceId,
+        since: DateTime<Utc>,
+    ) -> StorageResult<(Option<Lead>, u64)> {
+        self.read(|c| {
+            Ok((
+                leads::lead(c, id)?,
+                leads::device_leads_since(c, device, since)?,
+            ))
+        })
     }
 
     fn leads(&self, scope: Scope, filter: &LeadFilter) -> StorageResult<Vec<LeadSummary>> {
@@ -211,10 +232,6 @@ impl<B: Backend> Storage for B {
         audit: AuditEntry,
     ) -> StorageResult<()> {
         self.write(move |c| blobs::set_blob_verified(c, sha256, intact, &audit))
-    }
-
-    fn device_leads_since(&self, device: DeviceId, since: DateTime<Utc>) -> StorageResult<u64> {
-        self.read(|c| leads::device_leads_since(c, device, since))
     }
 
     fn complete_lead(
