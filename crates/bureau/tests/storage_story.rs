@@ -812,6 +812,16 @@ fn postgres_enforces_the_append_only_rules_itself() {
         }
         // What may change still can.
         raw.batch_execute("UPDATE leads SET remark = 'x'").unwrap();
+        // Uploads are compressed with lz4 where the server has it (Debian's has).
+        let method: i8 = raw
+            .query_one(
+                "SELECT attcompression FROM pg_attribute
+                 WHERE attrelid = 'leads'::regclass AND attname = 'upload_json'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(method as u8, b'l');
         raw.batch_execute(
             "INSERT INTO fieldlead_migrations (version, applied_at) VALUES ('29990101000000_future', 'x')",
         )

@@ -38,6 +38,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "20261129140000_instances",
         include_str!("../../../../migrations/bureau/postgres/20261129140000_instances.sql"),
     ),
+    (
+        "20261129150000_upload_lz4",
+        include_str!("../../../../migrations/bureau/postgres/20261129150000_upload_lz4.sql"),
+    ),
 ];
 
 /// Most connections one bureau process opens.
