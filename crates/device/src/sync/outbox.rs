@@ -450,8 +450,11 @@ impl Device {
         s: &BlobStatus,
     ) -> Result<(), DeviceError> {
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "UPDATE outbox_blobs SET offset = ?3, done = ?4 WHERE lead_id = ?1 AND sha256 = ?2",
+        // Only a change is written: the status before each blob usually repeats
+        // what is stored, and every commit here costs an fsync.
+        let changed = tx.execute(
+            "UPDATE outbox_blobs SET offset = ?3, done = ?4
+             WHERE lead_id = ?1 AND sha256 = ?2 AND (offset != ?3 OR done != ?4)",
             params![
                 id.to_string(),
                 s.sha256.to_hex(),
@@ -459,7 +462,9 @@ impl Device {
                 s.complete
             ],
         )?;
-        update_sent(&tx, id)?;
+        if changed > 0 {
+            update_sent(&tx, id)?;
+        }
         tx.commit()?;
         Ok(())
     }
