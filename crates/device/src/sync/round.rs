@@ -108,8 +108,27 @@ impl Device {
         let mut report = SyncReport::default();
         let (due, waiting) = self.due_leads(Utc::now())?;
         report.waiting = waiting;
-        for id in due {
-            match self.deliver(&round, id, &mut progress, &mut report).await {
+        // Each lead's photos are checked against their hashes while the lead
+        // before it is sent: reading and hashing every file overlaps the network
+        // instead of adding to it. The first lead's check runs before it goes.
+        let mut checking = match due.first() {
+            Some(first) => Some(self.check_in_background(*first)?),
+            None => None,
+        };
+        for (i, &id) in due.iter().enumerate() {
+            let checked = match checking.take() {
+                Some(task) => Some(task.await.map_err(|e| {
+                    SyncError::Device(DeviceError::Corrupt(format!("photo check failed: {e}")))
+                })?),
+                None => None,
+            };
+            if let Some(next) = due.get(i + 1) {
+                checking = Some(self.check_in_background(*next)?);
+            }
+            match self
+                .deliver(&round, id, checked, &mut progress, &mut report)
+                .await
+            {
                 Ok(()) => report.delivered.push(id),
                 Err(e) => {
                     let final_failure = e.is_final_for_lead();
@@ -152,6 +171,7 @@ impl Device {
         &mut self,
         round: &Round,
         id: LeadId,
+        checked: Option<Checked>,
         progress: &mut (impl FnMut(SyncProgress) + Send),
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
@@ -174,7 +194,11 @@ impl Device {
             .iter()
             .filter(|b| pending.iter().any(|p| p.0 == b.sha256))
         {
-            self.check_local(&signed, id, b)?;
+            let state = match checked.as_ref().and_then(|c| c.get(&b.sha256)) {
+                Some(state) => *state,
+                None => local_state(&self.store, b),
+            };
+            fault(state, &signed, id, b)?;
         }
         progress(tell(SyncPhase::Manifest, self.held_bytes(id)?));
         let body = serde_json::to_vec(&LeadUpload {
@@ -193,10 +217,29 @@ impl Device {
         if let Some(receipt) = put.receipt {
             return self.accept_receipt(&round.creds, &signed, receipt, date, progress, report);
         }
-        for b in &put.missing_blobs {
+        // What the bureau holds of each blob is asked while the blob before it
+        // is sent, so that round trip overlaps a transfer instead of adding to
+        // it. Only this tablet's own upload changes that answer, and it sends one
+        // blob at a time; an answer gone stale another way (another instance,
+        // say) costs one refusal and a fresh question.
+        let mut asked = match put.missing_blobs.first() {
+            Some(b) => Some(round.client.blob_status(&b.sha256).await?),
+            None => None,
+        };
+        for (i, b) in put.missing_blobs.iter().enumerate() {
+            let Some(status) = asked.take() else { break };
             progress(tell(SyncPhase::Blobs, self.held_bytes(id)?));
-            self.upload_blob(round, &signed, id, b, total, progress, report)
-                .await?;
+            let upload = self.upload_blob(round, &signed, id, b, status, total, progress, report);
+            match put.missing_blobs.get(i + 1) {
+                Some(next) => {
+                    let (sent, next) = tokio::join!(upload, round.client.blob_status(&next.sha256));
+                    sent?;
+                    asked = Some(next?);
+                }
+                None => {
+                    upload.await?;
+                }
+            }
         }
         progress(tell(SyncPhase::Receipt, total));
         let answer = round.client.lead_status(id).await??;
@@ -224,30 +267,32 @@ impl Device {
         id: LeadId,
         b: &BlobRef,
     ) -> Result<(), SyncError> {
-        let label = signed.manifest.blob_label(b.sha256);
-        let intact = match self.store.verify(&b.sha256) {
-            Ok(ok) => ok,
-            Err(_) => {
-                return Err(SyncError::EvidenceMissing {
-                    lead_id: id,
-                    sha256: b.sha256,
-                    label,
-                    kind: b.kind,
-                })
-            }
+        fault(local_state(&self.store, b), signed, id, b)
+    }
+
+    /// Starts checking, on a blocking thread, the photos of `id` that the
+    /// bureau may still need.
+    fn check_in_background(
+        &self,
+        id: LeadId,
+    ) -> Result<tokio::task::JoinHandle<Checked>, SyncError> {
+        let Some(signed) = self.manifest(id)? else {
+            // Reported by `deliver`, which reads the manifest again.
+            return Ok(tokio::task::spawn_blocking(Checked::new));
         };
-        let len = std::fs::metadata(self.store.object_path(&b.sha256))
-            .map(|m| m.len())
-            .unwrap_or(0);
-        if !intact || len != b.bytes {
-            return Err(SyncError::EvidenceAltered {
-                lead_id: id,
-                sha256: b.sha256,
-                label,
-                kind: b.kind,
-            });
-        }
-        Ok(())
+        let pending = self.pending_blobs(id)?;
+        let blobs: Vec<BlobRef> = manifest_blobs(&signed.manifest)
+            .map_err(|e| DeviceError::Corrupt(e.to_string()))?
+            .into_iter()
+            .filter(|b| pending.iter().any(|p| p.0 == b.sha256))
+            .collect();
+        let store = self.store.clone();
+        Ok(tokio::task::spawn_blocking(move || {
+            blobs
+                .iter()
+                .map(|b| (b.sha256, local_state(&store, b)))
+                .collect()
+        }))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -257,12 +302,13 @@ impl Device {
         signed: &SignedManifest,
         id: LeadId,
         b: &BlobRef,
+        mut status: BlobStatus,
         total: u64,
         progress: &mut (impl FnMut(SyncProgress) + Send),
         report: &mut SyncReport,
     ) -> Result<BlobStatus, SyncError> {
-        // Ask the bureau what it holds: after an interrupted body only it knows.
-        let mut status = round.client.blob_status(&b.sha256).await?;
+        // `status` is what the bureau said it holds: after an interrupted body
+        // only it knows.
         self.store_blob_status(id, &status)?;
         let mut mismatches = 0;
         let file = self.store.object_path(&b.sha256);
@@ -368,6 +414,56 @@ impl Device {
 
 /// A status answer, taken only if the bureau key stored at enrolment signed it and
 /// it is about `lead`.
+/// What a lead's photo check found, by blob.
+type Checked = std::collections::HashMap<Sha256, LocalState>;
+
+/// A blob on the tablet, against the hash and size its lead was sealed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LocalState {
+    Intact,
+    Missing,
+    Altered,
+}
+
+fn local_state(store: &fieldlead_evidence::EvidenceStore, b: &BlobRef) -> LocalState {
+    let Ok(intact) = store.verify(&b.sha256) else {
+        return LocalState::Missing;
+    };
+    let len = std::fs::metadata(store.object_path(&b.sha256))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    if intact && len == b.bytes {
+        LocalState::Intact
+    } else {
+        LocalState::Altered
+    }
+}
+
+/// The error a blob's state is, naming the photo; none if it is intact.
+fn fault(
+    state: LocalState,
+    signed: &SignedManifest,
+    id: LeadId,
+    b: &BlobRef,
+) -> Result<(), SyncError> {
+    let label = || signed.manifest.blob_label(b.sha256);
+    match state {
+        LocalState::Intact => Ok(()),
+        LocalState::Missing => Err(SyncError::EvidenceMissing {
+            lead_id: id,
+            sha256: b.sha256,
+            label: label(),
+            kind: b.kind,
+        }),
+        LocalState::Altered => Err(SyncError::EvidenceAltered {
+            lead_id: id,
+            sha256: b.sha256,
+            label: label(),
+            kind: b.kind,
+        }),
+    }
+}
+
 fn verified_status(
     body: &[u8],
     creds: &Credentials,
