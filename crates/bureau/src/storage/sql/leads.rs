@@ -175,17 +175,32 @@ pub(super) fn expected_blob(
     Ok(None)
 }
 
-pub(super) fn device_leads_since(
+/// The lead if it is stored, and how many leads `device` sent since `since`,
+/// in one statement.
+pub(super) fn lead_and_device_count(
     c: &mut dyn Db,
+    id: LeadId,
     device: DeviceId,
     since: DateTime<Utc>,
-) -> DbResult<u64> {
+) -> DbResult<(Option<Lead>, u64)> {
     c.query_one(
-        "SELECT COUNT(*) FROM leads WHERE device_id = ?1 AND received_at >= ?2",
-        p![device.to_string(), fmt_time(since)],
-        |r| r.get::<i64>(0),
+        &format!(
+            "SELECT {}, (SELECT COUNT(*) FROM leads WHERE device_id = ?2 AND received_at >= ?3)
+             FROM (SELECT 1 AS one) AS one
+             LEFT JOIN leads l ON l.id = ?1
+             LEFT JOIN districts d ON d.id = l.district_id",
+            lead_columns()
+        ),
+        p![id.to_string(), device.to_string(), fmt_time(since)],
+        |r| {
+            let sent = r.get::<i64>(r.0.len() - 1)? as u64;
+            let lead = match r.get::<Option<String>>(0)? {
+                Some(_) => Some(lead_from_row(r)?),
+                None => None,
+            };
+            Ok((lead, sent))
+        },
     )
-    .map(|n| n as u64)
 }
 
 fn handling(c: &mut dyn Db, id: LeadId) -> DbResult<Option<Handling>> {
