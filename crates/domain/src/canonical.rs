@@ -1,5 +1,8 @@
 //! RFC 8785 (JCS) canonical JSON and the hashes taken over it.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
+
 use crate::protocol::ErrorCode;
 use serde::Serialize;
 
@@ -87,14 +90,58 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeys {
         Ok(())
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = std::collections::HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
-                return Err(serde::de::Error::custom(DuplicateMarker(key)));
+        // Keys are borrowed from the input where they can be (no escapes), and a
+        // small object's are compared in a list; a large one's go in a set, so a
+        // body with a million keys costs no more than linear time.
+        let mut few: Vec<Cow<'de, str>> = Vec::new();
+        let mut many: HashSet<Cow<'de, str>> = HashSet::new();
+        while let Some(key) = map.next_key_seed(Key)? {
+            let repeated = if many.is_empty() && few.len() < LIST_KEYS {
+                few.contains(&key)
+            } else {
+                many.extend(few.drain(..));
+                many.contains(&key)
+            };
+            if repeated {
+                return Err(serde::de::Error::custom(DuplicateMarker(key.into_owned())));
+            }
+            if many.is_empty() {
+                few.push(key);
+            } else {
+                many.insert(key);
             }
             map.next_value_seed(UniqueKeys)?;
         }
         Ok(())
+    }
+}
+
+/// Keys of one object compared in a list before they go in a set.
+const LIST_KEYS: usize = 16;
+
+/// An object key, borrowed from the input when it holds no escapes.
+struct Key;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
     }
 }
 
@@ -159,6 +206,27 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+        // The same key spelled with an escape, and repeats in objects large
+        // enough to be checked in a set: the first of the pair before the switch,
+        // and both after it.
+        let wide = |first: &str, last: &str| {
+            let mut keys: Vec<String> = vec![format!("\"{first}\": 0")];
+            keys.extend((0..40).map(|i| format!("\"k{i}\": {i}")));
+            keys.push(format!("\"{last}\": 1"));
+            format!("{{\"a\": 1, \"b\": {{{}}}}}", keys.join(", "))
+        };
+        for (doc, key) in [
+            (r#"{"a": 1, "\u0061": 2, "b": null}"#.to_string(), "a"),
+            (wide("x", "x"), "x"),
+            (wide("z", "k3"), "k3"),
+            (wide("x", "k39"), "k39"),
+        ] {
+            match parse_strict::<T>(doc.as_bytes()) {
+                Err(StrictJsonError::DuplicateKey(k)) => assert_eq!(k, key, "{doc}"),
+                other => panic!("{doc}: {other:?}"),
+            }
+        }
+        assert!(parse_strict::<T>(wide("x", "y").as_bytes()).is_ok());
         assert!(matches!(
             parse_strict::<T>(b"{\"a\": 1"),
             Err(StrictJsonError::Syntax(_))
