@@ -412,8 +412,6 @@ impl Device {
     }
 }
 
-/// A status answer, taken only if the bureau key stored at enrolment signed it and
-/// it is about `lead`.
 /// What a lead's photo check found, by blob.
 type Checked = std::collections::HashMap<Sha256, LocalState>;
 
@@ -464,6 +462,8 @@ fn fault(
     }
 }
 
+/// A status answer, taken only if the bureau key stored at enrolment signed it and
+/// it is about `lead`.
 fn verified_status(
     body: &[u8],
     creds: &Credentials,
