@@ -94,6 +94,13 @@ fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Runs one statement from the connection's statement cache. The transaction
+/// statements every read and write runs were parsed anew each time by
+/// `execute_batch` (about 3.5 µs of a 15 µs read).
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// Group commit: jobs that arrive together share one transaction (one fsync), each
 /// inside its own savepoint, so a job that fails changes nothing and the others
 /// still commit. Some errors (a full disk, I/O, a trigger's `RAISE(ROLLBACK)`) make
@@ -124,7 +131,7 @@ fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>) {
 /// Runs `batch` in one transaction and replies to every job; or, if SQLite rolled
 /// the transaction back part-way, replies to none and hands the batch back.
 fn commit_together(conn: &Connection, mut batch: Vec<Job>) -> Result<(), Vec<Job>> {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
         let msg = e.to_string();
         for job in batch {
             (job.reply)(Err(msg.clone()));
@@ -138,7 +145,7 @@ fn commit_together(conn: &Connection, mut batch: Vec<Job>) -> Result<(), Vec<Job
             return Err(batch);
         }
     }
-    let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    let committed = run(conn, "COMMIT").map_err(|e| e.to_string());
     if committed.is_err() && !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
     }
@@ -203,11 +210,11 @@ impl Backend for SqliteStorage {
         let out = std::sync::Arc::clone(&slot);
         let run = move |c: &Connection| {
             let result = (|| {
-                c.execute_batch("SAVEPOINT job")?;
+                run(c, "SAVEPOINT job")?;
                 let mut db = c;
                 match f(&mut db) {
                     Ok(v) => {
-                        c.execute_batch("RELEASE job")?;
+                        run(c, "RELEASE job")?;
                         Ok(v)
                     }
                     Err(e) => {
@@ -245,11 +252,10 @@ impl Backend for SqliteStorage {
     fn read<R: Send>(&self, f: impl FnOnce(&mut dyn Db) -> DbResult<R> + Send) -> StorageResult<R> {
         let conn = self.reader()?;
         // One snapshot for every query of the read.
-        let out = conn
-            .execute_batch("BEGIN")
+        let out = run(&conn, "BEGIN")
             .map_err(DbError::from)
             .and_then(|()| f(&mut &conn));
-        let _ = conn.execute_batch("ROLLBACK");
+        let _ = run(&conn, "ROLLBACK");
         if let Ok(mut pool) = self.readers.lock() {
             pool.idle.push(conn);
         }
