@@ -16,6 +16,7 @@
 //! `tests/storage_story.rs` is the one story every backend must tell.
 
 mod db;
+mod pool;
 mod postgres;
 mod sql;
 mod sqlite;

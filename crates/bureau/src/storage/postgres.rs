@@ -17,7 +17,6 @@
 //! database that holds a migration this program does not know is refused.
 
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use postgres::error::SqlState;
@@ -25,6 +24,7 @@ use postgres::types::{IsNull, ToSql, Type};
 use postgres::{Client, GenericClient, IsolationLevel, NoTls, Statement};
 
 use super::db::{dollar_placeholders, Db, DbError, DbResult, Row, ToValue, Value};
+use super::pool::Pool;
 use super::sql::Backend;
 use super::{StorageError, StorageResult};
 
@@ -59,18 +59,11 @@ struct Conn {
     statements: HashMap<String, Statement>,
 }
 
-#[derive(Default)]
-struct Pool {
-    idle: Vec<Conn>,
-    open: usize,
-}
-
 pub struct PgStorage {
     config: postgres::Config,
     /// The address without its password, for messages.
     shown: String,
-    pool: Mutex<Pool>,
-    freed: Condvar,
+    pool: Pool<Conn>,
 }
 
 impl std::fmt::Debug for PgStorage {
@@ -85,11 +78,7 @@ impl Drop for PgStorage {
     fn drop(&mut self) {
         // A client owns a small runtime of its own, which may not be dropped on
         // an async thread: close the idle ones on a thread of their own.
-        let idle = self
-            .pool
-            .get_mut()
-            .map(|p| std::mem::take(&mut p.idle))
-            .unwrap_or_default();
+        let idle = self.pool.take_idle();
         if !idle.is_empty() {
             let _ = std::thread::Builder::new()
                 .name("bureau-pg-close".into())
@@ -153,8 +142,7 @@ impl PgStorage {
         let storage = PgStorage {
             shown: shown(&config),
             config,
-            pool: Mutex::new(Pool::default()),
-            freed: Condvar::new(),
+            pool: Pool::new(MAX_CONNECTIONS, CHECKOUT_WAIT, "数据库连接"),
         };
         off_async(|| storage.migrate())?;
         Ok(storage)
@@ -171,52 +159,13 @@ impl PgStorage {
     }
 
     fn checkout(&self) -> StorageResult<Conn> {
-        let deadline = std::time::Instant::now() + CHECKOUT_WAIT;
-        let mut pool = self.pool.lock().map_err(|_| StorageError::WriterGone)?;
-        loop {
-            if let Some(conn) = pool.idle.pop() {
-                if conn.client.is_closed() {
-                    pool.open -= 1;
-                    continue;
-                }
-                return Ok(conn);
-            }
-            if pool.open < MAX_CONNECTIONS {
-                pool.open += 1;
-                drop(pool);
-                let conn = self.connect();
-                if conn.is_err() {
-                    if let Ok(mut pool) = self.pool.lock() {
-                        pool.open -= 1;
-                    }
-                    self.freed.notify_one();
-                }
-                return conn;
-            }
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return Err(StorageError::Backend(format!(
-                    "{} 秒内没有空闲的数据库连接",
-                    CHECKOUT_WAIT.as_secs()
-                )));
-            }
-            pool = self
-                .freed
-                .wait_timeout(pool, left)
-                .map_err(|_| StorageError::WriterGone)?
-                .0;
-        }
+        self.pool
+            .checkout(|c: &Conn| !c.client.is_closed(), || self.connect())
     }
 
     fn checkin(&self, conn: Conn) {
-        if let Ok(mut pool) = self.pool.lock() {
-            if conn.client.is_closed() {
-                pool.open -= 1;
-            } else {
-                pool.idle.push(conn);
-            }
-        }
-        self.freed.notify_one();
+        let usable = !conn.client.is_closed();
+        self.pool.checkin(conn, usable);
     }
 
     fn migrate(&self) -> StorageResult<()> {

@@ -15,6 +15,7 @@ use std::sync::Mutex;
 use rusqlite::Connection;
 
 use super::db::{Db, DbError, DbResult, Row, ToValue, Value};
+use super::pool::Pool;
 use super::sql::Backend;
 use super::*;
 
@@ -51,15 +52,7 @@ struct Job {
 pub struct SqliteStorage {
     path: PathBuf,
     jobs: Mutex<mpsc::Sender<Job>>,
-    readers: Mutex<Readers>,
-    reader_freed: std::sync::Condvar,
-}
-
-/// The read connections: idle ones, and how many are open in all.
-#[derive(Debug, Default)]
-struct Readers {
-    idle: Vec<Connection>,
-    open: usize,
+    readers: Pool<Connection>,
 }
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -191,8 +184,7 @@ impl SqliteStorage {
         Ok(SqliteStorage {
             path: path.to_path_buf(),
             jobs: Mutex::new(tx),
-            readers: Mutex::new(Readers::default()),
-            reader_freed: std::sync::Condvar::new(),
+            readers: Pool::new(MAX_READERS, READER_WAIT, "数据库读连接"),
         })
     }
 }
@@ -256,49 +248,22 @@ impl Backend for SqliteStorage {
             .map_err(DbError::from)
             .and_then(|()| f(&mut &conn));
         let _ = run(&conn, "ROLLBACK");
-        if let Ok(mut pool) = self.readers.lock() {
-            pool.idle.push(conn);
-        }
-        self.reader_freed.notify_one();
+        self.readers.checkin(conn, true);
         Ok(out?)
     }
 }
 
 impl SqliteStorage {
-    /// An idle read connection, a new one while fewer than [`MAX_READERS`] are
-    /// open, or the next one handed back.
+    /// A read connection from the pool, opened read-only when a new one is needed.
     fn reader(&self) -> StorageResult<Connection> {
-        fn gone<T>(_: T) -> StorageError {
-            StorageError::Backend("数据库读连接池已损坏".into())
-        }
-        let deadline = std::time::Instant::now() + READER_WAIT;
-        let mut pool = self.readers.lock().map_err(gone)?;
-        loop {
-            if let Some(c) = pool.idle.pop() {
-                return Ok(c);
-            }
-            if pool.open < MAX_READERS {
-                pool.open += 1;
-                drop(pool);
-                let opened = open_connection(&self.path)
-                    .and_then(|c| c.pragma_update(None, "query_only", true).map(|()| c));
-                if opened.is_err() {
-                    if let Ok(mut pool) = self.readers.lock() {
-                        pool.open -= 1;
-                    }
-                    self.reader_freed.notify_one();
-                }
-                return Ok(opened?);
-            }
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return Err(StorageError::Backend(format!(
-                    "{} 秒内没有空闲的数据库读连接",
-                    READER_WAIT.as_secs()
-                )));
-            }
-            pool = self.reader_freed.wait_timeout(pool, left).map_err(gone)?.0;
-        }
+        self.readers.checkout(
+            |_| true,
+            || {
+                let c = open_connection(&self.path)?;
+                c.pragma_update(None, "query_only", true)?;
+                Ok(c)
+            },
+        )
     }
 }
 
