@@ -26,8 +26,8 @@ use fieldlead_domain::postprocess::{
     ServiceMethod, ServiceProof, Verdict,
 };
 use fieldlead_domain::{
-    BlobKind, BlobRef, DeviceId, LeadId, LeadState, Receipt, ReceiptBody, Sha256, SigningKey,
-    RECEIPT_FORMAT,
+    BlobKind, BlobRef, CanonicalUpload, DeviceId, LeadId, LeadState, Receipt, ReceiptBody, Sha256,
+    SigningKey, RECEIPT_FORMAT,
 };
 use fieldlead_domain::{CaseId, DocumentId, TransferId};
 
@@ -50,7 +50,7 @@ fn lead(id: LeadId, district_id: i64, device: DeviceId, blobs: &[(Sha256, u64)])
         district_id,
         device_id: device,
         manifest_hash: sealed.upload.manifest.manifest_hash,
-        upload: sealed.upload,
+        upload: CanonicalUpload::of(&sealed.upload).unwrap(),
         business_name: "重庆某某五金经营部".into(),
         product_name: "插座".into(),
         sealed_at: Utc::now(),

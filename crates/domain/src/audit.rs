@@ -9,7 +9,7 @@ use crate::protocol::ErrorCode;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-use crate::canonical::{canonical_hash, CanonicalError};
+use crate::canonical::{canonical_hash, canonical_json, CanonicalError};
 use crate::crypto::{PublicKey, Signature, SigningKey};
 use crate::ids::{LeadId, Sha256};
 
@@ -163,6 +163,17 @@ pub fn verify_chain(
     entries: &[SignedEntry],
     key: &PublicKey,
 ) -> Result<(), ChainError> {
+    verify_chain_keeping(lead_id, entries, key, |_| {})
+}
+
+/// [`verify_chain`], handing `keep` each entry's canonical JSON, the bytes its
+/// `entry_hash` was checked against, in log order.
+pub(crate) fn verify_chain_keeping(
+    lead_id: LeadId,
+    entries: &[SignedEntry],
+    key: &PublicKey,
+    mut keep: impl FnMut(Vec<u8>),
+) -> Result<(), ChainError> {
     if entries.is_empty() {
         return Err(ChainError {
             index: 0,
@@ -184,14 +195,17 @@ pub fn verify_chain(
         if e.entry.prev_hash != prev.map(|p| p.entry_hash) {
             return fail(ChainFault::PrevHash);
         }
-        match e.entry.hash() {
-            Ok(h) if h == e.entry_hash => {}
-            Ok(_) => return fail(ChainFault::EntryHash),
+        let canonical = match canonical_json(&e.entry) {
+            Ok(c) => c,
             Err(err) => return fail(ChainFault::Unparsable(err.to_string())),
+        };
+        if Sha256::digest(&canonical) != e.entry_hash {
+            return fail(ChainFault::EntryHash);
         }
         if !key.verify(e.entry_hash.as_bytes(), &e.signature) {
             return fail(ChainFault::Signature);
         }
+        keep(canonical);
         prev = Some(e);
     }
     Ok(())

@@ -158,7 +158,12 @@ pub struct Signature(ed25519_dalek::Signature);
 
 impl Signature {
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0.to_bytes())
+        let mut out = Vec::with_capacity(128);
+        crate::ids::push_hex(&mut out, &self.0.to_bytes());
+        String::from_utf8(out).expect("hex is ASCII")
+    }
+    pub fn to_bytes(&self) -> [u8; 64] {
+        self.0.to_bytes()
     }
 }
 impl fmt::Debug for Signature {

@@ -292,7 +292,9 @@ impl Sha256 {
         &self.0
     }
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        let mut out = Vec::with_capacity(64);
+        push_hex(&mut out, &self.0);
+        String::from_utf8(out).expect("hex is ASCII")
     }
     /// The first 8 hex characters, for showing beside a thumbnail.
     pub fn short(&self) -> String {
@@ -323,8 +325,25 @@ impl FromStr for Sha256 {
 }
 impl Serialize for Sha256 {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
+        let mut hex = [0u8; 64];
+        s.serialize_str(hex_str(&self.0, &mut hex))
     }
+}
+
+/// Appends `bytes` as lowercase hex.
+pub(crate) fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xf)]);
+    }
+}
+
+/// `bytes` as lowercase hex in `buf` (twice as long), without allocating.
+pub(crate) fn hex_str<'a>(bytes: &[u8], buf: &'a mut [u8]) -> &'a str {
+    hex::encode_to_slice(bytes, buf).expect("the buffer holds two digits per byte");
+    std::str::from_utf8(buf).expect("hex is ASCII")
 }
 impl<'de> Deserialize<'de> for Sha256 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

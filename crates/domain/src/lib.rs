@@ -50,9 +50,9 @@ pub use manifest::{
     SignoffKind, VerifyError, ACCEPTED_MANIFEST_FORMATS, MANIFEST_FORMAT,
 };
 pub use protocol::{
-    manifest_blobs, BlobKind, BlobRef, BlobStatus, Decision, DistrictInfo, EnrolmentCode,
-    EnrolmentInvite, EnrolmentRequest, EnrolmentResponse, ErrorBody, ErrorCode, LeadStatus,
-    LeadUpload, ProtocolError, PutLeadResponse, Receipt, ReceiptBody, ReceiptError,
+    manifest_blobs, BlobKind, BlobRef, BlobStatus, CanonicalUpload, Decision, DistrictInfo,
+    EnrolmentCode, EnrolmentInvite, EnrolmentRequest, EnrolmentResponse, ErrorBody, ErrorCode,
+    LeadStatus, LeadUpload, ProtocolError, PutLeadResponse, Receipt, ReceiptBody, ReceiptError,
     SignedLeadStatus, StatusError, WireCode, LEAD_STATUS_FORMAT, PROTOCOL_VERSION, RECEIPT_FORMAT,
     UPLOAD_OFFSET_HEADER,
 };

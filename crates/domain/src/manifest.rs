@@ -10,8 +10,8 @@ use crate::protocol::ErrorCode;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{verify_chain, ChainError, LogEvent, SignedEntry};
-use crate::canonical::{canonical_hash, CanonicalError};
+use crate::audit::{verify_chain_keeping, ChainError, LogEvent, SignedEntry};
+use crate::canonical::{canonical_hash, canonical_json, CanonicalError};
 use crate::crypto::{PublicKey, Signature, SigningKey};
 use crate::geo::GeoPoint;
 use crate::ids::{LeadId, Sha256};
@@ -323,6 +323,21 @@ impl VerifyError {
 /// the same key, and the manifest and the log pin each other. Whether the key belongs
 /// to an enrolled device is the caller's question.
 pub fn verify_lead(signed: &SignedManifest, log: &[SignedEntry]) -> Result<(), VerifyError> {
+    verify_lead_keeping(signed, log).map(drop)
+}
+
+/// The canonical JSON a verified lead's hashes were checked against: the
+/// manifest's and each log entry's, in log order.
+pub(crate) struct HashedForms {
+    pub manifest: Vec<u8>,
+    pub entries: Vec<Vec<u8>>,
+}
+
+/// [`verify_lead`], keeping the canonical forms it hashed.
+pub(crate) fn verify_lead_keeping(
+    signed: &SignedManifest,
+    log: &[SignedEntry],
+) -> Result<HashedForms, VerifyError> {
     let m = &signed.manifest;
     if !ACCEPTED_MANIFEST_FORMATS.contains(&m.format) {
         return Err(VerifyError::UnknownFormat(m.format));
@@ -343,10 +358,10 @@ pub fn verify_lead(signed: &SignedManifest, log: &[SignedEntry]) -> Result<(), V
     if m.record.id != m.lead_id {
         return Err(VerifyError::LeadIdMismatch);
     }
-    match m.hash() {
-        Ok(h) if h == signed.manifest_hash => {}
+    let manifest = match canonical_json(m) {
+        Ok(c) if Sha256::digest(&c) == signed.manifest_hash => c,
         _ => return Err(VerifyError::ManifestHash),
-    }
+    };
     if !m
         .device_key
         .verify(signed.manifest_hash.as_bytes(), &signed.signature)
@@ -371,7 +386,8 @@ pub fn verify_lead(signed: &SignedManifest, log: &[SignedEntry]) -> Result<(), V
     if !problems.is_empty() {
         return Err(VerifyError::Fields(problems));
     }
-    verify_chain(m.lead_id, log, &m.device_key)?;
+    let mut entries = Vec::with_capacity(log.len());
+    verify_chain_keeping(m.lead_id, log, &m.device_key, |c| entries.push(c))?;
     let head_index = usize::try_from(m.log_head.seq).map_err(|_| VerifyError::LogHead)?;
     match log.get(head_index) {
         Some(e) if e.entry_hash == m.log_head.entry_hash => {}
@@ -389,7 +405,7 @@ pub fn verify_lead(signed: &SignedManifest, log: &[SignedEntry]) -> Result<(), V
                     == Some(signed.manifest_hash.to_hex().as_str()) => {}
         _ => return Err(VerifyError::SealEntry),
     }
-    Ok(())
+    Ok(HashedForms { manifest, entries })
 }
 
 /// Both samplers signed; the business signed or refused before a named witness.

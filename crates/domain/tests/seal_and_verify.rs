@@ -3,9 +3,9 @@
 
 use chrono::DateTime;
 use fieldlead_domain::{
-    parse_log, verify_chain, verify_lead, ChainFault, EvidenceEntry, LeadId, LogEvent, LogHead,
-    Manifest, Party, Sha256, SignedEntry, SignedManifest, SigningKey, Signoff, SignoffKind,
-    VerifyError, MANIFEST_FORMAT,
+    canonical_json, parse_log, verify_chain, verify_lead, CanonicalUpload, ChainFault,
+    EvidenceEntry, LeadId, LeadUpload, LogEvent, LogHead, Manifest, Party, Sha256, SignedEntry,
+    SignedManifest, SigningKey, Signoff, SignoffKind, VerifyError, MANIFEST_FORMAT,
 };
 use serde_json::json;
 
@@ -75,8 +75,29 @@ fn signoffs() -> Vec<Signoff> {
 }
 
 fn sealed(key: &SigningKey) -> (SignedManifest, Vec<SignedEntry>) {
+    sealed_with(key, &[])
+}
+
+/// A sealed lead whose log has `edits` (payloads of `Edited` entries) before its
+/// head.
+fn sealed_with(
+    key: &SigningKey,
+    edits: &[serde_json::Value],
+) -> (SignedManifest, Vec<SignedEntry>) {
     let lead = LeadId::new();
     let mut log = chain(lead, key);
+    for payload in edits {
+        let e = SignedEntry::next(
+            log.last(),
+            lead,
+            t("2026-11-20T10:25:00+08:00"),
+            LogEvent::Edited,
+            payload.clone(),
+            key,
+        )
+        .unwrap();
+        log.push(e);
+    }
     let head = log.last().unwrap();
     let mut evidence: Vec<EvidenceEntry> = (1..=3u8)
         .map(|i| EvidenceEntry {
@@ -240,6 +261,32 @@ fn a_sealed_lead_verifies_and_survives_json_transport() {
     let wire = serde_json::to_string(&m).unwrap();
     let back: SignedManifest = serde_json::from_str(&wire).unwrap();
     verify_lead(&back, &log).unwrap();
+}
+
+#[test]
+fn a_verified_upload_is_stored_in_its_rfc_8785_form() {
+    // Keys whose UTF-8 and UTF-16 orders differ (an astral character sorts
+    // before U+FF61 in UTF-16), escapes, numbers in ES6 form, nesting.
+    let edits = [
+        json!({"\u{ff61}": 1, "😀": 2, "a\"b": "line\nbreak\t\\", "Z": [1.5, 1e21, 0.1, -0.0, 3]}),
+        json!({"nested": {"b": {"d": null, "c": true}, "a": []}, "": "空键"}),
+    ];
+    let (manifest, log) = sealed_with(&key(), &edits);
+    let upload = LeadUpload { manifest, log };
+    let stored = upload.verify().unwrap();
+    assert_eq!(
+        stored.as_str().as_bytes(),
+        canonical_json(&upload).unwrap().as_slice()
+    );
+    assert_eq!(stored, CanonicalUpload::of(&upload).unwrap());
+    // A pretty-printed spelling of the same upload stores the same bytes.
+    let pretty = serde_json::to_string_pretty(&upload).unwrap();
+    let back: LeadUpload = fieldlead_domain::parse_strict(pretty.as_bytes()).unwrap();
+    assert_eq!(back.verify().unwrap(), stored);
+    // And one that does not verify yields nothing to store.
+    let mut bad = upload.clone();
+    bad.log.swap(1, 2);
+    assert!(bad.verify().is_err());
 }
 
 #[test]

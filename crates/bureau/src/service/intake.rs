@@ -163,7 +163,7 @@ impl Bureau {
                 self.config.device_leads_per_day
             )));
         }
-        verify_lead(&upload.manifest, &upload.log)?;
+        let canonical = upload.verify()?;
         let blobs = manifest_blobs(m)?;
         if let Some(b) = blobs
             .iter()
@@ -186,9 +186,7 @@ impl Bureau {
                 district_id: device.district.id,
                 device_id: device.id,
                 manifest_hash: upload.manifest.manifest_hash,
-                // Stored in canonical form: one spelling of the signed content,
-                // whatever whitespace or key order the tablet sent.
-                upload: upload.clone(),
+                upload: canonical,
                 business_name: m.record.business.name.clone(),
                 product_name: m.record.product.name.clone(),
                 sealed_at: m.sealed_at.with_timezone(&Utc),

@@ -16,10 +16,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use fieldlead_domain::text::check_text;
 use fieldlead_domain::{
-    manifest_blobs, verify_lead, BlobStatus, Decision, DeviceId, DistrictInfo, EnrolmentCode,
-    EnrolmentInvite, EnrolmentRequest, EnrolmentResponse, LeadId, LeadState, LeadStatus,
-    LeadUpload, PublicKey, PutLeadResponse, Receipt, ReceiptBody, Sha256, SigningKey,
-    RECEIPT_FORMAT,
+    manifest_blobs, BlobStatus, Decision, DeviceId, DistrictInfo, EnrolmentCode, EnrolmentInvite,
+    EnrolmentRequest, EnrolmentResponse, LeadId, LeadState, LeadStatus, LeadUpload, PublicKey,
+    PutLeadResponse, Receipt, ReceiptBody, Sha256, SigningKey, RECEIPT_FORMAT,
 };
 
 use crate::blobs::{BlobStore, LocalBlobStore};

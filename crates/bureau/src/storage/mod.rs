@@ -25,7 +25,8 @@ use chrono::{DateTime, Utc};
 use fieldlead_domain::inspection::InspectionResult;
 use fieldlead_domain::postprocess::Case;
 use fieldlead_domain::{
-    BlobKind, BlobRef, CaseId, DeviceId, LeadId, LeadState, LeadUpload, PublicKey, Receipt, Sha256,
+    BlobKind, BlobRef, CanonicalUpload, CaseId, DeviceId, LeadId, LeadState, PublicKey, Receipt,
+    Sha256,
 };
 use serde::Serialize;
 
@@ -147,8 +148,9 @@ pub struct NewLead {
     pub district_id: i64,
     pub device_id: DeviceId,
     pub manifest_hash: Sha256,
-    /// The verified signed manifest and log.
-    pub upload: LeadUpload,
+    /// The verified signed manifest and log, in the canonical form that is
+    /// stored: one spelling of the signed content.
+    pub upload: CanonicalUpload,
     pub business_name: String,
     pub product_name: String,
     pub sealed_at: DateTime<Utc>,

@@ -25,7 +25,9 @@ pub use enrolment::{
 pub use errors::{ErrorBody, ErrorCode, ProtocolError, WireCode};
 pub use receipt::{Receipt, ReceiptBody, ReceiptError};
 pub use status::{Decision, LeadStatus, SignedLeadStatus, StatusError};
-pub use upload::{manifest_blobs, BlobKind, BlobRef, BlobStatus, LeadUpload, PutLeadResponse};
+pub use upload::{
+    manifest_blobs, BlobKind, BlobRef, BlobStatus, CanonicalUpload, LeadUpload, PutLeadResponse,
+};
 
 /// The protocol version this build speaks; also the path prefix `/api/v1`.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -36,7 +36,7 @@ pub(super) fn insert_lead(
             lead.district_id,
             lead.device_id.to_string(),
             lead.manifest_hash.to_hex(),
-            to_json(&lead.upload)?,
+            lead.upload.as_str(),
             lead.business_name,
             lead.product_name,
             fmt_time(lead.sealed_at),
