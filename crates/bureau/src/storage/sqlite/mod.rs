@@ -38,6 +38,10 @@ const MAX_BATCH: usize = 512;
 /// contended on SQLite's allocator. Reads are short; more of them at once than
 /// this only take turns on the same cores.
 const MAX_READERS: usize = 16;
+/// The writer's page cache: a full batch of leads with their blobs' rows.
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
+/// WAL pages between automatic checkpoints (SQLite's default is 1,000).
+const WAL_CHECKPOINT_PAGES: i64 = 10_000;
 /// How long a read waits for a connection before it fails.
 const READER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -175,6 +179,17 @@ impl SqliteStorage {
     /// Opens (creating and migrating) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
         let mut writer = open_connection(path)?;
+        // Each job of a group commit runs in its own savepoint, and SQLite keeps
+        // a page's old content for the savepoint's rollback before the first
+        // change to it: in memory, not in a temporary file written page by page.
+        writer.pragma_update(None, "temp_store", "MEMORY")?;
+        // A batch of leads (a 9.6 KiB manifest each) outgrew the default 2 MiB
+        // page cache, which then spilled pages to the WAL in mid-transaction
+        // and rewrote them (and their checksums) when they changed again.
+        writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+        // Fewer, larger checkpoints: a page changed by several batches (an
+        // index's last leaf) is copied to the database once per checkpoint.
+        writer.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
         migrate(&mut writer)?;
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
