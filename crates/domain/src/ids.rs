@@ -332,12 +332,9 @@ impl Serialize for Sha256 {
 
 /// Appends `bytes` as lowercase hex.
 pub(crate) fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)]);
-        out.push(DIGITS[usize::from(b & 0xf)]);
-    }
+    let start = out.len();
+    out.resize(start + bytes.len() * 2, 0);
+    hex_str(bytes, &mut out[start..]);
 }
 
 /// `bytes` as lowercase hex in `buf` (twice as long), without allocating.
