@@ -189,11 +189,7 @@ impl Device {
             bytes_total: total,
         };
         // Nothing leaves the tablet if a sealed photo no longer matches its hash.
-        let pending = self.pending_blobs(id)?;
-        for b in blobs
-            .iter()
-            .filter(|b| pending.iter().any(|p| p.0 == b.sha256))
-        {
+        for b in &self.unsent(id, &blobs)? {
             let state = match checked.as_ref().and_then(|c| c.get(&b.sha256)) {
                 Some(state) => *state,
                 None => local_state(&self.store, b),
@@ -270,6 +266,16 @@ impl Device {
         fault(local_state(&self.store, b), signed, id, b)
     }
 
+    /// Those of a lead's `blobs` the tablet has not finished sending.
+    fn unsent(&self, id: LeadId, blobs: &[BlobRef]) -> Result<Vec<BlobRef>, DeviceError> {
+        let pending = self.pending_blobs(id)?;
+        Ok(blobs
+            .iter()
+            .filter(|b| pending.iter().any(|p| p.0 == b.sha256))
+            .copied()
+            .collect())
+    }
+
     /// Starts checking, on a blocking thread, the photos of `id` that the
     /// bureau may still need.
     fn check_in_background(
@@ -280,12 +286,9 @@ impl Device {
             // Reported by `deliver`, which reads the manifest again.
             return Ok(tokio::task::spawn_blocking(Checked::new));
         };
-        let pending = self.pending_blobs(id)?;
-        let blobs: Vec<BlobRef> = manifest_blobs(&signed.manifest)
-            .map_err(|e| DeviceError::Corrupt(e.to_string()))?
-            .into_iter()
-            .filter(|b| pending.iter().any(|p| p.0 == b.sha256))
-            .collect();
+        let blobs =
+            manifest_blobs(&signed.manifest).map_err(|e| DeviceError::Corrupt(e.to_string()))?;
+        let blobs = self.unsent(id, &blobs)?;
         let store = self.store.clone();
         Ok(tokio::task::spawn_blocking(move || {
             blobs

@@ -215,7 +215,7 @@ impl Backend for SqliteStorage {
         let slot: std::sync::Arc<Mutex<Option<StorageResult<R>>>> =
             std::sync::Arc::new(Mutex::new(None));
         let out = std::sync::Arc::clone(&slot);
-        let run = move |c: &Connection| {
+        let in_savepoint = move |c: &Connection| {
             let result = (|| {
                 run(c, "SAVEPOINT job")?;
                 let mut db = c;
@@ -249,7 +249,7 @@ impl Backend for SqliteStorage {
             .lock()
             .map_err(|_| StorageError::WriterGone)?
             .send(Job {
-                run: Box::new(run),
+                run: Box::new(in_savepoint),
                 reply: Box::new(reply),
             })
             .map_err(|_| StorageError::WriterGone)?;
